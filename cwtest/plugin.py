@@ -1,0 +1,134 @@
+"""The pytest plugin: options, header, trial parametrization, fixtures and the CSV report.
+
+Nothing here imports torch or TensorFlow: collection stays fast and the frameworks are
+imported by the tests that use them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cwtest import __version__
+from cwtest.data import Cifar10, load_cifar10, synthetic_cifar10
+from cwtest.errors import InputError
+from cwtest.report import CONTEXT, METRIC, Collector, render, write_atomically
+from cwtest.settings import Settings, register, resolve
+from cwtest.versions import framework_versions
+from cwtest.workers import share_cores, worker_index
+
+SETTINGS = pytest.StashKey[Settings]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    register(parser)
+
+
+def _data(settings: Settings) -> Cifar10:
+    return load_cifar10(settings.data_path) if settings.data_path else synthetic_cifar10()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.help or config.option.version:
+        return
+    position = worker_index(getattr(config, "workerinput", None))
+    if position is not None:
+        share_cores(position[1])
+    try:
+        settings = resolve(config)
+        _data(settings)  # a missing or corrupt data file is a usage error now, not one per test
+    except InputError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS] = settings
+    if position is None and settings.report_path is not None:
+        config.pluginmanager.register(ReportWriter(settings.report_path), "cwtest-report")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if SETTINGS not in config.stash:
+        return []
+    s = config.stash[SETTINGS]
+    versions = ", ".join(f"{k} {v or 'not installed'}" for k, v in framework_versions().items())
+    data = _data(s)
+    if data.official is None:
+        data_line = f"synthetic CIFAR-shaped data ({len(data.y_train)} train, {len(data.y_test)} test images)"
+    else:
+        data_line = f"{data.source} ({'official files' if data.official else 'not the official files (md5)'})"
+    budget = s.budget
+    scale = "all images and epochs" if budget.train_images is None else (
+        f"{budget.train_images} train / {budget.test_images} test images, at most {budget.max_epochs} epoch(s)")
+    return [
+        f"cwtest {__version__}: {versions}",
+        f"crossedwires trials: {s.table.source}: {len(s.selected)} selected for {', '.join(s.archs)}; "
+        f"{s.excluded_unfinished} not finished, excluded",
+        f"crossedwires data: {data_line}",
+        f"crossedwires budget: {budget.name} ({scale}); pair: {s.pair}",
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    settings = metafunc.config.stash[SETTINGS]
+    if "crossedwires_trial" in metafunc.fixturenames:
+        metafunc.parametrize("crossedwires_trial", settings.selected, ids=[t.id for t in settings.selected])
+    elif "crossedwires_arch" in metafunc.fixturenames:
+        metafunc.parametrize("crossedwires_arch", settings.archs)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Attach the test's context, so that it reaches the report and JUnit with the result."""
+    settings = item.config.stash[SETTINGS]
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    trial = params.get("crossedwires_trial")
+    context = {
+        "arch": trial.arch if trial else params.get("crossedwires_arch", ""),
+        "trial": trial.name if trial else "",
+        "pair": str(settings.pair),
+        "device": settings.pair.devices,
+        "budget": settings.budget.name,
+    }
+    item.user_properties.extend((CONTEXT + k, v) for k, v in context.items())
+
+
+class ReportWriter:
+    """Registered only in the process that sees every result (the xdist controller, or the only one)."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.collector = Collector()
+        self.outcome = ""
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.collector.add(report)
+
+    def pytest_sessionfinish(self) -> None:
+        columns, rows = self.collector.table()
+        try:
+            write_atomically(self.path, render(columns, rows))
+            self.outcome = f"cwtest: wrote {len(rows)} rows to {self.path}"
+        except OSError as exc:
+            self.outcome = f"cwtest: could not write the report {self.path}: {exc.strerror or exc}"
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        terminalreporter.write_line(self.outcome)
+
+
+@pytest.fixture(scope="session")
+def crossedwires_settings(pytestconfig: pytest.Config) -> Settings:
+    return pytestconfig.stash[SETTINGS]
+
+
+@pytest.fixture(scope="session")
+def crossedwires_data(crossedwires_settings: Settings) -> Cifar10:
+    """The run's CIFAR-10 arrays at the run's budget: the same arrays for every side."""
+    return _data(crossedwires_settings).subset(crossedwires_settings.budget)
+
+
+@pytest.fixture
+def record_metric(request: pytest.FixtureRequest):
+    """Record a named number for this test; it becomes a report column and a JUnit property."""
+
+    def record(name: str, value: float) -> None:
+        request.node.user_properties.append((METRIC + name, float(value)))
+
+    return record

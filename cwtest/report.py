@@ -1,0 +1,93 @@
+"""The CSV report: one row per test, written once by the process that sees every result.
+
+Tests record metrics as user properties (`metric:NAME`, plain floats) and their context
+as `cw:FIELD` properties; both travel inside pytest's test reports, which xdist sends to
+the controller, and pytest's JUnit writer turns them into `<property>` elements too.
+The controller folds the setup/call/teardown reports of a test into one row and writes
+the file at session end (also after an interruption) through a temporary file and a rename.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from cwtest.versions import framework_versions
+
+SCHEMA_VERSION = 1
+METRIC = "metric:"
+CONTEXT = "cw:"
+CONTEXT_FIELDS = ("arch", "trial", "pair", "device", "budget")
+HEAD = ("schema_version", "nodeid", "suite", *CONTEXT_FIELDS, "outcome", "duration_s")
+# A test's row takes the most severe outcome of its phases (a teardown error spoils a pass).
+SEVERITY = ("passed", "skipped", "xfailed", "xpassed", "failed", "error", "crashed")
+
+
+def suite_of(nodeid: str) -> str:
+    """`suites/transfer/test_x.py::t` -> `transfer`; tests outside suites/ have none."""
+    parts = nodeid.split("::")[0].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "suites" else ""
+
+
+def _phase_outcome(report) -> str:
+    xfail = hasattr(report, "wasxfail")
+    if report.when == "???":  # xdist's report for a test whose worker died under it
+        return "crashed"
+    if report.failed:
+        return "failed" if report.when == "call" else "error"
+    if report.skipped:
+        return "xfailed" if xfail else "skipped"
+    return "xpassed" if xfail and report.when == "call" else "passed"
+
+
+class Collector:
+    """Folds test reports into rows; lives only in the process that writes the report."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict] = {}
+
+    def add(self, report) -> None:
+        row = self.rows.setdefault(report.nodeid, {"nodeid": report.nodeid, "suite": suite_of(report.nodeid),
+                                                   "outcome": "passed", "duration_s": 0.0})
+        row["duration_s"] += float(getattr(report, "duration", 0.0) or 0.0)
+        for key, value in getattr(report, "user_properties", ()):
+            if key.startswith(METRIC):
+                row[key[len(METRIC):]] = float(value)
+            elif key.startswith(CONTEXT) and key[len(CONTEXT):] in CONTEXT_FIELDS:
+                row[key[len(CONTEXT):]] = str(value)
+        outcome = _phase_outcome(report)
+        if SEVERITY.index(outcome) > SEVERITY.index(row["outcome"]):
+            row["outcome"] = outcome
+
+    def table(self) -> tuple[list[str], list[dict]]:
+        versions = {f"{name}_version": version for name, version in framework_versions().items()}
+        rows = [dict(self.rows[k], schema_version=SCHEMA_VERSION, **versions) for k in sorted(self.rows)]
+        metrics = sorted({k for row in rows for k in row} - set(HEAD) - set(versions))
+        return [*HEAD, *metrics, *versions], rows
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the whole new one, never a half-written one."""
+    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                         delete=False, encoding="utf-8", newline="")
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def render(columns: list[str], rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()

@@ -1,0 +1,105 @@
+"""The `crossedwires` options, resolved once (command line, then ini) into one immutable object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cwtest.budgets import BUDGETS, Budget, get_budget
+from cwtest.errors import InputError
+from cwtest.selection import select
+from cwtest.sides import DEFAULT_PAIR, Pair, parse_pair
+from cwtest.trials import ARCHITECTURES, Trial, TrialTable, load_table
+
+# name -> (default, help). Each is `--crossedwires-NAME` on the command line, `crossedwires_NAME` in ini.
+OPTIONS = {
+    "arch": ("all", f"architectures to run: {' | '.join(ARCHITECTURES)} | all; a comma list, "
+                    "or repeat the option (default: all)"),
+    "pair": (DEFAULT_PAIR, "the two sides compared, framework:device[:precision] each "
+                           f"(default: {DEFAULT_PAIR})"),
+    "trials": ("", "a CrossedWires export CSV or a folder of them (default: the built-in table "
+                   "of the paper's Tables 4-6)"),
+    "select": ("all", "trials to run: all | top:N | bottom:N | sample:N[:seed] | name:ID[,ID...] | "
+                      "a query such as 'epochs<=3 and batch_size>500' (default: all)"),
+    "data": ("", "a CIFAR-10 python-version folder (cifar-10-batches-py or its parent; "
+                 "default: built-in synthetic data)"),
+    "budget": ("smoke", f"training scale: {' | '.join(BUDGETS)} (default: smoke)"),
+    "report": ("", "write the CSV report to this path (default: no report)"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    archs: tuple[str, ...]
+    pair: Pair
+    table: TrialTable
+    selected: tuple[Trial, ...]  # finished trials of the chosen architectures that the selection picks
+    data_path: str | None
+    budget: Budget
+    report_path: Path | None
+
+    @property
+    def excluded_unfinished(self) -> int:
+        return sum(1 for t in self.table.unfinished if t.arch in self.archs)
+
+
+def register(parser) -> None:
+    group = parser.getgroup("crossedwires", "cwtest: cross-framework equivalence (CrossedWires)")
+    for name, (default, help_text) in OPTIONS.items():
+        flag = f"--crossedwires-{name}"
+        if name == "arch":
+            group.addoption(flag, action="append", dest="crossedwires_arch", default=None, help=help_text)
+        else:
+            group.addoption(flag, dest=f"crossedwires_{name}", default=None, metavar=name.upper(), help=help_text)
+        parser.addini(f"crossedwires_{name}", help_text, default=default)
+
+
+def _raw(config, name: str) -> tuple[str, Path]:
+    """The option's text and the folder its relative paths are relative to."""
+    value = config.getoption(f"crossedwires_{name}")
+    if value is not None:
+        return (",".join(value) if isinstance(value, list) else value), Path(config.invocation_params.dir)
+    return str(config.getini(f"crossedwires_{name}")).strip(), Path(config.rootpath)
+
+
+def _path(config, name: str) -> Path | None:
+    text, base = _raw(config, name)
+    return (base / os.path.expanduser(text)).resolve() if text else None
+
+
+def parse_archs(text: str) -> tuple[str, ...]:
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    if not names:
+        raise InputError("--crossedwires-arch: no architecture given")
+    unknown = [n for n in names if n != "all" and n not in ARCHITECTURES]
+    if unknown:
+        raise InputError(f"--crossedwires-arch: unknown architecture {', '.join(unknown)} "
+                         f"(known: {', '.join(ARCHITECTURES)}, all)")
+    return ARCHITECTURES if "all" in names else tuple(a for a in ARCHITECTURES if a in names)
+
+
+def check_writable(path: Path, option: str) -> None:
+    if path.is_dir():
+        raise InputError(f"{option}: {path} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise InputError(f"{option}: cannot write {path}: folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"{option}: cannot write {path}: permission denied")
+
+
+def resolve(config) -> Settings:
+    """Every option checked and parsed; an InputError names the first bad one."""
+    archs = parse_archs(_raw(config, "arch")[0])
+    pair = parse_pair(_raw(config, "pair")[0])
+    budget = get_budget(_raw(config, "budget")[0])
+    table = load_table(_path(config, "trials"))
+    candidates = [t for t in table.finished if t.arch in archs]
+    if not candidates:
+        raise InputError(f"--crossedwires-trials: {table.source} has no finished trial for {', '.join(archs)}")
+    selected = select(candidates, _raw(config, "select")[0])
+    data = _path(config, "data")
+    report = _path(config, "report")
+    if report is not None:
+        check_writable(report, "--crossedwires-report")
+    return Settings(archs, pair, table, tuple(selected), str(data) if data else None, budget, report)
