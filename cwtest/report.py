@@ -24,6 +24,8 @@ CONTEXT_FIELDS = ("arch", "trial", "pair", "device", "budget")
 HEAD = ("schema_version", "nodeid", "suite", *CONTEXT_FIELDS, "outcome", "duration_s")
 # A test's row takes the most severe outcome of its phases (a teardown error spoils a pass).
 SEVERITY = ("passed", "skipped", "xfailed", "xpassed", "failed", "error", "crashed")
+# A test whose teardown never reported (the run was stopped inside it) did not finish.
+UNFINISHED = "interrupted"
 
 
 def suite_of(nodeid: str) -> str:
@@ -48,6 +50,7 @@ class Collector:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict] = {}
+        self.finished: set[str] = set()
 
     def add(self, report) -> None:
         row = self.rows.setdefault(report.nodeid, {"nodeid": report.nodeid, "suite": suite_of(report.nodeid),
@@ -58,6 +61,8 @@ class Collector:
                 row[key[len(METRIC):]] = float(value)
             elif key.startswith(CONTEXT) and key[len(CONTEXT):] in CONTEXT_FIELDS:
                 row[key[len(CONTEXT):]] = str(value)
+        if report.when in ("teardown", "???"):
+            self.finished.add(report.nodeid)
         outcome = _phase_outcome(report)
         if SEVERITY.index(outcome) > SEVERITY.index(row["outcome"]):
             row["outcome"] = outcome
@@ -65,6 +70,9 @@ class Collector:
     def table(self) -> tuple[list[str], list[dict]]:
         versions = {f"{name}_version": version for name, version in framework_versions().items()}
         rows = [dict(self.rows[k], schema_version=SCHEMA_VERSION, **versions) for k in sorted(self.rows)]
+        for row in rows:
+            if row["nodeid"] not in self.finished:
+                row["outcome"] = UNFINISHED
         metrics = sorted({k for row in rows for k in row} - set(HEAD) - set(versions))
         return [*HEAD, *metrics, *versions], rows
 

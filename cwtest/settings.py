@@ -68,13 +68,13 @@ def _path(config, name: str) -> Path | None:
     return (base / os.path.expanduser(text)).resolve() if text else None
 
 
-def parse_archs(text: str) -> tuple[str, ...]:
+def parse_archs(text: str, option: str = "--crossedwires-arch") -> tuple[str, ...]:
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
     if not names:
-        raise InputError("--crossedwires-arch: no architecture given")
+        raise InputError(f"{option}: no architecture given")
     unknown = [n for n in names if n != "all" and n not in ARCHITECTURES]
     if unknown:
-        raise InputError(f"--crossedwires-arch: unknown architecture {', '.join(unknown)} "
+        raise InputError(f"{option}: unknown architecture {', '.join(unknown)} "
                          f"(known: {', '.join(ARCHITECTURES)}, all)")
     return ARCHITECTURES if "all" in names else tuple(a for a in ARCHITECTURES if a in names)
 

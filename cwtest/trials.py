@@ -97,8 +97,9 @@ class TrialTable:
 BUILTIN = "built-in (paper Tables 4-6)"
 
 
-def load_table(path: str | Path | None = None) -> TrialTable:
-    """Read the built-in table (path None), one export CSV, or a folder of them."""
+def load_table(path: str | Path | None = None, option: str = "--crossedwires-trials") -> TrialTable:
+    """Read the built-in table (path None), one export CSV, or a folder of them; `option` names the
+    input in error messages."""
     if path is None:
         with resources.as_file(resources.files("cwtest") / "builtin_trials.csv") as builtin:
             return TrialTable(tuple(_read_csv(builtin, label="built-in trial table")), BUILTIN)
@@ -106,11 +107,11 @@ def load_table(path: str | Path | None = None) -> TrialTable:
     if path.is_dir():
         files = sorted(path.glob("*.csv"))
         if not files:
-            raise InputError(f"--crossedwires-trials: no *.csv file in folder {path}")
+            raise InputError(f"{option}: no *.csv file in folder {path}")
     elif path.is_file():
         files = [path]
     else:
-        raise InputError(f"--crossedwires-trials: no such file or folder: {path}")
+        raise InputError(f"{option}: no such file or folder: {path}")
     trials: list[Trial] = []
     for file in files:
         trials.extend(_read_csv(file, label=str(file)))

@@ -1,0 +1,36 @@
+"""framework:device[:precision] sides and pairs."""
+
+import pytest
+
+from cwtest.errors import InputError
+from cwtest.sides import Side, parse_pair, parse_side
+
+
+def test_default_pair():
+    pair = parse_pair("torch:cpu,tensorflow:cpu")
+    assert pair.left == Side("torch", "cpu") and pair.right == Side("tensorflow", "cpu")
+    assert str(pair) == "torch:cpu->tensorflow:cpu" and pair.devices == "cpu"
+
+
+def test_indexed_devices_and_precision():
+    assert parse_side("torch:cuda:1:bf16") == Side("torch", "cuda:1", "bf16")
+    assert str(parse_side("tensorflow:gpu:tf32")) == "tensorflow:gpu:tf32"
+    assert parse_pair("torch:cpu,torch:cuda").devices == "cpu/cuda"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("jax:cpu,torch:cpu", "unknown framework 'jax'"),
+        ("torch:tpu,tensorflow:cpu", "unknown device 'tpu' for torch"),
+        ("torch:gpu,tensorflow:cpu", "unknown device 'gpu' for torch \\(known: cpu, cuda\\)"),
+        ("torch:cpu:fp8,tensorflow:cpu", "unknown precision 'fp8'"),
+        ("torch:cpu:0,tensorflow:cpu", "the cpu device takes no index"),
+        ("torch:cpu", "expected two sides"),
+        ("torch:cpu,torch:cpu", "both sides are torch:cpu"),
+        ("torch,tensorflow", "is not framework:device"),
+    ],
+)
+def test_bad_pairs(text, message):
+    with pytest.raises(InputError, match=message):
+        parse_pair(text)
