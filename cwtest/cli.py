@@ -14,10 +14,8 @@ import sys
 
 from cwtest.errors import InputError
 from cwtest.settings import parse_archs
-from cwtest.trials import ARCHITECTURES, Trial, load_table
+from cwtest.trials import ARCHITECTURES, DIVERGENT, Trial, load_table
 
-# The paper's threshold for calling a pair divergent (its Tables 2-3).
-DIVERGENT = 0.05
 
 
 def _table(args) -> list[Trial]:

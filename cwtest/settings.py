@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from cwtest.architectures import FLAVOURS, parse_flavours
+from cwtest.baseline import read_baseline
 from cwtest.budgets import BUDGETS, Budget, get_budget
 from cwtest.errors import InputError
+from cwtest.harmonize import KNOBS, parse_knobs
 from cwtest.selection import select
 from cwtest.sides import DEFAULT_PAIR, Pair, parse_pair
+from cwtest.tolerances import DEFAULTS as TOLERANCES
+from cwtest.tolerances import parse as parse_tolerances
 from cwtest.trials import ARCHITECTURES, Trial, TrialTable, load_table
 
 # name -> (default, help). Each is `--crossedwires-NAME` on the command line, `crossedwires_NAME` in ini.
@@ -26,6 +32,21 @@ OPTIONS = {
                  "default: built-in synthetic data)"),
     "budget": ("smoke", f"training scale: {' | '.join(BUDGETS)} (default: smoke)"),
     "report": ("", "write the CSV report to this path (default: no report)"),
+    "flavour": ("all", f"architecture flavours the transfer suite runs: {' | '.join(FLAVOURS)} | all "
+                       "(default: all)"),
+    "layers": ("", "compare these layers' activations in the transfer suite even when parity holds: "
+                   "all, or torch/Keras layer names or name prefixes, comma-separated (default: only "
+                   "when parity fails)"),
+    "tolerance": ("", "override named fp32 tolerances for the run, name=value[,name=value]; "
+                      f"names: {', '.join(TOLERANCES)} (default: none)"),
+    "harmonize": ("none", f"knobs the published-protocol trial tests switch on: {', '.join(KNOBS)}, "
+                          "all or none, comma-separated (the harmonized tests always use all; default: none)"),
+    "attribution": ("false", "also train each trial with each harmonization knob alone and all together, "
+                             "and report how much of the accuracy difference each removes"),
+    "baseline": ("", "a previous CSV report: trial tests whose divergence grew beyond tolerance fail"),
+    "checkpoints": ("", "a folder of trained pairs in the CrossedWires layout (<trial>.pt_model.pt, "
+                        "<trial>tf_model/): pairs found there are loaded instead of trained, pairs "
+                        "trained are saved there"),
 }
 
 
@@ -38,6 +59,13 @@ class Settings:
     data_path: str | None
     budget: Budget
     report_path: Path | None
+    flavours: tuple[str, ...] = FLAVOURS
+    layers: tuple[str, ...] = ()  # layer selectors for localization on request; () = only on failure
+    tolerances: dict[str, float] = field(default_factory=dict)  # run overrides of tolerances.DEFAULTS
+    knobs: frozenset[str] = frozenset()  # harmonization knobs of the published-protocol trial tests
+    attribution: bool = False
+    baseline: Path | None = None
+    checkpoints: Path | None = None
 
     @property
     def excluded_unfinished(self) -> int:
@@ -50,6 +78,9 @@ def register(parser) -> None:
         flag = f"--crossedwires-{name}"
         if name == "arch":
             group.addoption(flag, action="append", dest="crossedwires_arch", default=None, help=help_text)
+        elif name == "attribution":
+            group.addoption(flag, action="store_const", const="true", dest="crossedwires_attribution",
+                            default=None, help=help_text)
         else:
             group.addoption(flag, dest=f"crossedwires_{name}", default=None, metavar=name.upper(), help=help_text)
         parser.addini(f"crossedwires_{name}", help_text, default=default)
@@ -79,6 +110,37 @@ def parse_archs(text: str, option: str = "--crossedwires-arch") -> tuple[str, ..
     return ARCHITECTURES if "all" in names else tuple(a for a in ARCHITECTURES if a in names)
 
 
+def parse_layers(text: str, option: str = "--crossedwires-layers") -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in names if not re.fullmatch(r"[A-Za-z0-9_.\-]+", n)]
+    if bad:
+        raise InputError(f"{option}: {bad[0]!r} is not a layer name (letters, digits, '_', '.', '-')")
+    return names
+
+
+def _flag(text: str, option: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise InputError(f"{option}: {text!r} is not true or false")
+    return text.lower() in ("true", "1", "yes", "on")
+
+
+def _baseline(path: Path | None) -> Path | None:
+    if path is not None:
+        if not path.is_file():
+            raise InputError(f"--crossedwires-baseline: no such file: {path}")
+        read_baseline(path)  # a broken baseline is a usage error now, not a failure per test
+    return path
+
+
+def _folder(path: Path | None, option: str) -> Path | None:
+    if path is not None:
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{option}: {path} is not a folder")
+        if not path.exists() and not path.parent.is_dir():
+            raise InputError(f"{option}: cannot create {path}: folder {path.parent} does not exist")
+    return path
+
+
 def check_writable(path: Path, option: str) -> None:
     if path.is_dir():
         raise InputError(f"{option}: {path} is a folder, not a file")
@@ -102,4 +164,11 @@ def resolve(config) -> Settings:
     report = _path(config, "report")
     if report is not None:
         check_writable(report, "--crossedwires-report")
-    return Settings(archs, pair, table, tuple(selected), str(data) if data else None, budget, report)
+    return Settings(archs, pair, table, tuple(selected), str(data) if data else None, budget, report,
+                    flavours=parse_flavours(_raw(config, "flavour")[0]),
+                    layers=parse_layers(_raw(config, "layers")[0]),
+                    tolerances=parse_tolerances(_raw(config, "tolerance")[0]),
+                    knobs=parse_knobs(_raw(config, "harmonize")[0]),
+                    attribution=_flag(_raw(config, "attribution")[0], "--crossedwires-attribution"),
+                    baseline=_baseline(_path(config, "baseline")),
+                    checkpoints=_folder(_path(config, "checkpoints"), "--crossedwires-checkpoints"))

@@ -41,6 +41,8 @@ RANGES = {
 }
 INTEGERS = ("batch_size", "epochs")
 HYPERPARAMETERS = ("learning_rate", "batch_size", "epochs", "adam_epsilon")
+# The paper's threshold for calling a pair divergent (its Tables 2-3).
+DIVERGENT = 0.05
 # Range checks compare with a relative slack: the exports store 1e-08 as 9.9999999e-09 and alike.
 _SLACK = 1e-6
 
@@ -71,6 +73,10 @@ class Trial:
     @property
     def finished(self) -> bool:
         return self.state == "finished"
+
+    @property
+    def divergent(self) -> bool:
+        return self.accuracy_diff >= DIVERGENT
 
 
 @dataclass(frozen=True)

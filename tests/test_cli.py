@@ -2,6 +2,8 @@
 
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,8 +46,9 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
 
 
 def test_console_script_is_installed():
-    script = shutil.which("cwtest")
-    assert script, "the cwtest console script is not on PATH: install the project (pip install -e .)"
+    # pip puts console scripts beside the interpreter that installed the project.
+    script = shutil.which("cwtest", path=str(Path(sys.executable).parent))
+    assert script, f"no cwtest console script beside {sys.executable}: install the project (pip install -e .)"
     result = subprocess.run([script, "trials", "summary"], capture_output=True, text=True)
     assert result.returncode == 0 and "18 finished trials" in result.stdout
     bad = subprocess.run([script, "trials", "show", "--top", "many"], capture_output=True, text=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = {"torch": "cwtest.adapters.torch_side", "tensorflow": "cwtest.adapters.keras_side"}
+MODULES = {"torch": "cwtest.adapters.torch_side", "tensorflow": "cwtest.adapters.keras_side",
+           "onnxruntime": "cwtest.adapters.onnxruntime_side"}
 
 
 def adapter_for(framework: str):

@@ -22,16 +22,31 @@ def available(side: Side) -> str | None:
     return None
 
 
-def build(arch: str, side: Side, seed: int = 0):
+def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
     keras, tf = frameworks.keras(), frameworks.tensorflow()
 
     keras.utils.set_random_seed(seed)
     with tf.device(_tf_device(side)):
-        return REGISTRY[arch].keras_published()
+        return REGISTRY[arch].flavours[flavour].keras()
 
 
 def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
     tf = frameworks.tensorflow()
 
     with tf.device(_tf_device(side)):
-        return np.asarray(model(images.astype(np.float32) / 255.0, training=training))
+        outputs = model(images.astype(np.float32) / 255.0, training=training)
+    # A model with several outputs (intermediate activations, say) gives one array each.
+    return [np.asarray(o) for o in outputs] if isinstance(outputs, (list, tuple)) else np.asarray(outputs)
+
+
+def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side) -> dict[str, np.ndarray]:
+    """Weight path -> gradient of the mean cross-entropy of the logits (the model must return logits),
+    one pass in training mode: the same loss as the torch adapter's."""
+    keras, tf = frameworks.keras(), frameworks.tensorflow()
+
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with tf.device(_tf_device(side)):
+        with tf.GradientTape() as tape:
+            value = loss(labels, model(images.astype(np.float32) / 255.0, training=True))
+        found = tape.gradient(value, model.trainable_weights)
+    return {w.path: np.asarray(g) for w, g in zip(model.trainable_weights, found)}

@@ -17,17 +17,42 @@ def available(side: Side) -> str | None:
     return None
 
 
-def build(arch: str, side: Side, seed: int = 0):
+def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
     import torch
 
     torch.manual_seed(seed)
-    return REGISTRY[arch].torch_published().to(side.device)
+    return REGISTRY[arch].flavours[flavour].torch().to(side.device)
+
+
+def _inputs(images: np.ndarray, side: Side):
+    import torch
+
+    return torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).to(side.device)
 
 
 def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
     import torch
 
-    x = torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).to(side.device)
+    x = _inputs(images, side)
     model.train(training)
     with torch.no_grad():
         return model(x).cpu().numpy()
+
+
+def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side,
+              float64: bool = False) -> dict[str, np.ndarray]:
+    """Parameter name -> gradient of the mean cross-entropy of the logits, one pass in training mode;
+    `float64` computes it on a float64 copy of the model, as a reference for fp32 rounding."""
+    import copy
+
+    import torch
+
+    x = _inputs(images, side)
+    if float64:
+        model, x = copy.deepcopy(model).double(), x.double()
+    model.train(True)
+    model.zero_grad(set_to_none=True)
+    torch.nn.functional.cross_entropy(model(x), torch.from_numpy(labels).long().to(side.device)).backward()
+    found = {name: p.grad.cpu().numpy() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    return found

@@ -1,0 +1,108 @@
+"""The Keras (TensorFlow) side of paired training: build, train with the same steps as
+`Model.fit` (training=True forward, gradient tape, Adam), save and load as a SavedModel."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cwtest import frameworks
+from cwtest.architectures import REGISTRY
+from cwtest.harmonize import keras_flavour
+from cwtest.sides import Side
+from cwtest.training import Plan, Progress, SideRun, batches
+
+EVAL_BATCH = 500
+KERAS_BN_MOMENTUM = 0.99  # Keras's default, as in the published runs
+TORCH_BN_MOMENTUM = 0.9  # torch's momentum=0.1 in Keras's convention
+
+
+def _device(side: Side) -> str:
+    kind, _, index = side.device.partition(":")
+    return f"/{kind.upper()}:{index or 0}"
+
+
+def build(arch: str, knobs: frozenset[str], side: Side, seed: int = 0):
+    """The published Keras model, or its torch-structured twin with `architecture`; logits out with `loss`."""
+    keras, tf = frameworks.keras(), frameworks.tensorflow()
+    keras.utils.set_random_seed(seed)
+    flavour = REGISTRY[arch].flavours[keras_flavour(arch, knobs)]
+    with tf.device(_device(side)):
+        model = flavour.keras()
+    head = model.layers[-1]
+    # The head is one Dense layer; its activation decides whether the model returns logits.
+    head.activation = keras.activations.linear if "loss" in knobs else keras.activations.softmax
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = TORCH_BN_MOMENTUM if "bn_momentum" in knobs else KERAS_BN_MOMENTUM
+    return model
+
+
+def nudge(model) -> None:
+    """Move every weight by one ulp: the smallest change a training trajectory can feel."""
+    model.set_weights([np.nextafter(w, np.inf).astype(w.dtype) for w in model.get_weights()])
+
+
+def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str], side: Side,
+          progress: Progress) -> SideRun:
+    keras, tf = frameworks.keras(), frameworks.tensorflow()
+    if "deterministic" in knobs:
+        tf.config.experimental.enable_op_determinism()
+    optimizer = keras.optimizers.Adam(learning_rate=plan.learning_rate, epsilon=plan.adam_epsilon)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits="loss" in knobs)
+
+    @tf.function
+    def step(images, labels):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(labels, model(tf.cast(images, tf.float32) / 255.0, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss
+
+    run = SideRun(str(side))
+    started = time.perf_counter()
+    with tf.device(_device(side)):
+        for epoch in range(1, plan.epochs + 1):
+            total = 0.0
+            for start, stop in batches(len(y), plan.batch_size):
+                run.step_losses.append(float(step(x[start:stop], y[start:stop])))
+                run.images += stop - start
+                total += run.step_losses[-1] * (stop - start)
+                if not run.finite:
+                    break
+            run.epoch_losses.append(total / len(y))
+            progress.epoch(run.side, epoch, run.epoch_losses[-1], run.images)
+            if not run.finite:
+                break
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def predict(model, x: np.ndarray, side: Side) -> np.ndarray:
+    tf = frameworks.tensorflow()
+    with tf.device(_device(side)):
+        return np.concatenate([np.asarray(_outputs(model, x[a:b].astype(np.float32) / 255.0)).argmax(1)
+                               for a, b in batches(len(x), EVAL_BATCH)])
+
+
+def _outputs(model, images):
+    """A Keras model's inference outputs; a loaded SavedModel layer returns them by name."""
+    keras = frameworks.keras()
+    if isinstance(model, keras.layers.TFSMLayer):
+        outputs = model(images)
+        return next(iter(outputs.values())) if isinstance(outputs, dict) else outputs
+    return model(images, training=False)
+
+
+def save(model, folder: Path, trial: str) -> Path:
+    """As the CrossedWires dataset stores it: `<trial>tf_model/`, a TensorFlow SavedModel."""
+    path = folder / f"{trial}tf_model"
+    model.export(str(path), format="tf_saved_model", verbose=False)
+    return path
+
+
+def load(arch: str, folder: Path, trial: str, side: Side):
+    """The SavedModel's serving function as a layer: call it on [0, 1] NHWC float32 images."""
+    keras = frameworks.keras()
+    return keras.layers.TFSMLayer(str(folder / f"{trial}tf_model"), call_endpoint="serve")

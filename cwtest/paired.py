@@ -1,0 +1,115 @@
+"""Train both sides of a pair on one trial and measure how far apart they end up."""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cwtest.architectures import REGISTRY
+from cwtest.data import Cifar10
+from cwtest.errors import InputError
+from cwtest.harmonize import keras_flavour
+from cwtest.sides import Pair, Side
+from cwtest.training import Plan, Progress, divergence, step_differences
+
+TRAINERS = {"torch": "cwtest.torch_training", "tensorflow": "cwtest.keras_training"}
+
+
+@dataclass(eq=False)
+class TrainedPair:
+    metrics: dict[str, float]
+    models: tuple[object, object]
+    step_losses: tuple[list[float], list[float]]
+
+
+def trainer_for(side: Side):
+    """The side's training module: build, train, predict, nudge, save, load with the same signatures."""
+    if side.framework not in TRAINERS:
+        raise InputError(f"--crossedwires-pair: {side.framework} cannot train (trainable: {', '.join(TRAINERS)})")
+    return importlib.import_module(TRAINERS[side.framework])
+
+
+def _keras_flavour(arch: str, knobs: frozenset[str]):
+    return REGISTRY[arch].flavours[keras_flavour(arch, knobs)]
+
+
+def build_pair(arch: str, knobs: frozenset[str], pair: Pair, seed: int = 0) -> tuple[object, object]:
+    """Both models, each from `seed`; with `init`, the right side starts from the left side's weights."""
+    models = [trainer_for(side).build(arch, knobs, side, seed) for side in (pair.left, pair.right)]
+    if "init" in knobs:
+        _share_initial_weights(arch, knobs, pair, models)
+    return models[0], models[1]
+
+
+def _share_initial_weights(arch, knobs, pair: Pair, models) -> None:
+    if pair.left.framework == pair.right.framework == "torch":
+        models[1].load_state_dict(models[0].state_dict())
+        return
+    from cwtest.structure import compare, summary
+    from cwtest.transfer import copy_weights
+
+    torch_model, keras_model = models if pair.left.framework == "torch" else models[::-1]
+    comparison = compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name)
+    if not comparison.equivalent:
+        raise InputError(f"--crossedwires-harmonize: init needs both {arch} models to have the same structure "
+                         f"(add the architecture knob): {summary(comparison.mismatches)}")
+    copy_weights(comparison.pairs, "torch->keras")
+
+
+def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> float:
+    """Relative L2 distance of all paired weights after training: |a - b| / |b| over every layer."""
+    import torch
+
+    if pair.left.framework == pair.right.framework == "torch":
+        left, right = (dict(m.state_dict()) for m in models)
+        arrays = [(left[k].detach().cpu().numpy(), right[k].detach().cpu().numpy())
+                  for k in left if left[k].is_floating_point()]
+    else:
+        from cwtest.structure import compare
+        from cwtest.transfer import to_keras, torch_tensors
+
+        torch_model, keras_model = models if pair.left.framework == "torch" else models[::-1]
+        comparison = compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name)
+        arrays = []
+        with torch.no_grad():
+            for torch_layer, keras_layer in comparison.pairs:
+                moved = to_keras(keras_layer, [t.cpu().numpy() for t in torch_tensors(torch_layer.handle)])
+                arrays += list(zip(moved, keras_layer.handle.get_weights()))
+    difference = math.sqrt(sum(float(np.sum((a.astype(np.float64) - b) ** 2)) for a, b in arrays))
+    scale = math.sqrt(sum(float(np.sum(b.astype(np.float64) ** 2)) for _, b in arrays))
+    return difference / scale if scale else math.nan
+
+
+def train_pair(arch: str, label: str, plan: Plan, data: Cifar10, knobs: frozenset[str], pair: Pair,
+               emit=print, seed: int = 0) -> TrainedPair:
+    models = build_pair(arch, knobs, pair, seed)
+    progress = Progress(label, plan, emit)
+    runs = []
+    for side, model in zip((pair.left, pair.right), models):
+        progress.restart()
+        trainer = trainer_for(side)
+        run = trainer.train(model, plan, data.x_train, data.y_train, knobs, side, progress)
+        run.predictions = trainer.predict(model, data.x_test, side)
+        runs.append(run)
+    metrics = divergence(runs[0], runs[1], data.y_test)
+    metrics.update(train_images=plan.train_images, test_images=plan.test_images, epochs=plan.epochs,
+                   batch_size=plan.batch_size, steps=len(runs[0].step_losses))
+    if "init" in knobs:
+        metrics["weight_distance"] = weight_distance(arch, knobs, pair, models)
+    return TrainedPair(metrics, models, (runs[0].step_losses, runs[1].step_losses))
+
+
+def noise_floor(arch: str, plan: Plan, data: Cifar10, knobs: frozenset[str], side: Side, seed: int = 0) -> list[float]:
+    """Per-step loss differences of one side against itself with its initial weights one ulp apart."""
+    trainer = trainer_for(side)
+    runs = []
+    for nudged in (False, True):
+        model = trainer.build(arch, knobs, side, seed)
+        if nudged:
+            trainer.nudge(model)
+        runs.append(trainer.train(model, plan, data.x_train, data.y_train, knobs, side,
+                                  Progress("noise floor", plan, lambda line: None)))
+    return step_differences(runs[0].step_losses, runs[1].step_losses)

@@ -1,0 +1,105 @@
+"""The PyTorch side of paired training: build the trial's model, train it, save and load it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cwtest.architectures import REGISTRY
+from cwtest.harmonize import torch_bn_epsilon
+from cwtest.sides import Side
+from cwtest.training import Plan, Progress, SideRun, batches, torch_epsilon
+
+EVAL_BATCH = 500
+
+
+def build(arch: str, knobs: frozenset[str], side: Side, seed: int = 0):
+    import torch
+
+    torch.manual_seed(seed)
+    model = REGISTRY[arch].flavours["published"].torch().to(side.device)
+    epsilon = torch_bn_epsilon(arch, knobs)
+    for module in model.modules():
+        if "dropout" in knobs and isinstance(module, torch.nn.Dropout):
+            module.p = 0.0  # kept as a module so that state dicts stay the published ones
+        if epsilon and isinstance(module, torch.nn.BatchNorm2d):
+            module.eps = epsilon
+    return model
+
+
+def nudge(model) -> None:
+    """Move every weight by one ulp: the smallest change a training trajectory can feel."""
+    import torch
+
+    with torch.no_grad():
+        for tensor in model.parameters():
+            tensor.copy_(torch.nextafter(tensor, torch.full_like(tensor, float("inf"))))
+
+
+def _images(x: np.ndarray, side: Side):
+    import torch
+
+    return torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).to(side.device)
+
+
+def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str], side: Side,
+          progress: Progress) -> SideRun:
+    import torch
+
+    torch.use_deterministic_algorithms("deterministic" in knobs)
+    optimizer = torch.optim.Adam(model.parameters(), lr=plan.learning_rate, eps=plan.adam_epsilon)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    labels = torch.from_numpy(y).long().to(side.device)
+    run = SideRun(str(side))
+    started = time.perf_counter()
+    model.train()
+    for epoch in range(1, plan.epochs + 1):
+        total = 0.0
+        for start, stop in batches(len(y), plan.batch_size):
+            if "adam_epsilon" in knobs:
+                for group in optimizer.param_groups:
+                    group["eps"] = torch_epsilon(plan.adam_epsilon, len(run.step_losses) + 1)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(_images(x[start:stop], side)), labels[start:stop])
+            loss.backward()
+            optimizer.step()
+            run.step_losses.append(loss.item())
+            run.images += stop - start
+            total += run.step_losses[-1] * (stop - start)
+            if not run.finite:  # a blown-up run is a result, not something to keep computing on
+                break
+        run.epoch_losses.append(total / len(y))
+        progress.epoch(run.side, epoch, run.epoch_losses[-1], run.images)
+        if not run.finite:
+            break
+    run.seconds = time.perf_counter() - started
+    torch.use_deterministic_algorithms(False)
+    return run
+
+
+def predict(model, x: np.ndarray, side: Side) -> np.ndarray:
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        return np.concatenate([model(_images(x[a:b], side)).argmax(1).cpu().numpy()
+                               for a, b in batches(len(x), EVAL_BATCH)])
+
+
+def save(model, folder: Path, trial: str) -> Path:
+    """As the CrossedWires dataset stores it: `<trial>.pt_model.pt`, a state dict."""
+    import torch
+
+    path = folder / f"{trial}.pt_model.pt"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def load(arch: str, folder: Path, trial: str, side: Side):
+    import torch
+
+    model = build(arch, frozenset(), side)
+    model.load_state_dict(torch.load(folder / f"{trial}.pt_model.pt", map_location=side.device))
+    return model

@@ -1,0 +1,146 @@
+"""The transfer suite's parametrization (flavour x route) and its shared, cached model pairs.
+
+A route is an ordered pair of sides, written as in the test ids: `torch:cpu->tensorflow:cpu`
+copies torch's weights into Keras, `tensorflow:cpu->torch:cpu` the other way; a route with
+`onnxruntime` compares the ONNX export of the torch model (torch's weights, copied into Keras
+for `onnxruntime:cpu->tensorflow:cpu`). Routes come from `--crossedwires-pair`, with ONNX
+Runtime on the CPU added as a third side unless the pair names one.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from cwtest.adapters import adapter_for
+from cwtest.architectures import REGISTRY
+from cwtest.plugin import SETTINGS
+from cwtest.sides import Side
+from cwtest.structure import explain, summary
+from cwtest.tolerances import DEFAULTS
+from cwtest.tolerances import tolerance as resolve_tolerance
+from cwtest.transfer import transferred
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "crossedwires_tolerance(**names): override named tolerances "
+                                       f"({', '.join(DEFAULTS)}) for one test")
+
+
+def _first(sides, framework: str, default: Side | None = None) -> Side | None:
+    return next((s for s in sides if s.framework == framework), default)
+
+
+def routes(pair) -> tuple[list, list]:
+    """(routes that copy weights between torch and Keras, routes that involve ONNX Runtime)."""
+    sides = (pair.left, pair.right)
+    copies = [(a, b) for a, b in ((pair.left, pair.right), (pair.right, pair.left))
+              if {a.framework, b.framework} == {"torch", "tensorflow"}]
+    onnx = _first(sides, "onnxruntime", Side("onnxruntime", "cpu"))
+    torch_side, keras_side = _first(sides, "torch", Side("torch", "cpu")), _first(sides, "tensorflow")
+    exported = [(torch_side, onnx)] + ([(onnx, keras_side)] if keras_side else [])
+    return copies, exported
+
+
+def _route_params(found: list) -> list:
+    if found:
+        return [pytest.param(r, id=f"{r[0]}->{r[1]}") for r in found]
+    return [pytest.param(None, id="no-route", marks=pytest.mark.skip(
+        reason="needs a torch side and a tensorflow side: --crossedwires-pair torch:cpu,tensorflow:cpu"))]
+
+
+@pytest.hookimpl(trylast=True)  # after the plugin's architecture parametrization, so ids read arch-flavour-route
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    settings = metafunc.config.stash[SETTINGS]
+    if "flavour" in metafunc.fixturenames:
+        metafunc.parametrize("flavour", settings.flavours)
+    copies, exported = routes(settings.pair)
+    if "copy_route" in metafunc.fixturenames:
+        metafunc.parametrize("copy_route", _route_params(copies))
+    if "route" in metafunc.fixturenames:
+        metafunc.parametrize("route", _route_params(copies + exported))
+
+
+def usable(*sides: Side) -> None:
+    for side in sides:
+        if side.precision != "fp32":
+            pytest.skip(f"{side}: the transfer suite's tolerances are fp32; name fp32 sides in --crossedwires-pair")
+        reason = adapter_for(side.framework).available(side)
+        if reason:
+            pytest.skip(reason)
+
+
+@functools.lru_cache(maxsize=3)
+def _cached_pair(arch: str, flavour: str, direction: str, torch_side: Side, keras_side: Side):
+    return transferred(arch, flavour, direction, torch_side, keras_side)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_export(arch: str, flavour: str, torch_side: Side, onnx_side: Side, keras_side: Side):
+    pair = _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side)
+    return adapter_for("onnxruntime").export(pair.torch_model, onnx_side)
+
+
+def _route_models(arch: str, flavour: str, route) -> tuple:
+    """(pair, {framework: model}, torch side, Keras side) for a route; the pair's weights come from the
+    route's source, torch's for an ONNX route. Models are shared between tests: leave them as found."""
+    usable(*route)
+    torch_side = _first(route, "torch", Side("torch", "cpu"))
+    keras_side = _first(route, "tensorflow", Side("tensorflow", "cpu"))
+    usable(torch_side, keras_side)
+    direction = "keras->torch" if route[0].framework == "tensorflow" else "torch->keras"
+    pair = _cached_pair(arch, flavour, direction, torch_side, keras_side)
+    if any(side.framework == "tensorflow" for side in route):  # torch->onnxruntime needs no Keras weights
+        _require_transfer(pair)
+    models = {"torch": pair.torch_model, "tensorflow": pair.keras_model}
+    onnx_side = _first(route, "onnxruntime")
+    if onnx_side:
+        models["onnxruntime"] = _cached_export(arch, flavour, torch_side, onnx_side, keras_side)
+    return pair, models, torch_side, keras_side
+
+
+@pytest.fixture
+def route_models():
+    return _route_models
+
+
+@pytest.fixture
+def structure_check():
+    """(arch, flavour, torch side, Keras side) -> the cached torch->Keras pair, and the check that
+    xfails it for known differences or fails it for unknown ones."""
+    return lambda arch, flavour, torch_side, keras_side: _cached_pair(arch, flavour, "torch->keras",
+                                                                     torch_side, keras_side)
+
+
+@pytest.fixture
+def structure_sides(crossedwires_settings) -> tuple[Side, Side]:
+    """The torch and Keras sides of the run's pair (on the CPU where the pair has none)."""
+    sides = (crossedwires_settings.pair.left, crossedwires_settings.pair.right)
+    return _first(sides, "torch", Side("torch", "cpu")), _first(sides, "tensorflow", Side("tensorflow", "cpu"))
+
+
+def _require_transfer(pair) -> None:
+    """Fail on a structural difference no known difference explains; xfail, naming them, on known ones."""
+    differences = REGISTRY[pair.arch].flavours[pair.flavour].differences
+    explained, unexplained = explain(pair.structure.mismatches, differences)
+    if unexplained:
+        pytest.fail(f"{pair.arch} {pair.flavour}: the structures differ: {summary(unexplained)}", pytrace=False)
+    gone = [d.name for d in differences if not explained[d.name]]
+    if gone:
+        pytest.fail(f"{pair.arch} {pair.flavour}: known difference {', '.join(gone)} is no longer observed; "
+                    "update cwtest/architectures.py", pytrace=False)
+    if differences:
+        pytest.xfail("; ".join(f"{d.name}: {d.cause} ({len(explained[d.name])} mismatches, e.g. "
+                               f"{explained[d.name][0]})" for d in differences))
+
+
+@pytest.fixture
+def tolerance(request, crossedwires_settings):
+    """name -> the tolerance in force for this test: default, then the test's marker, then the run's option."""
+    marker = request.node.get_closest_marker("crossedwires_tolerance")
+    per_test = dict(marker.kwargs) if marker else {}
+    unknown = set(per_test) - set(DEFAULTS)
+    if unknown:
+        pytest.fail(f"crossedwires_tolerance marker: unknown tolerance {', '.join(sorted(unknown))} "
+                    f"(known: {', '.join(DEFAULTS)})", pytrace=False)
+    return lambda name: resolve_tolerance(name, per_test, crossedwires_settings.tolerances)

@@ -1,0 +1,122 @@
+"""Weight-transfer parity: the same weights in torch, Keras and ONNX Runtime give the same numbers.
+
+Per architecture and flavour: the structures match (or differ for named, known reasons: an
+xfail), weights survive torch->Keras->torch bit for bit, and per route the logits (eval and
+training mode, random and dataset images) and the gradients agree within the named
+tolerances (cwtest/tolerances.py). A failure, or `--crossedwires-layers`, adds the per-layer
+error table that says where the sides part.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cwtest.architectures import REGISTRY
+from cwtest.localize import first_over, layer_errors, selected, table
+from cwtest.parity import decidable_agreement, errors, gradient_errors, logits, preserved
+from cwtest.report import CONTEXT
+from cwtest.sides import Side
+from cwtest.structure import compare
+from cwtest.transfer import copy_weights, torch_tensors
+
+BATCH = 16
+
+
+def _batches(data) -> dict[str, np.ndarray]:
+    """Uniform random pixels, and the run's dataset images (real CIFAR-10 with --crossedwires-data)."""
+    random = np.random.default_rng(0).integers(0, 256, (BATCH, 32, 32, 3), dtype=np.uint8)
+    return {"random": random, "data": data.x_test[:BATCH]}
+
+
+def _record_route(request, source: Side, target: Side) -> None:
+    request.node.user_properties.append((CONTEXT + "pair", f"{source}->{target}"))
+
+
+def test_structure(crossedwires_arch, flavour, structure_sides, structure_check, route_models, record_metric):
+    """Kinds, output shapes, parameter counts, strides, paddings and biases agree layer by layer."""
+    pair = structure_check(crossedwires_arch, flavour, *structure_sides)
+    record_metric("layers_paired", len(pair.structure.pairs))
+    record_metric("structure_mismatches", len(pair.structure.mismatches))
+    route_models(crossedwires_arch, flavour, structure_sides)  # xfails on known differences, fails on others
+
+
+def test_roundtrip(crossedwires_arch, flavour, structure_sides, route_models):
+    """torch -> Keras -> a second torch model (other seed) reproduces every tensor bit for bit."""
+    from cwtest.adapters import torch_side as torch_adapter
+
+    pair, _, torch_side, _ = route_models(crossedwires_arch, flavour, structure_sides)
+    second = torch_adapter.build(crossedwires_arch, torch_side, seed=1, flavour=flavour)
+    back = compare(second, pair.keras_model, REGISTRY[crossedwires_arch].flavours[flavour].keras_name)
+    copy_weights(back.pairs, "keras->torch")
+    for (original, _), (copied, _) in zip(pair.structure.pairs, back.pairs, strict=True):
+        for a, b in zip(torch_tensors(original.handle), torch_tensors(copied.handle), strict=True):
+            assert np.array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy()), \
+                f"{original.name}: torch->keras->torch changed the values"
+
+
+def _localize(pair, images, torch_side, keras_side, training: bool, limit: float, selectors, record_metric) -> str:
+    """The per-layer table (recorded as metrics too); all layers, or the ones `--crossedwires-layers` names."""
+    indices = selected(pair.structure.pairs, selectors or ("all",))
+    rows = layer_errors(pair, images, torch_side, keras_side, training=training, indices=indices)
+    first = first_over(rows, limit)
+    record_metric("layers_compared", len(rows))
+    record_metric("layers_over_tolerance", sum(r.errors.max_rel > limit for r in rows))
+    record_metric("first_layer_over_tolerance", first.index if first else -1)
+    record_metric("worst_layer_max_rel", max((r.errors.max_rel for r in rows), default=0.0))
+    where = f"first layer over tolerance: #{first.index} {first.torch_name} / {first.keras_name}\n" if first else ""
+    return where + table(rows, limit)
+
+
+def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwires_settings, tolerance,
+                route_models, record_metric, request):
+    source, target = route
+    _record_route(request, source, target)
+    pair, models, torch_side, keras_side = route_models(crossedwires_arch, flavour, route)
+    exported = "onnxruntime" in models
+    failures, failed_on = [], None
+    # An ONNX export is an inference graph: it has no training mode.
+    for mode in ("eval",) if exported else ("eval", "train"):
+        limit = tolerance("onnxruntime" if exported else f"logits_{mode}")
+        for batch, images in _batches(crossedwires_data).items():
+            with preserved(pair.torch_model, pair.keras_model):
+                reference = logits(models[source.framework], source, images, training=mode == "train")
+                actual = logits(models[target.framework], target, images, training=mode == "train")
+            error = errors(actual, reference)
+            agreement, decidable = decidable_agreement(actual, reference, error.max_abs)
+            prefix = f"{mode}_{batch}"
+            record_metric(f"{prefix}_max_abs", error.max_abs)
+            record_metric(f"{prefix}_max_rel", error.max_rel)
+            record_metric(f"{prefix}_mean_abs", error.mean_abs)
+            record_metric(f"{prefix}_argmax_agreement", agreement)
+            record_metric(f"{prefix}_largest_logit", float(np.abs(reference).max()))
+            if error.max_rel > limit or agreement < 1.0:
+                failures.append(f"{mode} mode, {batch} images: {error} (tolerance max rel {limit:g}); "
+                                f"argmax agreement {agreement:.3f} over {decidable} decidable rows")
+                failed_on = failed_on or (mode, images, limit)
+    layers = ""
+    if not exported and (failed_on or crossedwires_settings.layers):
+        mode, images, limit = failed_on or ("eval", _batches(crossedwires_data)["data"], tolerance("logits_eval"))
+        layers = _localize(pair, images, torch_side, keras_side, mode == "train", limit,
+                           () if failed_on else crossedwires_settings.layers, record_metric)
+        request.node.add_report_section("call", "layers", layers)
+    assert not failures, "\n".join([f"{source} -> {target}: logits differ", *failures, layers])
+
+
+def test_gradients(crossedwires_arch, flavour, copy_route, crossedwires_data, tolerance, route_models,
+                   record_metric, request):
+    """One backward pass of the same loss on the same batch: every parameter's gradient agrees."""
+    _record_route(request, *copy_route)
+    pair, _, torch_side, keras_side = route_models(crossedwires_arch, flavour, copy_route)
+    found = gradient_errors(pair, crossedwires_data.x_test[:BATCH], crossedwires_data.y_test[:BATCH],
+                            torch_side, keras_side)
+    limit = tolerance("gradients")
+    relative = [g.relative_l2 for g in found]
+    record_metric("gradients_worst_relative_l2", max(relative))
+    record_metric("gradients_median_relative_l2", float(np.median(relative)))
+    record_metric("gradients_worst_max_abs", max(g.max_abs for g in found))
+    record_metric("gradients_torch_float64_worst_relative_l2", max(g.float64_floor for g in found))
+    over = sorted((g for g in found if g.relative_l2 > limit), key=lambda g: -g.relative_l2)
+    assert not over, (f"{len(over)} of {len(found)} parameters' gradients differ by more than relative L2 "
+                      f"{limit:g}: " + "; ".join(f"{g.name} {g.relative_l2:.3g} (torch fp32 vs float64 "
+                                                 f"{g.float64_floor:.3g})" for g in over[:5]))

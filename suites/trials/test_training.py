@@ -1,0 +1,110 @@
+"""Paired training of the selected CrossedWires trials, under both protocols.
+
+harmonized: every knob of cwtest.harmonize on (shared initial weights, matched structure,
+dropout, loss, BatchNorm and Adam semantics, deterministic kernels); the two sides' per-step
+losses must stay within the round-off noise floor of the trajectory (cwtest.training).
+
+published: as the trials were run (plus the knobs --crossedwires-harmonize names). At the full
+budget the observed accuracy difference is held against the table's: a trial recorded as
+divergent is an xfail (a release that fixes it shows as XPASS), a trial recorded as equal that
+diverges fails. With --crossedwires-baseline, a divergence that grew beyond tolerance fails.
+"""
+
+import logging
+import math
+
+import pytest
+
+from cwtest import checkpoints
+from cwtest.baseline import baseline_value
+from cwtest.harmonize import ALL, KNOBS
+from cwtest.paired import noise_floor, train_pair
+from cwtest.training import PARITY_STEPS, plan_for, step_differences, step_parity
+from cwtest.trials import DIVERGENT
+
+log = logging.getLogger("cwtest.training")
+# How much a trial's accuracy difference may grow over the baseline report's before the gate
+# fails: five test images at the smoke budget (250 images). Reruns on one machine reproduce
+# the difference exactly; a different thread count changes fp32 summation order, which moved
+# it by at most one image in the runs measured for the project's notes.
+BASELINE_GROWTH = 0.02
+
+
+def _emit(line: str) -> None:
+    """Progress: shown live with -s (print) or with pytest's live logging (log_cli)."""
+    print(line, flush=True)
+    log.info(line)
+
+
+def _record_all(record_metric, metrics: dict, prefix: str = "") -> None:
+    for name, value in metrics.items():
+        record_metric(prefix + name, value)
+
+
+def test_harmonized(crossedwires_trial, crossedwires_settings, crossedwires_data, sides, record_metric):
+    trial, settings = crossedwires_trial, crossedwires_settings
+    plan = plan_for(trial, settings.budget, crossedwires_data)
+    trained = train_pair(trial.arch, f"{trial.id} harmonized", plan, crossedwires_data, ALL, settings.pair, _emit)
+    noise = noise_floor(trial.arch, plan, crossedwires_data, ALL, settings.pair.left)
+    cross = step_differences(*trained.step_losses)
+    worst, first_bad = step_parity(cross, noise)
+    _record_all(record_metric, trained.metrics)
+    record_metric("noise_floor_max", max(noise) if noise else math.nan)
+    record_metric("step_parity_ratio", worst)
+    assert len(cross) >= min(PARITY_STEPS, plan.epochs * plan.steps_per_epoch), "a side stopped early (non-finite loss)"
+    assert first_bad is None, (
+        f"step {first_bad}: loss differs by {cross[first_bad - 1]:.3g} (relative) between the sides, more than "
+        f"the margin allows over the same-framework noise floor {max(noise[:first_bad]):.3g}; per step: "
+        + ", ".join(f"{c:.2g}/{n:.2g}" for c, n in zip(cross, noise)))
+
+
+def _published(trial, settings, data, plan, knobs, label):
+    """(metrics, loaded) for one published-protocol run: loaded from checkpoints when present."""
+    if checkpoints.present(settings.checkpoints, trial.name):
+        return checkpoints.evaluate(settings.checkpoints, trial.arch, trial.name, settings.pair,
+                                    data.x_test, data.y_test), True
+    trained = train_pair(trial.arch, label, plan, data, knobs, settings.pair, _emit)
+    if settings.checkpoints is not None and not knobs:
+        checkpoints.save(settings.checkpoints, trial.name, settings.pair, trained.models)
+    return trained.metrics, False
+
+
+def _attribution(trial, settings, data, plan, published_diff, record_metric) -> None:
+    """The accuracy difference with each knob alone and all together, and the share each removes."""
+    # deterministic switches TensorFlow op determinism on for good, so it runs after the others.
+    variants = [(name, frozenset({name})) for name in KNOBS if name != "deterministic"]
+    variants += [("deterministic", frozenset({"deterministic"})), ("all", ALL)]
+    for name, knobs in variants:
+        if name == "init" and trial.arch == "resnet50":
+            continue  # the published ResNet50 pair has no common structure to share weights through
+        trained = train_pair(trial.arch, f"{trial.id} +{name}", plan, data, knobs, settings.pair, _emit)
+        diff = trained.metrics["accuracy_diff"]
+        record_metric(f"attribution_{name}_accuracy_diff", diff)
+        record_metric(f"attribution_{name}_removed", (published_diff - diff) / published_diff
+                      if published_diff else math.nan)
+
+
+def test_published(crossedwires_trial, crossedwires_settings, crossedwires_data, sides, record_metric, request):
+    trial, settings = crossedwires_trial, crossedwires_settings
+    plan = plan_for(trial, settings.budget, crossedwires_data)
+    metrics, loaded = _published(trial, settings, crossedwires_data, plan, settings.knobs, f"{trial.id} published")
+    _record_all(record_metric, metrics)
+    record_metric("loaded_from_checkpoint", float(loaded))
+    record_metric("recorded_accuracy_diff", trial.accuracy_diff)
+    observed = metrics["accuracy_diff"]
+    if settings.attribution:
+        _attribution(trial, settings, crossedwires_data, plan, observed, record_metric)
+    if settings.baseline is not None:
+        before = baseline_value(settings.baseline, request.node.nodeid, "accuracy_diff")
+        if before is not None:
+            record_metric("baseline_accuracy_diff", before)
+            assert observed <= before + BASELINE_GROWTH, (
+                f"accuracy difference grew from {before:.4f} (baseline) to {observed:.4f}, "
+                f"more than {BASELINE_GROWTH}")
+    if settings.budget.name == "full":
+        if trial.divergent:
+            request.applymarker(pytest.mark.xfail(strict=False, reason=(
+                f"recorded as divergent: pt {trial.pt_test_acc:.4f}, tf {trial.tf_test_acc:.4f}, "
+                f"accuracy_diff {trial.accuracy_diff:.4f}")))
+        state = "still divergent" if trial.divergent else "recorded as equal but now divergent"
+        assert observed < DIVERGENT, f"{state}: {observed:.4f} apart (recorded {trial.accuracy_diff:.4f})"
