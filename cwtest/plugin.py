@@ -13,10 +13,12 @@ from cwtest.data import Cifar10, load_cifar10, synthetic_cifar10
 from cwtest.errors import InputError
 from cwtest.report import CONTEXT, METRIC, Collector, render, write_atomically
 from cwtest.settings import Settings, register, resolve
+from cwtest.summary import lines as summary_lines
 from cwtest.versions import framework_versions
-from cwtest.workers import share_cores, worker_index
+from cwtest.workers import assign_gpu, share_cores, worker_index
 
 SETTINGS = pytest.StashKey[Settings]()
+GPU = pytest.StashKey[str]()  # the physical GPU id an xdist worker was given, "" for none
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,13 +36,14 @@ def pytest_configure(config: pytest.Config) -> None:
     position = worker_index(getattr(config, "workerinput", None))
     if position is not None:
         share_cores(position[1])
+        config.stash[GPU] = assign_gpu(position[0]) or ""
     try:
         settings = resolve(config)
         _data(settings)  # a missing or corrupt data file is a usage error now, not one per test
     except InputError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
-    if position is None and settings.report_path is not None:
+    if position is None:
         config.pluginmanager.register(ReportWriter(settings.report_path), "cwtest-report")
 
 
@@ -74,6 +77,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("crossedwires_arch", settings.archs)
 
 
+def _device(settings: Settings, gpu: str) -> str:
+    accelerated = settings.pair.left.accelerated or settings.pair.right.accelerated
+    return f"{settings.pair.devices} (GPU {gpu})" if gpu and accelerated else settings.pair.devices
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Attach the test's context, so that it reaches the report and JUnit with the result."""
@@ -84,33 +92,44 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         "arch": trial.arch if trial else params.get("crossedwires_arch", ""),
         "trial": trial.name if trial else "",
         "pair": str(settings.pair),
-        "device": settings.pair.devices,
+        "device": _device(settings, item.config.stash.get(GPU, "")),
         "budget": settings.budget.name,
     }
     item.user_properties.extend((CONTEXT + k, v) for k, v in context.items())
 
 
 class ReportWriter:
-    """Registered only in the process that sees every result (the xdist controller, or the only one)."""
+    """Registered only in the process that sees every result (the xdist controller, or the only one):
+    folds every test into a row, writes the CSV report when a path is given, and shows the
+    end-of-run summary table either way."""
 
     def __init__(self, path) -> None:
         self.path = path
         self.collector = Collector()
+        self.rows: list[dict] = []
         self.outcome = ""
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.collector.add(report)
 
     def pytest_sessionfinish(self) -> None:
-        columns, rows = self.collector.table()
+        columns, self.rows = self.collector.table()
+        if self.path is None:
+            return
         try:
-            write_atomically(self.path, render(columns, rows))
-            self.outcome = f"cwtest: wrote {len(rows)} rows to {self.path}"
+            write_atomically(self.path, render(columns, self.rows))
+            self.outcome = f"cwtest: wrote {len(self.rows)} rows to {self.path}"
         except OSError as exc:
             self.outcome = f"cwtest: could not write the report {self.path}: {exc.strerror or exc}"
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        terminalreporter.write_line(self.outcome)
+        table = summary_lines(self.rows)
+        if table:
+            terminalreporter.write_sep("-", "cwtest: outcomes and largest divergences")
+            for line in table:
+                terminalreporter.write_line(line)
+        if self.outcome:
+            terminalreporter.write_line(self.outcome)
 
 
 @pytest.fixture(scope="session")

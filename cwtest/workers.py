@@ -26,3 +26,34 @@ def share_cores(count: int, environ=os.environ, cores: int | None = None) -> int
         environ.setdefault(variable, str(threads))
     environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     return threads
+
+
+def visible_gpus(environ=os.environ, probe=None) -> list[str]:
+    """The GPU ids this process may use: CUDA_VISIBLE_DEVICES when set, else what nvidia-smi lists."""
+    if environ.get("CUDA_VISIBLE_DEVICES") is not None:
+        return [g.strip() for g in environ["CUDA_VISIBLE_DEVICES"].split(",") if g.strip()]
+    return (probe or _nvidia_smi)()
+
+
+def _nvidia_smi() -> list[str]:
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return []
+    listed = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+                            capture_output=True, text=True, timeout=30)
+    return [line.strip() for line in listed.stdout.splitlines() if line.strip()] if listed.returncode == 0 else []
+
+
+def assign_gpu(index: int, environ=os.environ, probe=None) -> str | None:
+    """Give worker `index` one GPU (index mod count) before any framework starts CUDA; None without GPUs.
+
+    Each framework then sees that GPU as its device 0, so `torch:cuda` and `tensorflow:gpu`
+    need no index per worker.
+    """
+    gpus = visible_gpus(environ, probe)
+    if not gpus:
+        return None
+    environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
+    return environ["CUDA_VISIBLE_DEVICES"]
