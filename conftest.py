@@ -1,2 +1,3 @@
-# The suites' shared fixtures; pytester runs the plugin in the project's own tests.
-pytest_plugins = ["fixtures.sides", "pytester"]
+# The suites' shared fixtures, the hypothesis profiles (registered before hypothesis reads
+# --hypothesis-profile), and pytester for the project's own tests.
+pytest_plugins = ["fixtures.sides", "cwtest.profiles", "pytester"]

@@ -1,0 +1,34 @@
+"""Hypothesis profiles for the generated suites, chosen with `--hypothesis-profile NAME`.
+
+  ci        derandomized (the same examples on every run and every xdist worker), no database,
+            few examples, no shrinking: a failure prints its parameters and reproduces locally
+            with the same node id and profile. Shrinking would spend most of the run on the
+            strict xfails, which fail by design.
+  dev       the default when no profile is given: random examples, remembered failures
+            (.hypothesis/) replayed first, enough examples to find something new on each run.
+  thorough  many examples, for a release or after changing a registry entry or a tolerance.
+
+No deadline: building a Keras model takes tens of milliseconds and varies with machine load.
+Function-scoped fixtures are allowed: the suites' ones collect over all of a test's examples.
+The root conftest lists this module in `pytest_plugins`, so the profiles exist before
+hypothesis reads `--hypothesis-profile`, whichever folder a run starts from.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, Phase, settings
+
+DEFAULT = "dev"
+_COMMON = dict(deadline=None, print_blob=True,
+               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile("ci", derandomize=True, database=None, max_examples=6,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate], **_COMMON)
+settings.register_profile("dev", max_examples=20, **_COMMON)
+settings.register_profile("thorough", max_examples=300, **_COMMON)
+
+
+def pytest_configure(config) -> None:
+    # On a CI machine hypothesis starts with its own "ci" profile (replaced by ours above);
+    # elsewhere with "default", which has a deadline that Keras model building misses.
+    if not config.getoption("hypothesis_profile", None) and settings.get_current_profile_name() == "default":
+        settings.load_profile(DEFAULT)

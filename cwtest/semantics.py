@@ -1,0 +1,91 @@
+"""The catalogue of semantic differences between PyTorch and Keras, each with the switch that harmonizes it.
+
+Every entry is demonstrated by the layer suite: a case built with the published semantics of
+one difference (all others harmonized) is a strict xfail whose reason names the entry, and
+its harmonized twin must pass. Strict, so that a release which removes a difference fails
+the run and the catalogue gets updated instead of silently describing the past.
+Sources and background: ../shared/docs/semantics.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The checks a difference can show in; a published case is generated only for those.
+CHECKS = ("forward", "gradients", "optimizer")
+
+
+@dataclass(frozen=True)
+class Difference:
+    name: str
+    explanation: str
+    harmonize: str
+    shows_in: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        return f"catalogued difference {self.name}: {self.explanation}; harmonize: {self.harmonize}"
+
+
+DIFFERENCES = {d.name: d for d in (
+    Difference("adam_epsilon",
+               "torch adds eps to the bias-corrected sqrt(v_hat), Keras to sqrt(v), so Keras's eps acts "
+               "1/sqrt(1-beta2^t) times larger (31.6x at t=1, 3.2x at t=100 for beta2=0.999)",
+               "give torch eps / sqrt(1 - beta2^t) before step t", ("optimizer",)),
+    Difference("adam_weight_decay",
+               "torch Adam(weight_decay) adds wd*theta to the gradient (L2), Keras Adam(weight_decay) "
+               "decays theta directly (decoupled)",
+               "torch AdamW against Keras Adam(weight_decay)", ("optimizer",)),
+    Difference("bn_momentum",
+               "torch running = (1-m)*running + m*batch with m=0.1, Keras moving = m*moving + (1-m)*batch "
+               "with m=0.99",
+               "Keras momentum = 1 - torch momentum", ("forward",)),
+    Difference("bn_epsilon", "BatchNorm epsilon is 1e-5 in torch and 1e-3 in Keras",
+               "pass torch's epsilon to Keras", ("forward", "gradients")),
+    Difference("bn_running_variance",
+               "torch updates the running variance with the unbiased batch variance (n/(n-1)), Keras with "
+               "the biased one",
+               "a Keras BatchNormalization that updates with the unbiased variance", ("forward",)),
+    Difference("same_padding_stride2",
+               "Keras padding='same' with stride 2 on an even size pads only (or more) at the bottom/right, "
+               "torch padding=k//2 pads both sides: same shape, grid shifted by a pixel",
+               "Keras ZeroPadding2D(k//2) followed by padding='valid'", ("forward", "gradients")),
+    Difference("softmax_loss_clipping",
+               "Keras cross-entropy on probabilities that no longer carry their logits (any op after the "
+               "softmax, e.g. a cast) clips them to [1e-7, 1-1e-7]: loss capped at 16.1, zero gradient "
+               "where clipped; torch computes from logits. Straight from a softmax, Keras 3 recovers the "
+               "logits and does not clip",
+               "from_logits=True on the logits (cross_entropy_logits), or the softmax output straight "
+               "into the loss (cross_entropy_softmax's twin)", ("forward", "gradients")),
+)}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A registry entry with some of its differences left published (none: fully harmonized)."""
+
+    entry: object  # anything with .name and .differences
+    published: frozenset[str] = frozenset()
+
+    @property
+    def id(self) -> str:
+        return "-".join([self.entry.name, *(f"published_{d}" for d in sorted(self.published))])
+
+
+def cases(entries, check: str) -> list[Case]:
+    """Each entry harmonized, then once per catalogued difference that shows in this check."""
+    found = []
+    for entry in entries:
+        found.append(Case(entry))
+        found += [Case(entry, frozenset({d})) for d in entry.differences if check in DIFFERENCES[d].shows_in]
+    return found
+
+
+def pytest_params(entries, check: str) -> list:
+    """The cases as pytest params; a published one is a strict xfail that names its difference and
+    accepts only a mismatch (an AssertionError), not a crash."""
+    import pytest
+
+    return [pytest.param(case, id=case.id, marks=[
+        pytest.mark.xfail(strict=True, raises=AssertionError, reason=DIFFERENCES[d].reason) for d in case.published])
+        for case in cases(entries, check)]

@@ -1,0 +1,121 @@
+"""Tests of the layer suite itself: planted bugs are caught, and the registries stay plain data."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+
+from cwtest.layer_parity import assert_within, compare
+from cwtest.layers import BLOCKS, REGISTRY
+from cwtest.optimizers import OPTIMIZERS
+from cwtest.semantics import CHECKS, DIFFERENCES, cases
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def caught(block, check: str) -> bool:
+    """Whether the suite's generic check fails the block (harmonized) on some of 30 fixed examples."""
+
+    @settings(max_examples=30, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(params=block.params)
+    def check_block(params):
+        assert_within(compare(block, params, frozenset(), check), getattr(block.tolerance, check), block.name, check)
+
+    try:
+        check_block()
+    except AssertionError:
+        return True
+    return False
+
+
+def _torch_flatten_dense_without_reorder(nn, p, published):
+    module = REGISTRY["flatten_dense"].torch(nn, p, published)
+    del module.dense.flattened_chw  # the Dense kernel then goes over without its C,H,W -> H,W,C transpose
+    return module
+
+
+def _torch_softmax_on_last_axis(nn, p, published):
+    return nn.Softmax(dim=-1)  # a missing NCHW/NHWC transpose: over W instead of the channels
+
+
+def _keras_same_padding(keras, p, published):
+    return REGISTRY["conv2d_same_stride2"].keras(keras, p, frozenset({"same_padding_stride2"}))
+
+
+def _keras_momentum_copied(keras, p, published):
+    # torch's momentum=0.1 ported as is: in Keras it weighs the old average, not the batch.
+    x = keras.Input(p["inputs"][0][1:], batch_size=p["inputs"][0][0])
+    return keras.Model(x, keras.layers.BatchNormalization(momentum=0.1, epsilon=1e-5, name="bn")(x))
+
+
+PLANTED = {
+    "missing Dense kernel transpose after Flatten": ("flatten_dense", "torch", _torch_flatten_dense_without_reorder,
+                                                     "forward"),
+    "missing channel transpose in softmax": ("softmax", "torch", _torch_softmax_on_last_axis, "forward"),
+    "wrong padding, forward": ("conv2d_same_stride2", "keras", _keras_same_padding, "forward"),
+    "wrong padding, gradients": ("conv2d_same_stride2", "keras", _keras_same_padding, "gradients"),
+    "BatchNorm momentum not converted": ("batchnorm_train", "keras", _keras_momentum_copied, "forward"),
+}
+
+
+@pytest.mark.parametrize("planted", PLANTED)
+def test_planted_bug_is_caught(planted):
+    name, side, builder, check = PLANTED[planted]
+    assert caught(dataclasses.replace(REGISTRY[name], **{side: builder}), check)
+
+
+@pytest.mark.parametrize("name", ["flatten_dense", "softmax", "conv2d_same_stride2", "batchnorm_train"])
+def test_unplanted_entries_pass_the_same_examples(name):
+    assert not caught(REGISTRY[name], "forward")
+
+
+PLANTED_PLUGIN = '''
+import dataclasses
+import cwtest.layers
+
+def _without_reorder(nn, p, published):
+    module = cwtest.layers.REGISTRY["flatten_dense"].torch(nn, p, published)
+    del module.dense.flattened_chw
+    return module
+
+cwtest.layers.BLOCKS = tuple(dataclasses.replace(b, torch=_without_reorder) if b.name == "flatten_dense" else b
+                             for b in cwtest.layers.BLOCKS)
+'''
+
+
+def test_the_suite_fails_a_planted_bug_and_says_how_to_reproduce(pytester):
+    pytester.makepyfile(planted=PLANTED_PLUGIN)
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "suites/layers/test_blocks.py"), "-p", "planted", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
+        "-k", "test_forward and flatten_dense", "--hypothesis-profile=ci")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*flatten_dense: forward differs beyond*", "*reproduce: pytest *--hypothesis-profile=ci*",
+                                 "*Draw 1 (params)*"])
+
+
+def test_every_difference_has_a_published_case():
+    found = {d for check in CHECKS for case in cases([*BLOCKS, *OPTIMIZERS], check) for d in case.published}
+    assert found == set(DIFFERENCES)
+
+
+def test_registry_ids_are_unique_and_collection_imports_no_framework():
+    assert len(BLOCKS) >= 20
+    for check in CHECKS:
+        ids = [case.id for case in cases([*BLOCKS, *OPTIMIZERS], check)]
+        assert len(ids) == len(set(ids))
+    code = ("import sys, cwtest.layers, cwtest.optimizers, cwtest.semantics, cwtest.layer_parity; "
+            "print(sorted({'torch', 'tensorflow', 'keras'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_harmonization_knobs_name_catalogued_differences():
+    from cwtest.harmonize import KNOBS
+
+    assert {knob.catalogue for knob in KNOBS.values()} - {None} <= set(DIFFERENCES)
