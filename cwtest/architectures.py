@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from cwtest import frameworks
-from cwtest.errors import InputError
+from cwtest.choices import parse_choices
 
 NUM_CLASSES = 10
 IMAGE_SIZE = 32  # CIFAR-10; the Keras side is channels last (TensorFlow runs CPU convolutions only in NHWC)
@@ -61,13 +61,7 @@ class Architecture:
 
 
 def parse_flavours(text: str, option: str = "--crossedwires-flavour") -> tuple[str, ...]:
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    if not names:
-        raise InputError(f"{option}: no flavour given")
-    unknown = [n for n in names if n != "all" and n not in FLAVOURS]
-    if unknown:
-        raise InputError(f"{option}: unknown flavour {', '.join(unknown)} (known: {', '.join(FLAVOURS)}, all)")
-    return FLAVOURS if "all" in names else tuple(f for f in FLAVOURS if f in names)
+    return parse_choices(text, FLAVOURS, option, "flavour")
 
 
 # --- PyTorch builders -------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from cwtest import frameworks
 from cwtest.architectures import REGISTRY
 from cwtest.harmonize import keras_flavour
 from cwtest.sides import Side
-from cwtest.training import Plan, Progress, SideRun, batches
+from cwtest.training import Plan, Progress, SideRun, batches, run_epochs
 
 EVAL_BATCH = 500
 KERAS_BN_MOMENTUM = 0.99  # Keras's default, as in the published runs
@@ -60,23 +59,11 @@ def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str]
         optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
         return loss
 
-    run = SideRun(str(side))
-    started = time.perf_counter()
+    def run_step(start: int, stop: int, number: int) -> float:
+        return float(step(x[start:stop], y[start:stop]))
+
     with tf.device(_device(side)):
-        for epoch in range(1, plan.epochs + 1):
-            total = 0.0
-            for start, stop in batches(len(y), plan.batch_size):
-                run.step_losses.append(float(step(x[start:stop], y[start:stop])))
-                run.images += stop - start
-                total += run.step_losses[-1] * (stop - start)
-                if not run.finite:
-                    break
-            run.epoch_losses.append(total / len(y))
-            progress.epoch(run.side, epoch, run.epoch_losses[-1], run.images)
-            if not run.finite:
-                break
-    run.seconds = time.perf_counter() - started
-    return run
+        return run_epochs(plan, len(y), run_step, str(side), progress)
 
 
 def predict(model, x: np.ndarray, side: Side) -> np.ndarray:

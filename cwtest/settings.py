@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cwtest.architectures import FLAVOURS, parse_flavours
 from cwtest.baseline import read_baseline
+from cwtest.choices import parse_choices
 from cwtest.budgets import BUDGETS, Budget, get_budget
 from cwtest.errors import InputError
 from cwtest.harmonize import KNOBS, parse_knobs
@@ -100,14 +101,7 @@ def _path(config, name: str) -> Path | None:
 
 
 def parse_archs(text: str, option: str = "--crossedwires-arch") -> tuple[str, ...]:
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    if not names:
-        raise InputError(f"{option}: no architecture given")
-    unknown = [n for n in names if n != "all" and n not in ARCHITECTURES]
-    if unknown:
-        raise InputError(f"{option}: unknown architecture {', '.join(unknown)} "
-                         f"(known: {', '.join(ARCHITECTURES)}, all)")
-    return ARCHITECTURES if "all" in names else tuple(a for a in ARCHITECTURES if a in names)
+    return parse_choices(text, ARCHITECTURES, option, "architecture")
 
 
 def parse_layers(text: str, option: str = "--crossedwires-layers") -> tuple[str, ...]:

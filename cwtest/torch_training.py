@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import numpy as np
 from cwtest.architectures import REGISTRY
 from cwtest.harmonize import torch_bn_epsilon
 from cwtest.sides import Side
-from cwtest.training import Plan, Progress, SideRun, batches, torch_epsilon
+from cwtest.training import Plan, Progress, SideRun, batches, run_epochs, torch_epsilon
 
 EVAL_BATCH = 500
 
@@ -48,35 +47,26 @@ def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str]
           progress: Progress) -> SideRun:
     import torch
 
-    torch.use_deterministic_algorithms("deterministic" in knobs)
     optimizer = torch.optim.Adam(model.parameters(), lr=plan.learning_rate, eps=plan.adam_epsilon)
     loss_fn = torch.nn.CrossEntropyLoss()
     labels = torch.from_numpy(y).long().to(side.device)
-    run = SideRun(str(side))
-    started = time.perf_counter()
+
+    def step(start: int, stop: int, number: int) -> float:
+        if "adam_epsilon" in knobs:
+            for group in optimizer.param_groups:
+                group["eps"] = torch_epsilon(plan.adam_epsilon, number)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(_images(x[start:stop], side)), labels[start:stop])
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
     model.train()
-    for epoch in range(1, plan.epochs + 1):
-        total = 0.0
-        for start, stop in batches(len(y), plan.batch_size):
-            if "adam_epsilon" in knobs:
-                for group in optimizer.param_groups:
-                    group["eps"] = torch_epsilon(plan.adam_epsilon, len(run.step_losses) + 1)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(_images(x[start:stop], side)), labels[start:stop])
-            loss.backward()
-            optimizer.step()
-            run.step_losses.append(loss.item())
-            run.images += stop - start
-            total += run.step_losses[-1] * (stop - start)
-            if not run.finite:  # a blown-up run is a result, not something to keep computing on
-                break
-        run.epoch_losses.append(total / len(y))
-        progress.epoch(run.side, epoch, run.epoch_losses[-1], run.images)
-        if not run.finite:
-            break
-    run.seconds = time.perf_counter() - started
-    torch.use_deterministic_algorithms(False)
-    return run
+    torch.use_deterministic_algorithms("deterministic" in knobs)
+    try:
+        return run_epochs(plan, len(y), step, str(side), progress)
+    finally:
+        torch.use_deterministic_algorithms(False)
 
 
 def predict(model, x: np.ndarray, side: Side) -> np.ndarray:

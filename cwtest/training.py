@@ -94,6 +94,28 @@ def batches(count: int, size: int):
     return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 
+def run_epochs(plan: Plan, count: int, step, side: str, progress: "Progress") -> SideRun:
+    """The loop both frameworks share: batches in dataset order, one loss per step from
+    `step(start, stop, step_number)`, and a stop at the first non-finite loss (a blown-up run
+    is a result, not something to keep computing on)."""
+    run = SideRun(side)
+    started = time.perf_counter()
+    for epoch in range(1, plan.epochs + 1):
+        total = 0.0
+        for start, stop in batches(count, plan.batch_size):
+            run.step_losses.append(step(start, stop, len(run.step_losses) + 1))
+            run.images += stop - start
+            total += run.step_losses[-1] * (stop - start)
+            if not run.finite:
+                break
+        run.epoch_losses.append(total / count)
+        progress.epoch(side, epoch, run.epoch_losses[-1], run.images)
+        if not run.finite:
+            break
+    run.seconds = time.perf_counter() - started
+    return run
+
+
 class Progress:
     """One line per epoch per side: loss, images/s and the time left for that side."""
 
