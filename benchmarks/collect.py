@@ -31,8 +31,9 @@ def collect(folder: Path, extra: list[str]) -> tuple[float, int, str]:
     result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-s", "-p", "no:cacheprovider",
                              *extra], cwd=folder, capture_output=True, text=True, check=True)
     elapsed = time.perf_counter() - start
-    imported = next(l.split()[1] for l in result.stdout.splitlines() if l.startswith("IMPORTED"))
-    count = next(int(l.split()[0]) for l in result.stdout.splitlines() if "collected" in l)
+    lines = result.stdout.splitlines()
+    imported = next(line.split()[1] for line in lines if line.startswith("IMPORTED"))
+    count = next(int(line.split()[0]) for line in lines if "collected" in line)
     return elapsed, count, imported
 
 

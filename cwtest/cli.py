@@ -1,9 +1,16 @@
-"""The `cwtest` command: look at a CrossedWires trial table without running pytest.
+"""The `cwtest` command: trial tables and reports, without running pytest.
 
     cwtest trials summary [--trials PATH]
     cwtest trials show [--trials PATH] [--arch A] [--top N | --bottom N]
+    cwtest trials mi [--trials PATH] [--arch A] [--repeats N] [--plot BASE]
+    cwtest compare BASELINE.csv NEW.csv [--junit-xml PATH]
+    cwtest plot accuracy [--trials PATH | --report R.csv [--test NAME]] --out BASE
+    cwtest plot losses (--trials PATH --trial NAME | --report R.csv --test PART) --out BASE
+    cwtest plot layers --arch A [--flavour F] --out BASE
+    cwtest plot overview REPORT.csv --out BASE
+    cwtest export REPORT.csv --out PATH.csv [--trials PATH] [--test NAME]
 
-Exit codes: 0 done, 2 bad input (one line on stderr naming it).
+Exit codes: 0 done, 1 `compare` found a regression, 2 bad input (one line on stderr naming it).
 """
 
 from __future__ import annotations
@@ -12,10 +19,15 @@ import argparse
 import statistics
 import sys
 
-from cwtest.errors import InputError
-from cwtest.settings import parse_archs
-from cwtest.trials import ARCHITECTURES, DIVERGENT, Trial, load_table
+from pathlib import Path
 
+from cwtest import compare, export, mutual_information, plot_data, plots
+from cwtest.architectures import FLAVOURS
+from cwtest.errors import InputError
+from cwtest.report import render, write_atomically
+from cwtest.report_reader import read_report
+from cwtest.settings import check_writable, parse_archs
+from cwtest.trials import ARCHITECTURES, DIVERGENT, Trial, load_table
 
 
 def _table(args) -> list[Trial]:
@@ -64,6 +76,116 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _output(path: str, option: str, inputs: tuple[str, ...]) -> Path:
+    """A file this command may write: never one of its inputs (a baseline is never overwritten)."""
+    target = Path(path)
+    check_writable(target, option)
+    if any(target.resolve() == Path(i).resolve() for i in inputs if i):
+        raise InputError(f"{option}: {path} is one of the inputs; write the output elsewhere")
+    return target
+
+
+def _wrote(paths: list[Path]) -> list[str]:
+    return [f"wrote {p}" for p in paths]
+
+
+def _listing(args) -> tuple[list[str], int]:
+    trials = _table(args)
+    if not trials:
+        raise InputError(f"--trials: no finished trial for {args.arch}")
+    return (summary(trials) if args.action == "summary" else show(trials, args.top, args.bottom)), 0
+
+
+def _mi(args) -> tuple[list[str], int]:
+    base = plots.output_base(args.plot, "--plot") if args.plot else None
+    found = mutual_information.analyse(_table(args), args.repeats, args.seed)
+    if not found:
+        raise InputError(f"--trials: no architecture with two or more finished trials in {args.arch}")
+    lines = mutual_information.table(found, args.repeats)
+    if base is not None:
+        lines += _wrote(plots.mutual_information(found, args.repeats, "mutual information with accuracy_diff "
+                                                 "(paper Figure 4)", base))
+    return lines, 0
+
+
+def _compare(args) -> tuple[list[str], int]:
+    baseline, new = read_report(args.baseline, "baseline"), read_report(args.new, "new report")
+    changes = compare.compare(baseline, new)
+    lines = [*compare.header(baseline, new), "", *compare.table(changes)]
+    if args.junit_xml:
+        target = _output(args.junit_xml, "--junit-xml", (args.baseline, args.new))
+        write_atomically(target, compare.junit_xml(changes))
+        lines.append(f"wrote {target}")
+    return lines, int(any(c.status == "regressed" for c in changes))
+
+
+def _plot_accuracy(args) -> tuple[list[str], int]:
+    base, archs = plots.output_base(args.out), parse_archs(args.arch, option="--arch")
+    if args.report:
+        groups, names = plot_data.from_report(read_report(args.report, "--report"), args.test)
+        source = args.report
+    else:
+        groups, names = plot_data.from_trials(_table(args)), plot_data.TABLE_NAMES
+        source = args.trials or "built-in trial table"
+    groups = [g for g in groups if g.arch in archs]
+    if not groups:
+        raise InputError(f"--arch: no trials of {args.arch} in {source}")
+    return _wrote(plots.accuracy_distributions(groups, names, f"test accuracy and accuracy difference: {source}",
+                                               base)), 0
+
+
+def _plot_losses(args) -> tuple[list[str], int]:
+    base = plots.output_base(args.out)
+    if args.report:
+        if not args.test:
+            raise InputError("--test: name the report row (a part of its node id) whose losses to plot")
+        title, curves = plot_data.report_losses(read_report(args.report, "--report"), args.test)
+    else:
+        if not args.trial:
+            raise InputError("--trial: name the trial whose recorded losses to plot")
+        trial, curves = plot_data.trial_losses(list(load_table(args.trials, option="--trials").trials), args.trial)
+        title = f"{trial.id}: pt {trial.pt_test_acc:.4f}, tf {trial.tf_test_acc:.4f} test accuracy"
+    return _wrote(plots.loss_curves(curves, title, base)), 0
+
+
+def _plot_overview(args) -> tuple[list[str], int]:
+    base = plots.output_base(args.out)
+    counts, seconds = plot_data.overview(read_report(args.report, "report"))
+    return _wrote(plots.report_overview(counts, seconds, f"report {args.report}", base)), 0
+
+
+def _plot_layers(args) -> tuple[list[str], int]:
+    from cwtest.data import synthetic_cifar10
+    from cwtest.layer_profile import profile
+    from cwtest.tolerances import DEFAULTS
+
+    base, arch = plots.output_base(args.out), parse_archs(args.arch, option="--arch")
+    if len(arch) != 1:
+        raise InputError(f"--arch: name one architecture, not {args.arch}")
+    rows = profile(arch[0], args.flavour, synthetic_cifar10().x_test)
+    tolerance = DEFAULTS["logits_eval"]
+    return _wrote(plots.layer_profile(rows, tolerance, f"{arch[0]} ({args.flavour}): activation error per layer, "
+                                      "torch weights copied into Keras", base)), 0
+
+
+def _export(args) -> tuple[list[str], int]:
+    target = _output(args.out, "--out", (args.report,))
+    trials = list(load_table(args.trials, option="--trials").trials)
+    columns, rows = export.export_rows(read_report(args.report, "report"), trials, args.test)
+    write_atomically(target, render(columns, rows))
+    return [f"wrote {len(rows)} trial rows to {target}"], 0
+
+
+def _trials_option(command) -> None:
+    command.add_argument("--trials", help="an export CSV or a folder of them (default: built-in table)")
+    command.add_argument("--arch", default="all", help="architectures, comma list (default: all)")
+
+
+def _report_options(command) -> None:
+    command.add_argument("--report", help="a cwtest CSV report instead of a trial table")
+    command.add_argument("--test", help="the test function (or, for losses, part of the node id) to take rows from")
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="cwtest", description="cross-framework equivalence tools")
     commands = main.add_subparsers(dest="command", required=True)
@@ -72,26 +194,61 @@ def parser() -> argparse.ArgumentParser:
     for name, help_text in (("summary", "per-architecture accuracy-difference statistics (paper Tables 2-3)"),
                             ("show", "list trials ranked by accuracy difference (paper Tables 4-6)")):
         action = actions.add_parser(name, help=help_text)
-        action.add_argument("--trials", help="an export CSV or a folder of them (default: built-in table)")
-        action.add_argument("--arch", default="all", help="architectures, comma list (default: all)")
+        _trials_option(action)
+        action.set_defaults(handler=_listing)
         if name == "show":
             action.add_argument("--top", type=_positive, help="the N most divergent trials per architecture")
             action.add_argument("--bottom", type=_positive, help="the N least divergent trials per architecture")
+    mi = actions.add_parser("mi", help="mutual information of hyperparameters with accuracy_diff (paper Figure 4)")
+    _trials_option(mi)
+    mi.add_argument("--repeats", type=_positive, default=mutual_information.REPEATS,
+                    help=f"bootstrap repeats (default: {mutual_information.REPEATS})")
+    mi.add_argument("--seed", type=int, default=0, help="seed of the repeats (default: 0)")
+    mi.add_argument("--plot", help="also draw the figure: BASE.png and BASE.svg")
+    mi.set_defaults(handler=_mi)
+
+    gate = commands.add_parser("compare", help="a new report against a baseline: exit 1 on any regression")
+    gate.add_argument("baseline", help="the baseline CSV report (read only)")
+    gate.add_argument("new", help="the new CSV report")
+    gate.add_argument("--junit-xml", help="also write the verdict per test as JUnit XML")
+    gate.set_defaults(handler=_compare)
+
+    plot = commands.add_parser("plot", help="figures (PNG and SVG) from a trial table or a report")
+    figures = plot.add_subparsers(dest="figure", required=True)
+    accuracy = figures.add_parser("accuracy", help="accuracy and accuracy-difference distributions (paper Figure 2)")
+    losses = figures.add_parser("losses", help="a trial pair's per-epoch training losses")
+    for figure in (accuracy, losses):
+        _trials_option(figure)
+        _report_options(figure)
+    losses.add_argument("--trial", help="the trial (its Name) whose recorded losses to plot")
+    layers = figures.add_parser("layers", help="per-layer activation error of a transferred pair (localization)")
+    layers.add_argument("--arch", required=True, help="the architecture")
+    layers.add_argument("--flavour", default="matched", choices=FLAVOURS, help="architecture flavour (default: matched)")
+    overview = figures.add_parser("overview", help="a report's tests by outcome and time per suite and architecture")
+    overview.add_argument("report", help="a cwtest CSV report")
+    for figure, handler in ((accuracy, _plot_accuracy), (losses, _plot_losses), (layers, _plot_layers),
+                            (overview, _plot_overview)):
+        figure.add_argument("--out", required=True, help="output file name without suffix: writes .png and .svg")
+        figure.set_defaults(handler=handler)
+
+    out = commands.add_parser("export", help="a report's trained pairs in the CrossedWires export schema")
+    out.add_argument("report", help="a cwtest CSV report of trained pairs")
+    out.add_argument("--out", required=True, help="the CSV to write (never the report itself)")
+    out.add_argument("--trials", help="the trial table the run used (default: built-in table)")
+    out.add_argument("--test", help="the test function to take rows from, where the report has several")
+    out.set_defaults(handler=_export)
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        trials = _table(args)
-        if not trials:
-            raise InputError(f"--trials: no finished trial for {args.arch}")
-        lines = summary(trials) if args.action == "summary" else show(trials, args.top, args.bottom)
+        lines, code = args.handler(args)
     except InputError as exc:
         print(f"cwtest: {exc}", file=sys.stderr)
         return 2
     print("\n".join(lines))
-    return 0
+    return code
 
 
 if __name__ == "__main__":

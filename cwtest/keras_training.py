@@ -10,6 +10,7 @@ import numpy as np
 from cwtest import frameworks
 from cwtest.architectures import REGISTRY
 from cwtest.harmonize import keras_flavour
+from cwtest.precision import tensorflow_mode
 from cwtest.sides import Side
 from cwtest.training import Plan, Progress, SideRun, batches, run_epochs
 
@@ -62,13 +63,13 @@ def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str]
     def run_step(start: int, stop: int, number: int) -> float:
         return float(step(x[start:stop], y[start:stop]))
 
-    with tf.device(_device(side)):
+    with tf.device(_device(side)), tensorflow_mode(side):
         return run_epochs(plan, len(y), run_step, str(side), progress)
 
 
 def predict(model, x: np.ndarray, side: Side) -> np.ndarray:
     tf = frameworks.tensorflow()
-    with tf.device(_device(side)):
+    with tf.device(_device(side)), tensorflow_mode(side):
         return np.concatenate([np.asarray(_outputs(model, x[a:b].astype(np.float32) / 255.0)).argmax(1)
                                for a, b in batches(len(x), EVAL_BATCH)])
 

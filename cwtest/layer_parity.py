@@ -159,3 +159,37 @@ def _gradients(model, weighted, torch_in, torch_out, xs, training, seed) -> dict
     # arithmetic) holds round-off of the others' size, not an error of its own size.
     scale = max(float(np.abs(ours).max(initial=0.0)) for ours, _ in pairs.values())
     return {what: measure(ours, theirs, scale) for what, (ours, theirs) in pairs.items()}
+
+
+def compare_devices(block, params: dict, source, target, check: str = "forward") -> dict[str, Errors]:
+    """The case's torch module on two sides (devices or precisions), the target's a copy of the source's:
+    as `compare`, with the source as the reference and everything in torch's layout."""
+    import copy
+
+    import torch
+
+    from cwtest.precision import torch_mode
+
+    torch.manual_seed(params["seed"])
+    module = block.torch(torch.nn, params, frozenset())
+    training = params.get("training", block.training)
+    found = []
+    for side in (source, target):
+        copied = copy.deepcopy(module).to(side.device).train(training)
+        xs = [torch.from_numpy(_to_torch_layout(x)).to(side.device).requires_grad_(check == "gradients")
+              for x in inputs_for(params)]
+        with torch_mode(side):  # backward too: it reads the TF32 flags when it runs
+            out = copied(*xs).float()
+            values = {"output": out}
+            if check == "gradients":
+                cotangent = np.random.default_rng(params["seed"] + 1).standard_normal(tuple(out.shape))
+                (out * torch.from_numpy(cotangent.astype(np.float32)).to(side.device)).sum().backward()
+                values = {**{f"d input{i}": x.grad for i, x in enumerate(xs)},
+                          **{f"d {n}": p.grad for n, p in copied.named_parameters()}}
+            else:
+                values.update({n: t for n, t in copied.state_dict().items() if t.is_floating_point()})
+        found.append({k: v.detach().float().cpu().numpy() for k, v in values.items()})
+    reference, other = found
+    # As in `compare`: gradients of one scalar share one scale; a state tensor is measured on its own.
+    scale = max(float(np.abs(a).max(initial=0.0)) for a in reference.values()) if check == "gradients" else 0.0
+    return {k: measure(reference[k], other[k], scale) for k in reference}

@@ -18,6 +18,12 @@ from cwtest.adapters import adapter_for
 from cwtest.sides import Side
 
 
+def image_batches(data, size: int) -> dict[str, np.ndarray]:
+    """Uniform random pixels, and the run's dataset images (real CIFAR-10 with --crossedwires-data)."""
+    random = np.random.default_rng(0).integers(0, 256, (size, 32, 32, 3), dtype=np.uint8)
+    return {"random": random, "data": data.x_test[:size]}
+
+
 @dataclass(frozen=True)
 class Errors:
     max_abs: float
@@ -104,7 +110,7 @@ class GradientError:
     float64_floor: float  # ||g_torch - g_torch_float64|| / ||g_torch_float64||: torch's own fp32 rounding
 
 
-def _relative_l2(actual: np.ndarray, reference: np.ndarray) -> float:
+def relative_l2(actual: np.ndarray, reference: np.ndarray) -> float:
     scale = float(np.linalg.norm(reference))
     difference = float(np.linalg.norm(actual.astype(np.float64) - reference))
     return difference / scale if scale else (0.0 if difference == 0 else np.inf)
@@ -129,8 +135,8 @@ def gradient_errors(pair, images: np.ndarray, labels: np.ndarray, torch_side: Si
         keras_values = [keras_grads[w.path] for w in keras_layer.handle.trainable_weights]
         for name, value in zip(names, to_torch(keras_layer, keras_values), strict=True):
             reference = torch_grads[name]
-            found.append(GradientError(name, _relative_l2(value, reference),
-                                       float(np.abs(value - reference).max()), _relative_l2(reference, exact[name])))
+            found.append(GradientError(name, relative_l2(value, reference),
+                                       float(np.abs(value - reference).max()), relative_l2(reference, exact[name])))
     if len(found) != len(torch_grads):
         raise AssertionError(f"{len(torch_grads) - len(found)} torch parameters have no Keras counterpart")
     return found

@@ -10,9 +10,11 @@ import pytest
 
 from cwtest import __version__
 from cwtest.data import Cifar10, load_cifar10, synthetic_cifar10
+from cwtest.determinism import prepare_environment
 from cwtest.errors import InputError
 from cwtest.report import CONTEXT, METRIC, Collector, render, write_atomically
 from cwtest.settings import Settings, register, resolve
+from cwtest.summary import attribution_lines
 from cwtest.summary import lines as summary_lines
 from cwtest.versions import framework_versions
 from cwtest.workers import assign_gpu, share_cores, worker_index
@@ -43,6 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except InputError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
+    if settings.pair.left.accelerated or settings.pair.right.accelerated:
+        prepare_environment()  # deterministic kernels (the option, the trainer's knob) need it before CUDA starts
     if position is None:
         config.pluginmanager.register(ReportWriter(settings.report_path), "cwtest-report")
 
@@ -127,6 +131,11 @@ class ReportWriter:
         if table:
             terminalreporter.write_sep("-", "cwtest: outcomes and largest divergences")
             for line in table:
+                terminalreporter.write_line(line)
+        attribution = attribution_lines(self.rows)
+        if attribution:
+            terminalreporter.write_sep("-", "cwtest: accuracy difference by harmonization knob (share removed)")
+            for line in attribution:
                 terminalreporter.write_line(line)
         if self.outcome:
             terminalreporter.write_line(self.outcome)

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from cwtest.versions import framework_versions
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: precision and deterministic columns
 METRIC = "metric:"
 CONTEXT = "cw:"
-CONTEXT_FIELDS = ("arch", "trial", "pair", "device", "budget")
+# precision and deterministic: what each side computed under, read back from the frameworks (cwtest.observed).
+CONTEXT_FIELDS = ("arch", "trial", "pair", "device", "budget", "precision", "deterministic")
 HEAD = ("schema_version", "nodeid", "suite", *CONTEXT_FIELDS, "outcome", "duration_s")
 # A test's row takes the most severe outcome of its phases (a teardown error spoils a pass).
 SEVERITY = ("passed", "skipped", "xfailed", "xpassed", "failed", "error", "crashed")
@@ -86,6 +87,10 @@ def write_atomically(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        # A temporary file is private (0600); the report gets the permissions any new file would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)

@@ -44,6 +44,12 @@ OPTIONS = {
                           "all or none, comma-separated (the harmonized tests always use all; default: none)"),
     "attribution": ("false", "also train each trial with each harmonization knob alone and all together, "
                              "and report how much of the accuracy difference each removes"),
+    "deterministic": ("false", "switch deterministic kernels on for every suite, on both sides (torch "
+                               "use_deterministic_algorithms in warn-only mode with a fixed cuBLAS workspace, "
+                               "TensorFlow op determinism); each report row says what was in force"),
+    "repeats": ("1", "train each published trial this many times per side with seeds 0..N-1 and report the "
+                      "same-framework spread, a bootstrap interval of the accuracy difference and an "
+                      "equivalence verdict (two one-sided tests; default: 1, no repeats)"),
     "baseline": ("", "a previous CSV report: trial tests whose divergence grew beyond tolerance fail"),
     "checkpoints": ("", "a folder of trained pairs in the CrossedWires layout (<trial>.pt_model.pt, "
                         "<trial>tf_model/): pairs found there are loaded instead of trained, pairs "
@@ -65,6 +71,8 @@ class Settings:
     tolerances: dict[str, float] = field(default_factory=dict)  # run overrides of tolerances.DEFAULTS
     knobs: frozenset[str] = frozenset()  # harmonization knobs of the published-protocol trial tests
     attribution: bool = False
+    repeats: int = 1
+    deterministic: bool = False
     baseline: Path | None = None
     checkpoints: Path | None = None
 
@@ -79,8 +87,8 @@ def register(parser) -> None:
         flag = f"--crossedwires-{name}"
         if name == "arch":
             group.addoption(flag, action="append", dest="crossedwires_arch", default=None, help=help_text)
-        elif name == "attribution":
-            group.addoption(flag, action="store_const", const="true", dest="crossedwires_attribution",
+        elif name in ("attribution", "deterministic"):
+            group.addoption(flag, action="store_const", const="true", dest=f"crossedwires_{name}",
                             default=None, help=help_text)
         else:
             group.addoption(flag, dest=f"crossedwires_{name}", default=None, metavar=name.upper(), help=help_text)
@@ -116,6 +124,12 @@ def _flag(text: str, option: str) -> bool:
     if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
         raise InputError(f"{option}: {text!r} is not true or false")
     return text.lower() in ("true", "1", "yes", "on")
+
+
+def _repeats(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(f"--crossedwires-repeats: {text!r} is not a positive whole number")
+    return int(text)
 
 
 def _baseline(path: Path | None) -> Path | None:
@@ -164,5 +178,7 @@ def resolve(config) -> Settings:
                     tolerances=parse_tolerances(_raw(config, "tolerance")[0]),
                     knobs=parse_knobs(_raw(config, "harmonize")[0]),
                     attribution=_flag(_raw(config, "attribution")[0], "--crossedwires-attribution"),
+                    deterministic=_flag(_raw(config, "deterministic")[0], "--crossedwires-deterministic"),
+                    repeats=_repeats(_raw(config, "repeats")[0]),
                     baseline=_baseline(_path(config, "baseline")),
                     checkpoints=_folder(_path(config, "checkpoints"), "--crossedwires-checkpoints"))

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from cwtest.architectures import REGISTRY
+from cwtest.determinism import torch_kernels
 from cwtest.harmonize import torch_bn_epsilon
+from cwtest.precision import torch_mode
 from cwtest.sides import Side
 from cwtest.training import Plan, Progress, SideRun, batches, run_epochs, torch_epsilon
 
@@ -62,18 +64,16 @@ def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str]
         return loss.item()
 
     model.train()
-    torch.use_deterministic_algorithms("deterministic" in knobs)
-    try:
+    # Without the knob the run's own setting (--crossedwires-deterministic) stays in force.
+    with torch_kernels("deterministic" in knobs), torch_mode(side):
         return run_epochs(plan, len(y), step, str(side), progress)
-    finally:
-        torch.use_deterministic_algorithms(False)
 
 
 def predict(model, x: np.ndarray, side: Side) -> np.ndarray:
     import torch
 
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), torch_mode(side):
         return np.concatenate([model(_images(x[a:b], side)).argmax(1).cpu().numpy()
                                for a, b in batches(len(x), EVAL_BATCH)])
 

@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from cwtest.report import SCHEMA_VERSION
+
 # A test file exercising every outcome and recording metrics, used by the report tests.
 OUTCOMES = """
 import pytest
@@ -156,7 +158,7 @@ def test_report_rows_and_outcomes(pytester):
     trial = rows["test_trial[vgg16-dual_train_5e67eae2]"]
     assert (trial["trial"], trial["recorded_diff"], trial["budget"]) == ("dual_train_5e67eae2", "0.68152", "smoke")
     assert trial["pair"] == "torch:cpu->tensorflow:cpu" and trial["device"] == "cpu"
-    assert trial["schema_version"] == "1" and trial["torch_version"] and trial["tensorflow_version"]
+    assert trial["schema_version"] == str(SCHEMA_VERSION) and trial["torch_version"] and trial["tensorflow_version"]
     assert not [p for p in pytester.path.iterdir() if p.name.endswith(".tmp")]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
 from cwtest import frameworks
 from cwtest.architectures import REGISTRY
+from cwtest.precision import tensorflow_mode
 from cwtest.sides import Side
 
 
@@ -15,6 +18,10 @@ def _tf_device(side: Side) -> str:
 
 
 def available(side: Side) -> str | None:
+    if importlib.util.find_spec("tensorflow") is None:
+        return f"{side}: TensorFlow is not installed here (pip install tensorflow, or name no tensorflow side)"
+    if side.precision in ("bf16", "fp16"):
+        return f"{side}: Keras mixed precision is a build-time policy cwtest does not set; use fp32 or tf32"
     tf = frameworks.tensorflow()
 
     if side.device.startswith("gpu") and not tf.config.list_physical_devices("GPU"):
@@ -33,7 +40,7 @@ def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
 def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
     tf = frameworks.tensorflow()
 
-    with tf.device(_tf_device(side)):
+    with tf.device(_tf_device(side)), tensorflow_mode(side):
         outputs = model(images.astype(np.float32) / 255.0, training=training)
     # A model with several outputs (intermediate activations, say) gives one array each.
     return [np.asarray(o) for o in outputs] if isinstance(outputs, (list, tuple)) else np.asarray(outputs)
@@ -45,7 +52,7 @@ def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side) -> dict
     keras, tf = frameworks.keras(), frameworks.tensorflow()
 
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    with tf.device(_tf_device(side)):
+    with tf.device(_tf_device(side)), tensorflow_mode(side):
         with tf.GradientTape() as tape:
             value = loss(labels, model(images.astype(np.float32) / 255.0, training=True))
         found = tape.gradient(value, model.trainable_weights)

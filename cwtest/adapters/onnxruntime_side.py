@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from cwtest import observed
 from cwtest.sides import Side
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -22,6 +23,9 @@ def _provider(side: Side) -> str:
 
 def available(side: Side) -> str | None:
     import onnxruntime
+
+    if side.precision in ("bf16", "fp16"):
+        return f"{side}: cwtest runs ONNX graphs in float32 only; use fp32 or tf32"
 
     if _provider(side) not in onnxruntime.get_available_providers():
         return f"{side}: this onnxruntime build has no {_provider(side)} (install onnxruntime-gpu for cuda)"
@@ -47,7 +51,9 @@ def export(torch_model, side: Side, image_size: int = 32):
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()  # the worker's share of the cores
     index = side.device.partition(":")[2] or "0"
-    provider = (_provider(side), {"device_id": index}) if side.accelerated else _provider(side)
+    # The CUDA provider uses TF32 unless told not to: fp32 turns it off, as in torch and TensorFlow.
+    cuda = {"device_id": index, "use_tf32": str(int(side.precision == "tf32"))}
+    provider = (_provider(side), cuda) if side.accelerated else _provider(side)
     return onnxruntime.InferenceSession(buffer.getvalue(), options, providers=[provider])
 
 
@@ -61,4 +67,6 @@ def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np
     if training:
         raise ValueError(f"{side}: an exported ONNX graph runs in eval mode only")
     x = np.ascontiguousarray(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+    options = model.get_provider_options().get(_provider(side), {})
+    observed.record(side, "tf32" if options.get("use_tf32") == "1" else "fp32", "n/a")
     return model.run(None, {"images": x})[0]

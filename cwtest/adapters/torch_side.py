@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cwtest.architectures import REGISTRY
+from cwtest.precision import torch_mode
 from cwtest.sides import Side
 
 
@@ -35,8 +36,8 @@ def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np
 
     x = _inputs(images, side)
     model.train(training)
-    with torch.no_grad():
-        return model(x).cpu().numpy()
+    with torch.no_grad(), torch_mode(side):
+        return model(x).float().cpu().numpy()  # autocast modes return half-precision logits
 
 
 def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side,
@@ -52,7 +53,8 @@ def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side,
         model, x = copy.deepcopy(model).double(), x.double()
     model.train(True)
     model.zero_grad(set_to_none=True)
-    torch.nn.functional.cross_entropy(model(x), torch.from_numpy(labels).long().to(side.device)).backward()
+    with torch_mode(side):  # backward too: its convolutions read the TF32 flags when they run
+        torch.nn.functional.cross_entropy(model(x), torch.from_numpy(labels).long().to(side.device)).backward()
     found = {name: p.grad.cpu().numpy() for name, p in model.named_parameters()}
     model.zero_grad(set_to_none=True)
     return found

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from hypothesis import settings
 
+from cwtest.adapters import adapter_for
 
 
 @pytest.fixture
@@ -31,3 +34,38 @@ def reproduce(request):
     return (f"reproduce: pytest '{request.node.nodeid}' -p no:xdist --hypothesis-profile={profile}"
             + ("" if settings.default.derandomize else " (or the @reproduce_failure line below; the "
                "example database replays it on the next run)"))
+
+
+def _torch_against_keras(pair) -> None:
+    if pair.left.framework == pair.right.framework:
+        pytest.skip(f"{pair}: this test compares torch with Keras; a pair of one framework runs test_blocks.py "
+                    "only (or name torch:cpu,tensorflow:cpu)")
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("the layer suite compares torch with Keras and TensorFlow is not installed here: install it, "
+                    "or name two torch sides, e.g. --crossedwires-pair torch:cpu,torch:cuda")
+
+
+@pytest.fixture
+def torch_and_keras(crossedwires_settings) -> None:
+    """Skips where the run's pair does not compare torch with Keras."""
+    _torch_against_keras(crossedwires_settings.pair)
+
+
+@pytest.fixture
+def device_pair(request, crossedwires_settings):
+    """(reference, other) for a pair of torch sides on two devices or precisions: each block runs on both;
+    None for any other pair: torch against Keras on the CPU."""
+    pair = crossedwires_settings.pair
+    if pair.left.framework != pair.right.framework:
+        _torch_against_keras(pair)
+        return None
+    if pair.left.framework != "torch":
+        pytest.skip(f"{pair}: blocks run on two devices for torch only; name torch sides, e.g. torch:cpu,torch:cuda")
+    case = request.node.callspec.params["case"]
+    if case.published:
+        pytest.skip(f"{case.id}: shows a torch/Keras difference, which a pair of torch sides does not have")
+    for side in (pair.left, pair.right):
+        reason = adapter_for("torch").available(side)
+        if reason:
+            pytest.skip(reason)
+    return pair.left, pair.right

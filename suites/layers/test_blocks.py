@@ -3,31 +3,41 @@
 forward: the outputs and the weights' state after the call (BatchNorm's running statistics);
 gradients: of sum(output * cotangent) for the inputs and every weight. A case built with a
 catalogued difference left published is a strict xfail; its harmonized twin must pass.
+With a pair of torch sides (torch:cpu,torch:cuda) each harmonized block runs on both instead,
+within its fp32 tolerance scaled to the less precise side's rounding (cwtest.precision).
 """
 
 import pytest
 from hypothesis import given, note, strategies as st
 
-from cwtest.layer_parity import assert_within, compare
+from cwtest.layer_parity import assert_within, compare, compare_devices
 from cwtest.layers import BLOCKS
+from cwtest.precision import looser, tensorflow_mode, torch_mode, unit_ratio
 from cwtest.semantics import pytest_params
+from cwtest.sides import Side
 
 
-def _check(case, data, check, worst_errors, reproduce):
+def _check(case, data, check, worst_errors, reproduce, device_pair):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
-    results = compare(case.entry, params, case.published, check)
+    limit = getattr(case.entry.tolerance, check)
+    if device_pair:
+        results = compare_devices(case.entry, params, *device_pair, check)
+        limit *= unit_ratio(looser(*device_pair))  # the fp32 tolerance at the less precise side's rounding
+    else:  # torch against Keras, both on the CPU, in fp32: entered so that the row reads it back
+        with torch_mode(Side("torch", "cpu")), tensorflow_mode(Side("tensorflow", "cpu")):
+            results = compare(case.entry, params, case.published, check)
     worst_errors(results)
-    assert_within(results, getattr(case.entry.tolerance, check), case.id, check)
+    assert_within(results, limit, case.id, check)
 
 
 @pytest.mark.parametrize("case", pytest_params(BLOCKS, "forward"))
 @given(data=st.data())
-def test_forward(case, data, worst_errors, reproduce):
-    _check(case, data, "forward", worst_errors, reproduce)
+def test_forward(case, data, worst_errors, reproduce, device_pair):
+    _check(case, data, "forward", worst_errors, reproduce, device_pair)
 
 
 @pytest.mark.parametrize("case", pytest_params(BLOCKS, "gradients"))
 @given(data=st.data())
-def test_gradients(case, data, worst_errors, reproduce):
-    _check(case, data, "gradients", worst_errors, reproduce)
+def test_gradients(case, data, worst_errors, reproduce, device_pair):
+    _check(case, data, "gradients", worst_errors, reproduce, device_pair)

@@ -13,7 +13,7 @@ from cwtest.semantics import pytest_params
 
 @pytest.mark.parametrize("case", pytest_params(OPTIMIZERS, "optimizer"))
 @given(data=st.data())
-def test_optimizer_steps(case, data, worst_errors, reproduce):
+def test_optimizer_steps(case, data, worst_errors, reproduce, torch_and_keras):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
     [(torch_theta, keras_theta)] = trajectories(case.entry, params, case.published)
@@ -31,7 +31,7 @@ ADAM = {"seed": 0, "size": 256, "grad_scale": 1e-7, "lr": 1e-3, "beta1": 0.9, "b
 PREDICTION_RTOL = 0.01
 
 
-def test_adam_epsilon_effect(record_metric):
+def test_adam_epsilon_effect(record_metric, torch_and_keras):
     """Published semantics drift apart as the catalogue predicts; harmonized stay at round-off."""
     theta, gradients = start(ADAM, max(CHECKPOINTS))
     args = (ADAM["lr"], ADAM["beta1"], ADAM["beta2"], ADAM["eps"])

@@ -4,7 +4,9 @@ A route is an ordered pair of sides, written as in the test ids: `torch:cpu->ten
 copies torch's weights into Keras, `tensorflow:cpu->torch:cpu` the other way; a route with
 `onnxruntime` compares the ONNX export of the torch model (torch's weights, copied into Keras
 for `onnxruntime:cpu->tensorflow:cpu`). Routes come from `--crossedwires-pair`, with ONNX
-Runtime on the CPU added as a third side unless the pair names one.
+Runtime on the CPU added as a third side unless the pair names one. A pair of one framework on
+two devices (`torch:cpu,torch:cuda`) has one device route, from its left side (the reference)
+to its right: test_devices.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 
 from cwtest.adapters import adapter_for
 from cwtest.architectures import REGISTRY
+from cwtest.device_transfer import copied
 from cwtest.plugin import SETTINGS
 from cwtest.sides import Side
 from cwtest.structure import explain, summary
@@ -42,11 +45,19 @@ def routes(pair) -> tuple[list, list]:
     return copies, exported
 
 
-def _route_params(found: list) -> list:
+def device_routes(pair) -> list:
+    """The left side to the right one, where both are one framework (on two devices or precisions)."""
+    return [(pair.left, pair.right)] if pair.left.framework == pair.right.framework else []
+
+
+COPY_NEEDS = "needs a torch side and a tensorflow side: --crossedwires-pair torch:cpu,tensorflow:cpu"
+DEVICE_NEEDS = "needs two sides of one framework: --crossedwires-pair torch:cpu,torch:cuda"
+
+
+def _route_params(found: list, needs: str = COPY_NEEDS) -> list:
     if found:
         return [pytest.param(r, id=f"{r[0]}->{r[1]}") for r in found]
-    return [pytest.param(None, id="no-route", marks=pytest.mark.skip(
-        reason="needs a torch side and a tensorflow side: --crossedwires-pair torch:cpu,tensorflow:cpu"))]
+    return [pytest.param(None, id="no-route", marks=pytest.mark.skip(reason=needs))]
 
 
 @pytest.hookimpl(trylast=True)  # after the plugin's architecture parametrization, so ids read arch-flavour-route
@@ -59,11 +70,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("copy_route", _route_params(copies))
     if "route" in metafunc.fixturenames:
         metafunc.parametrize("route", _route_params(copies + exported))
+    if "device_route" in metafunc.fixturenames:
+        metafunc.parametrize("device_route", _route_params(device_routes(settings.pair), DEVICE_NEEDS))
 
 
-def usable(*sides: Side) -> None:
+def usable(*sides: Side, fp32_only: bool = True) -> None:
     for side in sides:
-        if side.precision != "fp32":
+        if fp32_only and side.precision != "fp32":
             pytest.skip(f"{side}: the transfer suite's tolerances are fp32; name fp32 sides in --crossedwires-pair")
         reason = adapter_for(side.framework).available(side)
         if reason:
@@ -100,6 +113,16 @@ def _route_models(arch: str, flavour: str, route) -> tuple:
 
 
 @pytest.fixture
+def device_models(crossedwires_arch, device_route):
+    """() -> the route's source model and its copy on the target (fresh each call); skips where a side cannot run."""
+    for side in device_route:
+        if side.framework != "torch":
+            pytest.skip(f"{side}: device routes copy torch state dicts; name torch sides, e.g. torch:cpu,torch:cuda")
+    usable(*device_route, fp32_only=False)  # the precision mode sets the tolerance (cwtest.precision)
+    return lambda: copied(crossedwires_arch, *device_route)
+
+
+@pytest.fixture
 def route_models():
     return _route_models
 
@@ -107,9 +130,13 @@ def route_models():
 @pytest.fixture
 def structure_check():
     """(arch, flavour, torch side, Keras side) -> the cached torch->Keras pair, and the check that
-    xfails it for known differences or fails it for unknown ones."""
-    return lambda arch, flavour, torch_side, keras_side: _cached_pair(arch, flavour, "torch->keras",
-                                                                     torch_side, keras_side)
+    xfails it for known differences or fails it for unknown ones; skips where a side cannot run."""
+
+    def check(arch, flavour, torch_side, keras_side):
+        usable(torch_side, keras_side)
+        return _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side)
+
+    return check
 
 
 @pytest.fixture

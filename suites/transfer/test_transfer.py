@@ -10,23 +10,16 @@ error table that says where the sides part.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from cwtest.architectures import REGISTRY
 from cwtest.localize import first_over, layer_errors, selected, table
-from cwtest.parity import decidable_agreement, errors, gradient_errors, logits, preserved
+from cwtest.parity import decidable_agreement, errors, gradient_errors, image_batches, logits, preserved
 from cwtest.report import CONTEXT
 from cwtest.sides import Side
 from cwtest.structure import compare
 from cwtest.transfer import copy_weights, torch_tensors
 
 BATCH = 16
-
-
-def _batches(data) -> dict[str, np.ndarray]:
-    """Uniform random pixels, and the run's dataset images (real CIFAR-10 with --crossedwires-data)."""
-    random = np.random.default_rng(0).integers(0, 256, (BATCH, 32, 32, 3), dtype=np.uint8)
-    return {"random": random, "data": data.x_test[:BATCH]}
 
 
 def _record_route(request, source: Side, target: Side) -> None:
@@ -78,7 +71,7 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
     # An ONNX export is an inference graph: it has no training mode.
     for mode in ("eval",) if exported else ("eval", "train"):
         limit = tolerance("onnxruntime" if exported else f"logits_{mode}")
-        for batch, images in _batches(crossedwires_data).items():
+        for batch, images in image_batches(crossedwires_data, BATCH).items():
             with preserved(pair.torch_model, pair.keras_model):
                 reference = logits(models[source.framework], source, images, training=mode == "train")
                 actual = logits(models[target.framework], target, images, training=mode == "train")
@@ -96,7 +89,7 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
                 failed_on = failed_on or (mode, images, limit)
     layers = ""
     if not exported and (failed_on or crossedwires_settings.layers):
-        mode, images, limit = failed_on or ("eval", _batches(crossedwires_data)["data"], tolerance("logits_eval"))
+        mode, images, limit = failed_on or ("eval", image_batches(crossedwires_data, BATCH)["data"], tolerance("logits_eval"))
         layers = _localize(pair, images, torch_side, keras_side, mode == "train", limit,
                            () if failed_on else crossedwires_settings.layers, record_metric)
         request.node.add_report_section("call", "layers", layers)

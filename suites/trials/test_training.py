@@ -17,6 +17,7 @@ import pytest
 
 from cwtest import checkpoints
 from cwtest.baseline import baseline_value
+from cwtest.equivalence import equivalence
 from cwtest.harmonize import ALL, KNOBS
 from cwtest.paired import noise_floor, train_pair
 from cwtest.training import PARITY_STEPS, plan_for, step_differences, step_parity
@@ -24,9 +25,12 @@ from cwtest.trials import DIVERGENT
 
 log = logging.getLogger("cwtest.training")
 # How much a trial's accuracy difference may grow over the baseline report's before the gate
-# fails: five test images at the smoke budget (250 images). Reruns on one machine reproduce
-# the difference exactly; a different thread count changes fp32 summation order, which moved
-# it by at most one image in the runs measured for the project's notes.
+# fails: five test images at the smoke budget (250 images). Measured: two runs of
+# vgg16-dual_train_5e67eae2 at the smoke budget with the same thread count gave the same
+# accuracy difference to the last digit (0.072 both); the same trial with one thread per
+# process (-n 2 on two cores) instead of two gave 0.024: fp32 summation order changes with the
+# thread count and training amplifies it. So a baseline is only comparable from a run with the
+# same threads per process, which each row records (torch_threads) and the gate checks.
 BASELINE_GROWTH = 0.02
 
 
@@ -84,6 +88,19 @@ def _attribution(trial, settings, data, plan, published_diff, record_metric) -> 
                       if published_diff else math.nan)
 
 
+def _repeated(trial, settings, data, plan, record_metric) -> str:
+    """Seeds 0..N-1 on both sides: the noise floor of each framework and an equivalence verdict."""
+    accuracies = {"left": [], "right": []}
+    for seed in range(settings.repeats):
+        trained = train_pair(trial.arch, f"{trial.id} seed {seed}", plan, data, settings.knobs, settings.pair,
+                             _emit, seed=seed)
+        for side in accuracies:
+            accuracies[side].append(trained.metrics[f"{side}_test_acc"])
+    verdict = equivalence(accuracies["left"], accuracies["right"])
+    _record_all(record_metric, verdict.metrics(("left", "right")))
+    return verdict.describe()
+
+
 def test_published(crossedwires_trial, crossedwires_settings, crossedwires_data, sides, record_metric, request):
     trial, settings = crossedwires_trial, crossedwires_settings
     plan = plan_for(trial, settings.budget, crossedwires_data)
@@ -94,9 +111,18 @@ def test_published(crossedwires_trial, crossedwires_settings, crossedwires_data,
     observed = metrics["accuracy_diff"]
     if settings.attribution:
         _attribution(trial, settings, crossedwires_data, plan, observed, record_metric)
+    if settings.repeats > 1:
+        _emit(f"{trial.id}: {_repeated(trial, settings, crossedwires_data, plan, record_metric)}")
+    import torch
+
+    record_metric("torch_threads", torch.get_num_threads())
     if settings.baseline is not None:
         before = baseline_value(settings.baseline, request.node.nodeid, "accuracy_diff")
+        threads = baseline_value(settings.baseline, request.node.nodeid, "torch_threads")
         if before is not None:
+            assert threads == torch.get_num_threads(), (
+                f"the baseline ran with {threads:g} threads per process, this run with {torch.get_num_threads()}: "
+                f"training results depend on it; make the baseline with the same -n and thread settings")
             record_metric("baseline_accuracy_diff", before)
             assert observed <= before + BASELINE_GROWTH, (
                 f"accuracy difference grew from {before:.4f} (baseline) to {observed:.4f}, "

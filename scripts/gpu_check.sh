@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Accelerator parity on one GPU in under five minutes: the layer and transfer suites with torch:cpu
+# against torch:cuda in fp32 and tf32, one VGG16 trial at the smoke budget on the GPU, and the CSV
+# report; prints a summary. Needs torch (and torchvision) with CUDA; neither TensorFlow nor Keras
+# (their tests skip, naming what is missing). The project need not be installed: the repository is
+# put on PYTHONPATH and the plugin loaded with -p cwtest.plugin.
+#
+#   scripts/gpu_check.sh [REPORT_FOLDER] [extra pytest arguments...]
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:-$repo/reports/gpu_check}"
+[ $# -gt 0 ] && shift
+mkdir -p "$out"
+python="${PYTHON:-python3}"
+export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
+cd "$repo"
+
+"$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "gpu_check: torch sees no CUDA device")'
+
+run() {  # run NAME PAIR ARGS...: one pytest session, its report at $out/NAME.csv
+    local name="$1" pair="$2"
+    shift 2
+    echo "== $name: $pair"
+    "$python" -m pytest -p cwtest.plugin -p no:cacheprovider -q -rfE --crossedwires-pair "$pair" \
+        --crossedwires-report "$out/$name.csv" "$@" || status=1
+}
+
+status=0
+# Hypothesis examples are few in the default profile; the transfer suite's device tests are what
+# compares whole models. The cross-framework transfer tests skip without TensorFlow.
+for mode in fp32 tf32; do
+    run "layers_$mode" "torch:cpu,torch:cuda:$mode" suites/layers/test_blocks.py "$@"
+    run "transfer_$mode" "torch:cpu,torch:cuda:$mode" suites/transfer/test_devices.py "$@"
+done
+run trial_vgg16 "torch:cpu,torch:cuda" suites/trials/test_training.py --crossedwires-arch vgg16 \
+    --crossedwires-select top:1 --crossedwires-budget smoke -k harmonized "$@"
+
+"$python" - "$out" <<'PY'
+import csv, sys
+from pathlib import Path
+
+rows = [row for path in sorted(Path(sys.argv[1]).glob("*.csv")) for row in csv.DictReader(open(path))]
+print(f"\n{'test':<72} {'outcome':<8} {'precision':<32} max abs (eval, data)")
+for row in rows:
+    print(f"{row['nodeid'][-72:]:<72} {row['outcome']:<8} {row['precision'][:32]:<32} "
+          f"{row.get('eval_data_max_abs') or row.get('max_abs_error') or '-'}")
+print({o: sum(r["outcome"] == o for r in rows) for o in sorted({r["outcome"] for r in rows})})
+PY
+exit "$status"
