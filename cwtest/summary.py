@@ -61,7 +61,7 @@ def attribution_lines(rows: list[dict]) -> list[str]:
     if not found:
         return []
     knobs = sorted({k[len(ATTRIBUTION):-len("_accuracy_diff")] for row in found for k in row
-                    if k.startswith(ATTRIBUTION) and k.endswith("_accuracy_diff")}, key=lambda k: (k == "all", k))
+                    if k.startswith(ATTRIBUTION) and k.endswith("_accuracy_diff")}, key=lambda k: (k != "none", k == "all", k))
     table = [f"{'trial':<40} {'published':>9} " + " ".join(f"{k:>14}" for k in knobs)]
     for row in found:
         cells = []
