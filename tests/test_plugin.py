@@ -119,9 +119,14 @@ def _bad_csv(path, text):
         (["--crossedwires-data", "."], "--crossedwires-data: * is not a CIFAR-10 python-version folder (missing data_batch_1*"),
         (["--crossedwires-report", "no/such/folder/r.csv"], "--crossedwires-report: cannot write *: folder * does not exist"),
         (["--crossedwires-report", "."], "--crossedwires-report: * is a folder, not a file"),
+        (["--crossedwires-harmonize", "adam_epsilon,magic"], "--crossedwires-harmonize: unknown knob magic*"),
+        (["--crossedwires-repeats", "0"], "--crossedwires-repeats: '0' is not a positive whole number"),
+        (["--crossedwires-baseline", "old.csv"], "--crossedwires-baseline: no such file: *old.csv"),
+        (["--crossedwires-baseline", "CSV:a,b\n1,2\n"], "--crossedwires-baseline *vgg_export.csv: not a cwtest report*"),
     ],
     ids=["arch", "framework", "device", "budget", "missing-file", "missing-columns", "non-numeric",
-         "out-of-range", "empty-selection", "data-folder", "report-folder-missing", "report-is-folder"],
+         "out-of-range", "empty-selection", "data-folder", "report-folder-missing", "report-is-folder",
+         "knob", "repeats", "baseline-missing", "baseline-not-a-report"],
 )
 def test_bad_input_is_one_clear_line(pytester, args, message):
     if args[1].startswith("CSV:"):
