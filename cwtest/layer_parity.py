@@ -119,7 +119,7 @@ def compare(block, params: dict, published: frozenset = frozenset(), check: str 
     if torch_out.dim() == 4:
         torch_out = torch_out.permute(0, 2, 3, 1)
     if check == "gradients":
-        return _gradients(model, weighted, torch_in, torch_out, xs, training, params["seed"])
+        return _gradients(model, weighted, torch_in, torch_out, xs, training, params["seed"], block.gradient_scale)
     keras_out = model(xs if len(xs) > 1 else xs[0], training=training)
     results = {"output": measure(torch_out.detach().numpy(), keras_out)}
     for name, sub in weighted:
@@ -133,7 +133,7 @@ def compare(block, params: dict, published: frozenset = frozenset(), check: str 
     return results
 
 
-def _gradients(model, weighted, torch_in, torch_out, xs, training, seed) -> dict[str, Errors]:
+def _gradients(model, weighted, torch_in, torch_out, xs, training, seed, against: str) -> dict[str, Errors]:
     """Gradients of sum(output * cotangent) for the inputs and the weights, on both sides."""
     import torch
 
@@ -158,6 +158,8 @@ def _gradients(model, weighted, torch_in, torch_out, xs, training, seed) -> dict
     # nothing (a conv bias before a training-mode BatchNorm is exactly zero in exact
     # arithmetic) holds round-off of the others' size, not an error of its own size.
     scale = max(float(np.abs(ours).max(initial=0.0)) for ours, _ in pairs.values())
+    if against == "cotangent":
+        scale = max(scale, float(np.abs(cotangent).max()))
     return {what: measure(ours, theirs, scale) for what, (ours, theirs) in pairs.items()}
 
 
