@@ -512,8 +512,13 @@ BLOCKS = (
           tolerance=Tolerance(gradients=128.0)),
     Block("densenet_dense_layer", _dense_layer_params(), _torch_dense_layer, _keras_dense_layer),
     Block("densenet_transition", _transition_params(), _torch_transition, _keras_transition),
-    Block("cross_entropy_logits", _logits_params(), _torch_cross_entropy, _keras_cross_entropy_logits),
+    # The logits' gradient (softmax(z) - onehot) / n cancels to denormals where the right class
+    # takes all the probability (a dev-profile draw: max abs 9.6e-43 on both sides, 8.4e6 units
+    # against that result): like softmax, measured against the cotangent. Worst over 300 examples
+    # (thorough profile): 0.96 units from logits, 1.36 from the softmax.
+    Block("cross_entropy_logits", _logits_params(), _torch_cross_entropy, _keras_cross_entropy_logits,
+          gradient_scale="cotangent"),
     Block("cross_entropy_softmax", _logits_params(), _torch_cross_entropy, _keras_cross_entropy_softmax,
-          differences=("softmax_loss_clipping",)),
+          differences=("softmax_loss_clipping",), gradient_scale="cotangent"),
 )
 REGISTRY = {block.name: block for block in BLOCKS}
