@@ -308,7 +308,11 @@ def _keras_vgg(keras, p, published):
 
 @st.composite
 def _bottleneck_params(draw):
-    filters, stride = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    # At least two filters: with one, conv3 maps a single channel affinely into each BatchNorm
+    # channel, and in training mode BatchNorm is invariant to that map, so conv3's weight gradient
+    # is exactly zero and both sides return amplified round-off (a dev-profile draw: 4346 units,
+    # max rel 0.9, on a 2x3x3 batch).
+    filters, stride = draw(st.integers(2, 3)), draw(st.integers(1, 2))
     shape = _image(draw, min_size=3, min_batch=2, channels=draw(st.integers(1, 8)))
     # A projection shortcut where the identity cannot add up, and sometimes where it could.
     projection = stride == 2 or shape[3] != 4 * filters or draw(st.booleans())
