@@ -9,7 +9,7 @@ from cwtest.precision import MODES, allowed, gradient_allowed, looser, torch_in_
 from cwtest.sides import PRECISIONS, Side
 
 # H200, torch 2.11, eval mode, batch 256, random inputs, CPU fp32 as reference: the largest logit
-# and the max abs logit error per mode (the figures; ../shared/docs/gpu.md).
+# and the max abs logit error per mode (reference figures from an H200, ../shared/docs/gpu.md).
 REFERENCE = {
     "vgg16": (0.012, {"fp32": 2.6e-8, "tf32": 1.7e-5, "bf16": 1.4e-4}),
     "resnet50": (1.2, {"fp32": 6.4e-6, "tf32": 4.1e-3, "bf16": 3.9e-2}),
