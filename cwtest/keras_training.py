@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from cwtest import frameworks
+from cwtest.adapters.keras_side import tf_device
 from cwtest.architectures import REGISTRY
 from cwtest.harmonize import keras_flavour
 from cwtest.precision import tensorflow_mode
@@ -19,17 +20,12 @@ KERAS_BN_MOMENTUM = 0.99  # Keras's default, as in the published runs
 TORCH_BN_MOMENTUM = 0.9  # torch's momentum=0.1 in Keras's convention
 
 
-def _device(side: Side) -> str:
-    kind, _, index = side.device.partition(":")
-    return f"/{kind.upper()}:{index or 0}"
-
-
 def build(arch: str, knobs: frozenset[str], side: Side, seed: int = 0):
     """The published Keras model, or its torch-structured twin with `architecture`; logits out with `loss`."""
     keras, tf = frameworks.keras(), frameworks.tensorflow()
     keras.utils.set_random_seed(seed)
     flavour = REGISTRY[arch].flavours[keras_flavour(arch, knobs)]
-    with tf.device(_device(side)):
+    with tf.device(tf_device(side)):
         model = flavour.keras()
     head = model.layers[-1]
     # The head is one Dense layer; its activation decides whether the model returns logits.
@@ -63,13 +59,13 @@ def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str]
     def run_step(start: int, stop: int, number: int) -> float:
         return float(step(x[start:stop], y[start:stop]))
 
-    with tf.device(_device(side)), tensorflow_mode(side):
+    with tf.device(tf_device(side)), tensorflow_mode(side):
         return run_epochs(plan, len(y), run_step, str(side), progress)
 
 
 def predict(model, x: np.ndarray, side: Side) -> np.ndarray:
     tf = frameworks.tensorflow()
-    with tf.device(_device(side)), tensorflow_mode(side):
+    with tf.device(tf_device(side)), tensorflow_mode(side):
         return np.concatenate([np.asarray(_outputs(model, x[a:b].astype(np.float32) / 255.0)).argmax(1)
                                for a, b in batches(len(x), EVAL_BATCH)])
 

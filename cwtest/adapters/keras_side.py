@@ -12,7 +12,8 @@ from cwtest.precision import tensorflow_mode
 from cwtest.sides import Side
 
 
-def _tf_device(side: Side) -> str:
+def tf_device(side: Side) -> str:
+    """The TensorFlow device string of a side: gpu:1 -> /GPU:1."""
     kind, _, index = side.device.partition(":")
     return f"/{kind.upper()}:{index or 0}"
 
@@ -33,14 +34,14 @@ def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
     keras, tf = frameworks.keras(), frameworks.tensorflow()
 
     keras.utils.set_random_seed(seed)
-    with tf.device(_tf_device(side)):
+    with tf.device(tf_device(side)):
         return REGISTRY[arch].flavours[flavour].keras()
 
 
 def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
     tf = frameworks.tensorflow()
 
-    with tf.device(_tf_device(side)), tensorflow_mode(side):
+    with tf.device(tf_device(side)), tensorflow_mode(side):
         outputs = model(images.astype(np.float32) / 255.0, training=training)
     # A model with several outputs (intermediate activations, say) gives one array each.
     return [np.asarray(o) for o in outputs] if isinstance(outputs, (list, tuple)) else np.asarray(outputs)
@@ -52,7 +53,7 @@ def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side) -> dict
     keras, tf = frameworks.keras(), frameworks.tensorflow()
 
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    with tf.device(_tf_device(side)), tensorflow_mode(side):
+    with tf.device(tf_device(side)), tensorflow_mode(side):
         with tf.GradientTape() as tape:
             value = loss(labels, model(images.astype(np.float32) / 255.0, training=True))
         found = tape.gradient(value, model.trainable_weights)
