@@ -175,7 +175,7 @@ def compare_devices(block, params: dict, source, target, check: str = "forward")
     torch.manual_seed(params["seed"])
     module = block.torch(torch.nn, params, frozenset())
     training = params.get("training", block.training)
-    found = []
+    found, cotangent_scale = [], 0.0
     for side in (source, target):
         copied = copy.deepcopy(module).to(side.device).train(training)
         xs = [torch.from_numpy(_to_torch_layout(x)).to(side.device).requires_grad_(check == "gradients")
@@ -185,6 +185,7 @@ def compare_devices(block, params: dict, source, target, check: str = "forward")
             values = {"output": out}
             if check == "gradients":
                 cotangent = np.random.default_rng(params["seed"] + 1).standard_normal(tuple(out.shape))
+                cotangent_scale = float(np.abs(cotangent).max())
                 (out * torch.from_numpy(cotangent.astype(np.float32)).to(side.device)).sum().backward()
                 values = {**{f"d input{i}": x.grad for i, x in enumerate(xs)},
                           **{f"d {n}": p.grad for n, p in copied.named_parameters()}}
@@ -194,4 +195,6 @@ def compare_devices(block, params: dict, source, target, check: str = "forward")
     reference, other = found
     # As in `compare`: gradients of one scalar share one scale; a state tensor is measured on its own.
     scale = max(float(np.abs(a).max(initial=0.0)) for a in reference.values()) if check == "gradients" else 0.0
+    if block.gradient_scale == "cotangent":
+        scale = max(scale, cotangent_scale)
     return {k: measure(reference[k], other[k], scale) for k in reference}

@@ -67,8 +67,12 @@ def _case(draw, *shapes, **options):
 
 def _torch_graph(nn, forward, **modules):
     """A module whose submodules have the given names (the Keras layer names) and the given forward."""
+    import types
+
     graph = nn.ModuleDict(modules)
-    graph.forward = lambda *xs: forward(graph, *xs)
+    # A method bound to the graph, not a closure over it: copy.deepcopy rebinds a method to the
+    # copy, so a copy moved to another device computes with its own weights.
+    graph.forward = types.MethodType(forward, graph)
     return graph
 
 
@@ -433,7 +437,7 @@ def _torch_cross_entropy(nn, p, published):
     import torch
 
     labels = torch.from_numpy(_labels(p))
-    return _torch_graph(nn, lambda m, x: nn.functional.cross_entropy(x, labels, reduction="none"))
+    return _torch_graph(nn, lambda m, x: nn.functional.cross_entropy(x, labels.to(x.device), reduction="none"))
 
 
 def _keras_cross_entropy_logits(keras, p, published):

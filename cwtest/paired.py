@@ -11,7 +11,7 @@ import numpy as np
 from cwtest.architectures import REGISTRY
 from cwtest.data import Cifar10
 from cwtest.errors import InputError
-from cwtest.harmonize import keras_flavour
+from cwtest.harmonize import keras_flavour, side_knobs
 from cwtest.sides import Pair, Side
 from cwtest.training import Plan, Progress, divergence, step_differences
 
@@ -84,22 +84,40 @@ def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> flo
 
 
 def train_pair(arch: str, label: str, plan: Plan, data: Cifar10, knobs: frozenset[str], pair: Pair,
-               emit=print, seed: int = 0) -> TrainedPair:
-    models = build_pair(arch, knobs, pair, seed)
+               emit=print, seed: int = 0, reuse: dict | None = None) -> TrainedPair:
+    """`reuse` (a dict kept across calls) lets a side whose training the knobs leave unchanged
+    take its earlier run instead of training again: attribution switches knobs one at a time, and
+    most change one side only."""
+    models = list(build_pair(arch, knobs, pair, seed))
     progress = Progress(label, plan, emit)
     runs = []
-    for side, model in zip((pair.left, pair.right), models):
-        progress.restart()
-        trainer = trainer_for(side)
-        run = trainer.train(model, plan, data.x_train, data.y_train, knobs, side, progress)
-        run.predictions = trainer.predict(model, data.x_test, side)
+    for position, side in enumerate((pair.left, pair.right)):
+        key = _reuse_key(arch, knobs, pair, side, seed, plan)
+        if reuse is not None and key in reuse:
+            run, models[position] = reuse[key]
+            emit(f"{label} {side}: these knobs leave its training as in an earlier run; reusing that run")
+        else:
+            progress.restart()
+            trainer = trainer_for(side)
+            run = trainer.train(models[position], plan, data.x_train, data.y_train, knobs, side, progress)
+            run.predictions = trainer.predict(models[position], data.x_test, side)
+            if reuse is not None and key is not None:
+                reuse[key] = run, models[position]
         runs.append(run)
     metrics = divergence(runs[0], runs[1], data.y_test)
     metrics.update(train_images=plan.train_images, test_images=plan.test_images, epochs=plan.epochs,
                    batch_size=plan.batch_size, steps=len(runs[0].step_losses))
     if "init" in knobs:
         metrics["weight_distance"] = weight_distance(arch, knobs, pair, models)
-    return TrainedPair(metrics, models, (runs[0].step_losses, runs[1].step_losses))
+    return TrainedPair(metrics, tuple(models), (runs[0].step_losses, runs[1].step_losses))
+
+
+def _reuse_key(arch, knobs, pair: Pair, side: Side, seed: int, plan: Plan):
+    """What decides how a side trains, or None where a knob may couple the sides (two sides of one
+    framework: init copies the left one's weights into the right one)."""
+    if pair.left.framework == pair.right.framework:
+        return None
+    return str(side), arch, seed, plan, side_knobs(arch, knobs, side.framework)
 
 
 def noise_floor(arch: str, plan: Plan, data: Cifar10, knobs: frozenset[str], side: Side, seed: int = 0) -> list[float]:

@@ -17,12 +17,13 @@ cd "$repo"
 
 "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "gpu_check: torch sees no CUDA device")'
 
-run() {  # run NAME PAIR ARGS...: one pytest session, its report at $out/NAME.csv
+run() {  # run NAME PAIR ARGS...: one pytest session, its report at $out/NAME.csv, its output at NAME.log
     local name="$1" pair="$2"
     shift 2
     echo "== $name: $pair"
     "$python" -m pytest -p cwtest.plugin -p no:cacheprovider -q -rfE --crossedwires-pair "$pair" \
-        --crossedwires-report "$out/$name.csv" "$@" || status=1
+        --crossedwires-report "$out/$name.csv" "$@" >"$out/$name.log" 2>&1 || status=1
+    grep -E '^(FAILED|ERROR) |^=+ .* in [0-9.]+s' "$out/$name.log" || true  # the failures and the tally
 }
 
 status=0

@@ -119,3 +119,29 @@ def test_harmonization_knobs_name_catalogued_differences():
     from cwtest.harmonize import KNOBS
 
     assert {knob.catalogue for knob in KNOBS.values()} - {None} <= set(DIFFERENCES)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_a_copied_block_computes_with_its_own_weights(name):
+    # Device comparisons run deep copies of a block's torch module, one per device: a copy that
+    # still called its original would compute on the original's device with the original's weights.
+    import copy
+
+    import torch
+
+    from cwtest.layer_parity import _to_torch_layout, inputs_for
+
+    block = REGISTRY[name]
+
+    @settings(max_examples=3, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(params=block.params)
+    def check(params):
+        module = block.torch(torch.nn, params, frozenset())
+        copied = copy.deepcopy(module).train(params.get("training", block.training))
+        xs = [torch.from_numpy(_to_torch_layout(x)).requires_grad_() for x in inputs_for(params)]
+        copied(*xs).float().sum().backward()
+        assert all(p.grad is None for p in module.parameters()), "the copy's backward reached the original"
+        assert all(p.grad is not None for p in copied.parameters()), "the copy's own weights took no part"
+
+    check()

@@ -62,20 +62,25 @@ def test_harmonized(crossedwires_trial, crossedwires_settings, crossedwires_data
         + ", ".join(f"{c:.2g}/{n:.2g}" for c, n in zip(cross, noise)))
 
 
-def _published(trial, settings, data, plan, knobs, label):
+def _published(trial, settings, data, plan, knobs, label, reuse=None):
     """(metrics, loaded) for one published-protocol run: loaded from checkpoints when present."""
     if checkpoints.present(settings.checkpoints, trial.name):
         return checkpoints.evaluate(settings.checkpoints, trial.arch, trial.name, settings.pair,
                                     data.x_test, data.y_test), True
-    trained = train_pair(trial.arch, label, plan, data, knobs, settings.pair, _emit)
+    trained = train_pair(trial.arch, label, plan, data, knobs, settings.pair, _emit, reuse=reuse)
     if settings.checkpoints is not None and not knobs:
         checkpoints.save(settings.checkpoints, trial.name, settings.pair, trained.models)
     return trained.metrics, False
 
 
-def _attribution(trial, settings, data, plan, published_diff, record_metric) -> None:
-    """The accuracy difference with each knob alone and all together, and the share each removes."""
-    # "none" reruns the published protocol: how far a run moves with no knob at all (TensorFlow's
+def _attribution(trial, settings, data, plan, published_diff, record_metric, reuse) -> None:
+    """The accuracy difference with each knob alone and all together, and the share each removes.
+
+    A side that a knob leaves unchanged keeps its published run (`reuse`), so each knob's row
+    differs from the published one by that knob alone, and a knob that changes nothing in this
+    architecture trains nothing.
+    """
+    # "none" retrains both sides with no knob: how far a run moves by itself (TensorFlow's
     # multi-threaded CPU reductions are not deterministic) is the yardstick for every knob's effect.
     # deterministic switches TensorFlow op determinism on for good, so it runs after the others.
     variants = [("none", frozenset())] + [(name, frozenset({name})) for name in KNOBS if name != "deterministic"]
@@ -83,8 +88,11 @@ def _attribution(trial, settings, data, plan, published_diff, record_metric) -> 
     for name, knobs in variants:
         if name == "init" and trial.arch == "resnet50":
             continue  # the published ResNet50 pair has no common structure to share weights through
-        trained = train_pair(trial.arch, f"{trial.id} +{name}", plan, data, knobs, settings.pair, _emit)
-        diff = trained.metrics["accuracy_diff"]
+        trained = train_pair(trial.arch, f"{trial.id} +{name}", plan, data, knobs, settings.pair, _emit,
+                             reuse=None if name == "none" else reuse)
+        diff, metrics = trained.metrics["accuracy_diff"], trained.metrics
+        _emit(f"{trial.id} +{name}: left {metrics['left_test_acc']:.4f}, right {metrics['right_test_acc']:.4f}, "
+              f"accuracy difference {diff:.4f} (published {published_diff:.4f})")
         record_metric(f"attribution_{name}_accuracy_diff", diff)
         record_metric(f"attribution_{name}_removed", (published_diff - diff) / published_diff
                       if published_diff else math.nan)
@@ -106,13 +114,15 @@ def _repeated(trial, settings, data, plan, record_metric) -> str:
 def test_published(crossedwires_trial, crossedwires_settings, crossedwires_data, sides, record_metric, request):
     trial, settings = crossedwires_trial, crossedwires_settings
     plan = plan_for(trial, settings.budget, crossedwires_data)
-    metrics, loaded = _published(trial, settings, crossedwires_data, plan, settings.knobs, f"{trial.id} published")
+    reuse = {} if settings.attribution else None
+    metrics, loaded = _published(trial, settings, crossedwires_data, plan, settings.knobs, f"{trial.id} published",
+                                 reuse)
     _record_all(record_metric, metrics)
     record_metric("loaded_from_checkpoint", float(loaded))
     record_metric("recorded_accuracy_diff", trial.accuracy_diff)
     observed = metrics["accuracy_diff"]
     if settings.attribution:
-        _attribution(trial, settings, crossedwires_data, plan, observed, record_metric)
+        _attribution(trial, settings, crossedwires_data, plan, observed, record_metric, reuse)
     if settings.repeats > 1:
         _emit(f"{trial.id}: {_repeated(trial, settings, crossedwires_data, plan, record_metric)}")
     import torch

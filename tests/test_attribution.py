@@ -1,0 +1,42 @@
+"""Attribution trains only what a knob changes: a side the knob leaves alone keeps its earlier run."""
+
+from __future__ import annotations
+
+import pytest
+
+from cwtest.data import synthetic_cifar10
+from cwtest.harmonize import ALL, KNOBS, side_knobs
+from cwtest.sides import parse_pair
+from cwtest.training import Plan
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "resnet50", "densenet121"])
+def test_every_knob_changes_a_side_or_says_it_does_nothing_here(arch):
+    changed = side_knobs(arch, ALL, "torch") | side_knobs(arch, ALL, "tensorflow")
+    for name, knob in KNOBS.items():
+        assert (name in changed) == (knob.archs is None or arch in knob.archs), name
+    assert side_knobs(arch, ALL, "torch") & side_knobs(arch, ALL, "tensorflow") == {"deterministic"}
+
+
+def test_densenet_has_no_dropout_and_one_structure():
+    for framework in ("torch", "tensorflow"):
+        assert side_knobs("densenet121", frozenset({"dropout", "architecture"}), framework) == frozenset()
+
+
+def test_a_side_the_knob_leaves_alone_is_reused_and_would_train_the_same():
+    from cwtest.paired import train_pair
+
+    data = synthetic_cifar10(train=40, test=20)
+    plan = Plan(learning_rate=1e-4, adam_epsilon=1e-7, batch_size=20, epochs=1, train_images=40, test_images=20)
+    pair, reuse, lines = parse_pair("torch:cpu,tensorflow:cpu"), {}, []
+    published = train_pair("vgg16", "published", plan, data, frozenset(), pair, lines.append, reuse=reuse)
+    assert len(reuse) == 2 and not any("reusing" in line for line in lines)
+    knob = train_pair("vgg16", "+adam_epsilon", plan, data, frozenset({"adam_epsilon"}), pair, lines.append,
+                      reuse=reuse)
+    assert [line for line in lines if "reusing" in line] == [
+        "+adam_epsilon tensorflow:cpu: these knobs leave its training as in an earlier run; reusing that run"]
+    assert knob.step_losses[1] == published.step_losses[1]
+    assert knob.step_losses[0] != published.step_losses[0]  # torch trained again, with the knob
+    # Reuse rests on a side training the same way twice: torch on the CPU does, to the bit.
+    again = train_pair("vgg16", "published again", plan, data, frozenset(), pair, lines.append)
+    assert again.step_losses[0] == published.step_losses[0]
