@@ -94,6 +94,8 @@ def _attribution(trial, settings, data, plan, published_diff, record_metric, reu
         _emit(f"{trial.id} +{name}: left {metrics['left_test_acc']:.4f}, right {metrics['right_test_acc']:.4f}, "
               f"accuracy difference {diff:.4f} (published {published_diff:.4f})")
         record_metric(f"attribution_{name}_accuracy_diff", diff)
+        for side in ("left", "right"):  # which side a knob moved: a difference also shrinks when the better side worsens
+            record_metric(f"attribution_{name}_{side}_test_acc", metrics[f"{side}_test_acc"])
         record_metric(f"attribution_{name}_removed", (published_diff - diff) / published_diff
                       if published_diff else math.nan)
 
