@@ -2,6 +2,8 @@
 
 Reads the official "python version" folder (`cifar-10-batches-py`), whichever key style
 its pickles were written with, and records whether the files are the official ones (md5).
+The pickles are read by an unpickler that builds numpy arrays and plain containers only, so
+a crafted file in the folder is refused instead of running code.
 Without a folder, a synthetic CIFAR-shaped set with learnable class structure stands in.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,16 @@ OFFICIAL_MD5 = {
     "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
 }
 SYNTHETIC = "synthetic"
+# The function numpy pickles arrays with, wherever this numpy version keeps it.
+_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+# Every global a CIFAR-10 pickle refers to: numpy's array and dtype rebuilders. The official files
+# (Python 2, numpy 1.x) name numpy.core.multiarray, files written under numpy 2 numpy._core.multiarray.
+_ARRAY_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,10 +95,27 @@ def load_cifar10(path: str) -> Cifar10:
                    x_test, y_test, source=str(folder), official=digests == OFFICIAL_MD5)
 
 
+class _Refused(pickle.UnpicklingError):
+    """A pickle named a global outside _ARRAY_GLOBALS; the message is its dotted name."""
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Builds dicts, lists, tuples, strings, numbers and numpy arrays, nothing else: a pickle can
+    only call what find_class hands out, so a crafted file cannot run code (os.system, open, ...)."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ARRAY_GLOBALS:
+            return _ARRAY_GLOBALS[module, name]
+        raise _Refused(f"{module}.{name}")
+
+
 def _unpickle(raw: bytes, file: Path) -> dict:
     try:
         # encoding="bytes" reads the official Python 2 pickles; keys may then be bytes or str.
-        content = pickle.loads(raw, encoding="bytes")
+        content = _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except _Refused as exc:
+        raise InputError(f"{OPTION}: {file} refers to {exc}, which a CIFAR-10 pickle never does; "
+                         "refused to load it (only numpy arrays, lists, dicts, strings and numbers)") from None
     except Exception:  # a truncated pickle raises EOFError, UnpicklingError, ValueError, ...
         raise InputError(f"{OPTION}: {file} is truncated or not a CIFAR-10 pickle") from None
     if not isinstance(content, dict):

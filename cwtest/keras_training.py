@@ -87,6 +87,13 @@ def save(model, folder: Path, trial: str) -> Path:
 
 
 def load(arch: str, folder: Path, trial: str, side: Side):
-    """The SavedModel's serving function as a layer: call it on [0, 1] NHWC float32 images."""
+    """The SavedModel's serving function as a layer: call it on [0, 1] NHWC float32 images.
+
+    Runs no Python from the folder: a SavedModel holds TensorFlow graphs and variables, and
+    TFSMLayer (tf.saved_model.load) restores those only, never Keras layer configs, whose Lambda
+    layers carry Python code (keras.models.load_model, not used here, would read those). The graphs
+    still run TensorFlow ops, file reads and writes among them: to TensorFlow a SavedModel is a
+    program (its SECURITY.md), so load checkpoint folders you trust.
+    """
     keras = frameworks.keras()
     return keras.layers.TFSMLayer(str(folder / f"{trial}tf_model"), call_endpoint="serve")

@@ -48,6 +48,9 @@ def _share_initial_weights(arch, knobs, pair: Pair, models) -> None:
     if pair.left.framework == pair.right.framework == "torch":
         models[1].load_state_dict(models[0].state_dict())
         return
+    if pair.left.framework == pair.right.framework == "tensorflow":  # one flavour, so the same weight list
+        models[1].set_weights(models[0].get_weights())
+        return
     from cwtest.structure import compare, summary
     from cwtest.transfer import copy_weights
 
@@ -67,6 +70,8 @@ def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> flo
         left, right = (dict(m.state_dict()) for m in models)
         arrays = [(left[k].detach().cpu().numpy(), right[k].detach().cpu().numpy())
                   for k in left if left[k].is_floating_point()]
+    elif pair.left.framework == pair.right.framework == "tensorflow":
+        arrays = list(zip(models[0].get_weights(), models[1].get_weights()))
     else:
         from cwtest.structure import compare
         from cwtest.transfer import to_keras, torch_tensors

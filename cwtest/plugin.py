@@ -6,13 +6,19 @@ imported by the tests that use them.
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import tempfile
+import threading
+
 import pytest
 
-from cwtest import __version__
+from cwtest import __version__, blackbox
 from cwtest.data import Cifar10, load_cifar10, synthetic_cifar10
 from cwtest.determinism import prepare_environment
 from cwtest.errors import InputError
-from cwtest.report import CONTEXT, METRIC, Collector, render, write_atomically
+from cwtest.report import CONTEXT, METRIC, Collector, PartialRows, render, write_atomically
 from cwtest.settings import Settings, register, resolve
 from cwtest.summary import attribution_lines
 from cwtest.summary import lines as summary_lines
@@ -21,6 +27,7 @@ from cwtest.workers import assign_gpu, share_cores, worker_index
 
 SETTINGS = pytest.StashKey[Settings]()
 GPU = pytest.StashKey[str]()  # the physical GPU id an xdist worker was given, "" for none
+RESTORE = pytest.StashKey[list]()  # what pytest_unconfigure puts back: signal handlers, environment
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,8 +54,45 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     if settings.pair.left.accelerated or settings.pair.right.accelerated:
         prepare_environment()  # deterministic kernels (the option, the trainer's knob) need it before CUDA starts
+    config.stash[RESTORE] = []
+    _interrupt_on(config, signal.SIGTERM)
     if position is None:
+        _blackbox_folder(config)
         config.pluginmanager.register(ReportWriter(settings.report_path), "cwtest-report")
+
+
+def _blackbox_folder(config: pytest.Config) -> None:
+    """The run's folder for the workers' crash notes (cwtest.blackbox), made before xdist starts its
+    workers (at session start) so that they inherit it; removed, and the old value put back, at the end."""
+    folder, previous = tempfile.mkdtemp(prefix="cwtest-blackbox-"), os.environ.get(blackbox.ENV)
+    os.environ[blackbox.ENV] = folder
+
+    def undo() -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        if previous is None:
+            os.environ.pop(blackbox.ENV, None)
+        else:
+            os.environ[blackbox.ENV] = previous
+
+    config.stash[RESTORE].append(undo)
+
+
+def _interrupt_on(config: pytest.Config, signum: int) -> None:
+    """A CI job at its time limit is usually ended with SIGTERM, which by default kills the process
+    before pytest can report anything: turn it into the KeyboardInterrupt pytest already handles, in
+    the controller (which then writes the report) and in each worker. A handler the user set stays."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signum) == signal.SIG_DFL:
+        signal.signal(signum, _raise_interrupt)
+        config.stash[RESTORE].append(lambda: signal.signal(signum, signal.SIG_DFL))
+
+
+def _raise_interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for undo in reversed(config.stash.get(RESTORE, [])):  # only what this session set up
+        undo()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -100,6 +144,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         "budget": settings.budget.name,
     }
     item.user_properties.extend((CONTEXT + k, v) for k, v in context.items())
+    blackbox.start(item.nodeid)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Hypothesis calls a test flaky when an example failed once and passed when replayed: that is a
+    side giving two answers for one input, and the failure says so first."""
+    outcome = yield
+    report = outcome.get_result()
+    error = call.excinfo.value if call.excinfo else None
+    if report.failed and type(error).__module__.startswith("hypothesis") and "Flaky" in type(error).__name__:
+        report.longrepr = (f"non-deterministic: the same example failed on one call and passed on another, so a "
+                           f"side (or the test) gave two answers for one input; hypothesis says:\n{report.longrepr}")
 
 
 class ReportWriter:
@@ -110,11 +167,40 @@ class ReportWriter:
     def __init__(self, path) -> None:
         self.path = path
         self.collector = Collector()
+        # Every finished row, appended as it finishes: what a run killed outright (SIGKILL) leaves.
+        self.partial = PartialRows(path) if path is not None else None
         self.rows: list[dict] = []
         self.outcome = ""
+        self.crashes: list[str] = []
+        self.interrupted = ""  # the signal or key that stopped the run
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "???":  # xdist: the worker died inside this test
+            self._crashed(report)
         self.collector.add(report)
+        if self.partial is not None and report.when in ("teardown", "???"):
+            self.partial.append(self.collector.rows[report.nodeid])
+
+    def _crashed(self, report: pytest.TestReport) -> None:
+        worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "")
+        record = blackbox.read(worker) if worker else {}
+        if record.get("nodeid") != report.nodeid:
+            record = {}
+        reproduce = record.get("reproduce") or f"pytest '{report.nodeid}' -p no:xdist"
+        details = {"crash_worker": worker, "crash_side": record.get("side", ""),
+                   "crash_inputs": blackbox.dumps(record["inputs"]) if "inputs" in record else "",
+                   "reproducer": reproduce}
+        self.collector.annotate(report.nodeid, details)
+        self.crashes.append(f"{report.nodeid} killed worker {worker or '?'}"
+                            + (f" in {details['crash_side']}" if details["crash_side"] else "")
+                            + (f" with inputs {details['crash_inputs']}" if details["crash_inputs"] else "")
+                            + f"; reproduce: {reproduce}")
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupted = str(excinfo.value) or "KeyboardInterrupt"
+        # Now, not only at session end: xdist first waits for its workers to stop, and a job that sent
+        # SIGTERM may send SIGKILL before that. Session end writes the same rows again.
+        self.pytest_sessionfinish()
 
     def pytest_sessionfinish(self) -> None:
         columns, self.rows = self.collector.table()
@@ -123,10 +209,18 @@ class ReportWriter:
         try:
             write_atomically(self.path, render(columns, self.rows))
             self.outcome = f"cwtest: wrote {len(self.rows)} rows to {self.path}"
+            self.partial.remove()
         except OSError as exc:
-            self.outcome = f"cwtest: could not write the report {self.path}: {exc.strerror or exc}"
+            self.outcome = (f"cwtest: could not write the report {self.path}: {exc.strerror or exc}; "
+                            f"the finished rows are in {self.partial.path}")
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.interrupted:
+            stopped = sum(row["outcome"] == "interrupted" for row in self.rows)
+            terminalreporter.write_line(f"cwtest: the run was interrupted ({self.interrupted}): "
+                                        f"{len(self.rows) - stopped} tests finished, {stopped} interrupted")
+        for line in self.crashes:
+            terminalreporter.write_line(f"cwtest: crash: {line}")
         table = summary_lines(self.rows)
         if table:
             terminalreporter.write_sep("-", "cwtest: outcomes and largest divergences")

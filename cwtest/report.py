@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -53,9 +54,12 @@ class Collector:
         self.rows: dict[str, dict] = {}
         self.finished: set[str] = set()
 
+    def _row(self, nodeid: str) -> dict:
+        return self.rows.setdefault(nodeid, {"nodeid": nodeid, "suite": suite_of(nodeid), "outcome": "passed",
+                                             "duration_s": 0.0})
+
     def add(self, report) -> None:
-        row = self.rows.setdefault(report.nodeid, {"nodeid": report.nodeid, "suite": suite_of(report.nodeid),
-                                                   "outcome": "passed", "duration_s": 0.0})
+        row = self._row(report.nodeid)
         row["duration_s"] += float(getattr(report, "duration", 0.0) or 0.0)
         for key, value in getattr(report, "user_properties", ()):
             if key.startswith(METRIC):
@@ -67,6 +71,10 @@ class Collector:
         outcome = _phase_outcome(report)
         if SEVERITY.index(outcome) > SEVERITY.index(row["outcome"]):
             row["outcome"] = outcome
+
+    def annotate(self, nodeid: str, fields: dict[str, str]) -> None:
+        """Text columns the controller adds to a row (what a crashed worker was running)."""
+        self._row(nodeid).update(fields)
 
     def table(self) -> tuple[list[str], list[dict]]:
         versions = {f"{name}_version": version for name, version in framework_versions().items()}
@@ -95,6 +103,25 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+class PartialRows:
+    """The side file beside a report, `<report>.partial.jsonl`: each finished test's row as one JSON
+    line, appended and flushed as the test finishes, so that a run killed outright (SIGKILL, a power
+    cut) still leaves its finished rows. A run that ends writes the report and removes the side file."""
+
+    def __init__(self, report: Path) -> None:
+        self.path = report.with_name(report.name + ".partial.jsonl")
+        self.path.write_text("", encoding="utf-8")  # an earlier run's leftovers are not this run's rows
+
+    def append(self, row: dict) -> None:
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(row, sort_keys=True) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def render(columns: list[str], rows: list[dict]) -> str:

@@ -32,6 +32,13 @@ DIFFERENCES = {d.name: d for d in (
                "torch adds eps to the bias-corrected sqrt(v_hat), Keras to sqrt(v), so Keras's eps acts "
                "1/sqrt(1-beta2^t) times larger (31.6x at t=1, 3.2x at t=100 for beta2=0.999)",
                "give torch eps / sqrt(1 - beta2^t) before step t", ("optimizer",)),
+    Difference("adam_bias_correction",
+               "Keras computes Adam's step size lr * sqrt(1 - beta2^t) / (1 - beta1^t) in float32 from the betas "
+               "rounded to float32 (0.999 -> 0.99900001, so 1 - beta2 is 1.3e-5 too small), torch in Python "
+               "float64: Keras's step is about 6.5e-6 (54 fp32 eps) relatively smaller at every step, always "
+               "the same way",
+               "give torch the learning rate Keras's float32 step size * (1 - beta1^t) / sqrt(1 - beta2^t) "
+               "before step t (and AdamW the weight decay that keeps lr * weight_decay)", ("optimizer",)),
     Difference("adam_weight_decay",
                "torch Adam(weight_decay) adds wd*theta to the gradient (L2), Keras Adam(weight_decay) "
                "decays theta directly (decoupled)",

@@ -7,12 +7,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwtest.architectures import FLAVOURS, parse_flavours
+from cwtest.architectures import FLAVOURS, REGISTRY, parse_flavours
 from cwtest.baseline import read_baseline
 from cwtest.choices import parse_choices
 from cwtest.budgets import BUDGETS, Budget, get_budget
 from cwtest.errors import InputError
-from cwtest.harmonize import KNOBS, parse_knobs
+from cwtest.harmonize import KNOBS, keras_flavour, parse_knobs
+from cwtest.paired import TRAINERS
 from cwtest.selection import select
 from cwtest.sides import DEFAULT_PAIR, Pair, parse_pair
 from cwtest.tolerances import DEFAULTS as TOLERANCES
@@ -158,6 +159,35 @@ def check_writable(path: Path, option: str) -> None:
         raise InputError(f"{option}: cannot write {path}: permission denied")
 
 
+def check_combination(settings: Settings) -> None:
+    """Reject options that every test reading them could only fail or ignore with this pair and these
+    trials: such an option is bad input, found before any test runs, not a test failure."""
+    pair = settings.pair
+    frameworks = {pair.left.framework, pair.right.framework}
+    # Only the trial suite reads these, and it trains both sides of the pair.
+    training = {"harmonize": bool(settings.knobs), "attribution": settings.attribution,
+                "repeats": settings.repeats > 1, "baseline": settings.baseline is not None,
+                "checkpoints": settings.checkpoints is not None}
+    given = [name for name, on in training.items() if on]
+    untrainable = [side for side in (pair.left, pair.right) if side.framework not in TRAINERS]
+    if given and untrainable:
+        raise InputError(f"--crossedwires-{given[0]}: only the trial suite reads it, and it cannot train "
+                         f"{untrainable[0]} (trainable: {', '.join(TRAINERS)}); name trainable sides in "
+                         f"--crossedwires-pair or drop --crossedwires-{given[0]}")
+    if settings.checkpoints is not None and frameworks != {"torch", "tensorflow"}:
+        raise InputError(f"--crossedwires-checkpoints: the CrossedWires layout holds one torch and one tensorflow "
+                         f"model per trial, and {pair} is not torch against tensorflow; name one side of each "
+                         f"in --crossedwires-pair, or drop --crossedwires-checkpoints")
+    if "init" in settings.knobs and frameworks == {"torch", "tensorflow"}:
+        for arch in dict.fromkeys(t.arch for t in settings.selected):
+            # init copies torch's weights layer by layer, which needs the same structure on both sides.
+            differences = REGISTRY[arch].flavours[keras_flavour(arch, settings.knobs)].differences
+            if differences:
+                raise InputError(f"--crossedwires-harmonize: init cannot copy torch's {arch} weights into the "
+                                 f"published Keras {arch} ({', '.join(d.name for d in differences)}); add the "
+                                 f"architecture knob (init,architecture) or leave {arch} out of --crossedwires-arch")
+
+
 def resolve(config) -> Settings:
     """Every option checked and parsed; an InputError names the first bad one."""
     archs = parse_archs(_raw(config, "arch")[0])
@@ -172,13 +202,15 @@ def resolve(config) -> Settings:
     report = _path(config, "report")
     if report is not None:
         check_writable(report, "--crossedwires-report")
-    return Settings(archs, pair, table, tuple(selected), str(data) if data else None, budget, report,
-                    flavours=parse_flavours(_raw(config, "flavour")[0]),
-                    layers=parse_layers(_raw(config, "layers")[0]),
-                    tolerances=parse_tolerances(_raw(config, "tolerance")[0]),
-                    knobs=parse_knobs(_raw(config, "harmonize")[0]),
-                    attribution=_flag(_raw(config, "attribution")[0], "--crossedwires-attribution"),
-                    deterministic=_flag(_raw(config, "deterministic")[0], "--crossedwires-deterministic"),
-                    repeats=_repeats(_raw(config, "repeats")[0]),
-                    baseline=_baseline(_path(config, "baseline")),
-                    checkpoints=_folder(_path(config, "checkpoints"), "--crossedwires-checkpoints"))
+    settings = Settings(archs, pair, table, tuple(selected), str(data) if data else None, budget, report,
+                        flavours=parse_flavours(_raw(config, "flavour")[0]),
+                        layers=parse_layers(_raw(config, "layers")[0]),
+                        tolerances=parse_tolerances(_raw(config, "tolerance")[0]),
+                        knobs=parse_knobs(_raw(config, "harmonize")[0]),
+                        attribution=_flag(_raw(config, "attribution")[0], "--crossedwires-attribution"),
+                        deterministic=_flag(_raw(config, "deterministic")[0], "--crossedwires-deterministic"),
+                        repeats=_repeats(_raw(config, "repeats")[0]),
+                        baseline=_baseline(_path(config, "baseline")),
+                        checkpoints=_folder(_path(config, "checkpoints"), "--crossedwires-checkpoints"))
+    check_combination(settings)
+    return settings

@@ -11,6 +11,9 @@ FRAMEWORKS = ("torch", "tensorflow", "onnxruntime")
 # Each framework names its accelerator the way its users do: torch "cuda", TensorFlow "gpu".
 DEVICES = {"torch": ("cpu", "cuda"), "tensorflow": ("cpu", "gpu"), "onnxruntime": ("cpu", "cuda")}
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+# bf16 and fp16 are torch autocast modes. Keras mixed precision is a build-time policy cwtest does not
+# set, and cwtest runs ONNX graphs in float32: there they could only skip, so they are refused here.
+FRAMEWORK_PRECISIONS = {"torch": PRECISIONS, "tensorflow": ("fp32", "tf32"), "onnxruntime": ("fp32", "tf32")}
 DEFAULT_PAIR = "torch:cpu,tensorflow:cpu"
 
 _SIDE = re.compile(r"^(?P<fw>[a-z]+):(?P<dev>[a-z]+)(?::(?P<idx>\d+))?(?::(?P<prec>[a-z0-9]+))?$")
@@ -48,6 +51,9 @@ def parse_side(text: str, option: str = "--crossedwires-pair") -> Side:
     precision = match["prec"] or "fp32"
     if precision not in PRECISIONS:
         raise InputError(f"{option}: unknown precision {precision!r} (known: {', '.join(PRECISIONS)})")
+    if precision not in FRAMEWORK_PRECISIONS[framework]:
+        raise InputError(f"{option}: {text.strip()!r}: {precision} is a torch autocast mode; {framework} sides "
+                         f"take {' or '.join(FRAMEWORK_PRECISIONS[framework])}")
     return Side(framework, device, precision)
 
 

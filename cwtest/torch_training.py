@@ -8,6 +8,7 @@ import numpy as np
 
 from cwtest.architectures import REGISTRY
 from cwtest.determinism import torch_kernels
+from cwtest.errors import InputError
 from cwtest.harmonize import torch_bn_epsilon
 from cwtest.precision import torch_mode
 from cwtest.sides import Side
@@ -88,8 +89,19 @@ def save(model, folder: Path, trial: str) -> Path:
 
 
 def load(arch: str, folder: Path, trial: str, side: Side):
+    import pickle
+
     import torch
 
+    path = folder / f"{trial}.pt_model.pt"
+    try:
+        # weights_only: torch's unpickler builds tensors and plain containers only, so a crafted
+        # checkpoint is refused before it can call anything (a full unpickle runs what it names).
+        state = torch.load(path, map_location=side.device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        named = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line), "")
+        raise InputError(f"--crossedwires-checkpoints: {path} is not a plain state dict and was not loaded "
+                         f"(torch.load with weights_only=True refused it{': ' + named if named else ''})") from None
     model = build(arch, frozenset(), side)
-    model.load_state_dict(torch.load(folder / f"{trial}.pt_model.pt", map_location=side.device))
+    model.load_state_dict(state)
     return model

@@ -40,3 +40,16 @@ def test_a_side_the_knob_leaves_alone_is_reused_and_would_train_the_same():
     # Reuse rests on a side training the same way twice: torch on the CPU does, to the bit.
     again = train_pair("vgg16", "published again", plan, data, frozenset(), pair, lines.append)
     assert again.step_losses[0] == published.step_losses[0]
+
+
+
+def test_init_and_weight_distance_take_two_tensorflow_sides():
+    """A pair of one framework shares its initial weights as it is (Keras to Keras, as torch to torch),
+    not through the torch->Keras layer mapping, which needs one side of each."""
+    from cwtest.paired import build_pair, weight_distance
+
+    pair, knobs = parse_pair("tensorflow:cpu,tensorflow:cpu:tf32"), frozenset({"init"})
+    models = build_pair("vgg16", knobs, pair)
+    assert weight_distance("vgg16", knobs, pair, models) == 0
+    models[1].set_weights([w + 1 for w in models[1].get_weights()])
+    assert weight_distance("vgg16", knobs, pair, models) > 0

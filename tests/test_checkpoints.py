@@ -1,7 +1,15 @@
 """Trained pairs saved in the CrossedWires layout load back and give the accuracies they had."""
 
 import csv
+import os
 from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cwtest import checkpoints
+from cwtest.errors import InputError
+from cwtest.sides import parse_pair
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "suites" / "trials" / "test_training.py"
@@ -34,3 +42,34 @@ def test_suite_saves_then_loads_a_pair(pytester):
 def test_checkpoint_folder_must_be_creatable(pytester):
     result = pytester.runpytest(str(SUITE), "--collect-only", "--crossedwires-checkpoints", "no/such/parent/pairs")
     result.stderr.fnmatch_lines(["ERROR: --crossedwires-checkpoints: cannot create *: folder * does not exist"])
+
+
+class _RunsShell:
+    """Unpickling it runs `command`, as a crafted pickle can call anything importable."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+def test_checkpoint_that_would_run_code_is_refused(tmp_path):
+    import torch
+
+    marker = tmp_path / "created-by-the-checkpoint"
+    path = tmp_path / "t.pt_model.pt"
+    torch.save({"features.0.weight": _RunsShell(f"touch {marker}")}, path)
+    (tmp_path / "ttf_model").mkdir()
+    assert checkpoints.present(tmp_path, "t")
+    images, labels = np.zeros((2, 32, 32, 3), np.uint8), np.zeros(2, np.int64)
+    with pytest.raises(InputError) as refused:
+        checkpoints.evaluate(tmp_path, "vgg16", "t", parse_pair("torch:cpu,tensorflow:cpu"), images, labels)
+    assert not marker.exists()
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(
+        f"--crossedwires-checkpoints: {path} is not a plain state dict and was not loaded "
+        "(torch.load with weights_only=True refused it: ")
+    assert "posix.system" in message
+    torch.load(path, weights_only=False)  # what loading without weights_only would have done
+    assert marker.exists()

@@ -1,5 +1,7 @@
 """The CIFAR-10 loader on real files built from the shared JPEGs, and on broken ones."""
 
+import builtins
+import os
 import pickle
 import shutil
 
@@ -7,7 +9,7 @@ import numpy as np
 import pytest
 
 from cwtest.budgets import BUDGETS
-from cwtest.data import CLASSES, TRAIN_FILES, load_cifar10, synthetic_cifar10
+from cwtest.data import CLASSES, META_FILE, TEST_FILE, TRAIN_FILES, load_cifar10, synthetic_cifar10
 from cwtest.errors import InputError
 
 
@@ -51,6 +53,67 @@ def test_str_keys_written_by_python3(cifar10_folder, tmp_path):
     rewritten = load_cifar10(str(folder))
     np.testing.assert_array_equal(original.x_train, rewritten.x_train)
     np.testing.assert_array_equal(original.y_test, rewritten.y_test)
+
+
+def test_files_written_under_numpy_1_load(cifar10_folder, tmp_path):
+    """The official files name numpy.core.multiarray; the tool, under numpy 2, numpy._core.multiarray."""
+    folder = _copy(cifar10_folder, tmp_path)
+    for name in (*TRAIN_FILES, TEST_FILE):
+        raw = (folder / name).read_bytes()
+        assert b"numpy._core.multiarray\n_reconstruct" in raw
+        (folder / name).write_bytes(raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
+    original, rewritten = load_cifar10(str(cifar10_folder)), load_cifar10(str(folder))
+    np.testing.assert_array_equal(original.x_train, rewritten.x_train)
+    np.testing.assert_array_equal(original.y_test, rewritten.y_test)
+
+
+class _Calls:
+    """Unpickling it calls `function(*args)`, as a crafted pickle can ask for anything importable."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+def crafted_folder(path, marker, how: str = "os.system"):
+    """A CIFAR-10 folder whose data_batch_1, once unpickled, creates `marker`; the other files are empty."""
+    folder = path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in (*TRAIN_FILES, TEST_FILE, META_FILE):
+        (folder / name).write_bytes(b"")
+    call = _Calls(os.system, f"touch {marker}") if how == "os.system" else _Calls(builtins.open, str(marker), "w")
+    (folder / "data_batch_1").write_bytes(pickle.dumps({"data": call, "labels": [0]}, protocol=2))
+    return folder
+
+
+@pytest.mark.parametrize("how, named", [("os.system", "posix.system"), ("open", "io.open")])
+def test_crafted_pickle_is_refused_and_runs_nothing(tmp_path, how, named):
+    marker = tmp_path / "created-by-the-pickle"
+    folder = crafted_folder(tmp_path, marker, how)
+    load_cifar10.cache_clear()
+    with pytest.raises(InputError) as refused:
+        load_cifar10(str(folder))
+    assert not marker.exists()
+    assert str(refused.value) == (
+        f"--crossedwires-data: {folder / 'data_batch_1'} refers to {named}, which a CIFAR-10 pickle never does; "
+        "refused to load it (only numpy arrays, lists, dicts, strings and numbers)")
+    pickle.loads((folder / "data_batch_1").read_bytes())  # what a plain unpickler would have done
+    assert marker.exists()
+
+
+def test_crafted_pickle_stops_the_run_before_any_test(pytester):
+    marker = pytester.path / "created-by-the-pickle"
+    folder = crafted_folder(pytester.path, marker)
+    pytester.makepyfile(test_x=f"def test_t(): open({str(pytester.path / 'test-ran')!r}, 'w').close()")
+    for extra in ([], ["-n", "2"]):
+        result = pytester.runpytest("--crossedwires-data", str(folder), *extra)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        assert [line for line in result.stderr.lines if line.strip()] == [
+            f"ERROR: --crossedwires-data: {folder / 'data_batch_1'} refers to posix.system, which a CIFAR-10 "
+            "pickle never does; refused to load it (only numpy arrays, lists, dicts, strings and numbers)"]
+        assert not marker.exists() and not (pytester.path / "test-ran").exists()
 
 
 def test_missing_file(cifar10_folder, tmp_path):

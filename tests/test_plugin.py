@@ -123,10 +123,16 @@ def _bad_csv(path, text):
         (["--crossedwires-repeats", "0"], "--crossedwires-repeats: '0' is not a positive whole number"),
         (["--crossedwires-baseline", "old.csv"], "--crossedwires-baseline: no such file: *old.csv"),
         (["--crossedwires-baseline", "CSV:a,b\n1,2\n"], "--crossedwires-baseline *vgg_export.csv: not a cwtest report*"),
+        (["--crossedwires-pair", "torch:cpu,tensorflow:cpu:fp16"],
+         "--crossedwires-pair: 'tensorflow:cpu:fp16': fp16 is a torch autocast mode; tensorflow sides take fp32 or tf32"),
+        (["--crossedwires-pair", "torch:cpu,onnxruntime:cpu", "--crossedwires-attribution"],
+         "--crossedwires-attribution: only the trial suite reads it, and it cannot train onnxruntime:cpu *"),
+        (["--crossedwires-harmonize", "init"], "--crossedwires-harmonize: init cannot copy torch's resnet50 weights *"),
     ],
     ids=["arch", "framework", "device", "budget", "missing-file", "missing-columns", "non-numeric",
          "out-of-range", "empty-selection", "data-folder", "report-folder-missing", "report-is-folder",
-         "knob", "repeats", "baseline-missing", "baseline-not-a-report"],
+         "knob", "repeats", "baseline-missing", "baseline-not-a-report", "keras-fp16", "onnx-attribution",
+         "resnet50-init"],
 )
 def test_bad_input_is_one_clear_line(pytester, args, message):
     if args[1].startswith("CSV:"):
@@ -134,7 +140,21 @@ def test_bad_input_is_one_clear_line(pytester, args, message):
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
+    assert len([line for line in result.stderr.lines if line.strip()]) == 1
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_unwritable_report_stops_a_parallel_run_before_any_test(pytester):
+    ran = pytester.path / "test-ran"
+    pytester.makepyfile(test_x=f"def test_t(): open({str(ran)!r}, 'w').close()")
+    result = pytester.runpytest("-n", "2", "--crossedwires-report", "no/such/folder/r.csv")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.stderr.lines if line.strip()] == [
+        f"ERROR: --crossedwires-report: cannot write {pytester.path / 'no/such/folder/r.csv'}: "
+        f"folder {pytester.path / 'no/such/folder'} does not exist"]
+    assert not ran.exists()
+    pytester.runpytest("-n", "2").assert_outcomes(passed=1)  # the same run with a usable path runs the test
+    assert ran.exists()
 
 
 def test_truncated_data_file_is_a_usage_error(pytester, cifar10_folder):

@@ -16,6 +16,8 @@ def test_indexed_devices_and_precision():
     assert parse_side("torch:cuda:1:bf16") == Side("torch", "cuda:1", "bf16")
     assert str(parse_side("tensorflow:gpu:tf32")) == "tensorflow:gpu:tf32"
     assert parse_pair("torch:cpu,torch:cuda").devices == "cpu/cuda"
+    assert parse_side("torch:cpu:fp16").precision == "fp16"  # torch autocast runs on the CPU too
+    assert parse_side("onnxruntime:cuda:tf32").precision == "tf32"
 
 
 @pytest.mark.parametrize(
@@ -29,6 +31,10 @@ def test_indexed_devices_and_precision():
         ("torch:cpu", "expected two sides"),
         ("torch:cpu,torch:cpu", "both sides are torch:cpu"),
         ("torch,tensorflow", "is not framework:device"),
+        ("torch:cpu,tensorflow:gpu:bf16", "'tensorflow:gpu:bf16': bf16 is a torch autocast mode; tensorflow sides "
+                                          "take fp32 or tf32$"),
+        ("torch:cpu,onnxruntime:cpu:fp16", "'onnxruntime:cpu:fp16': fp16 is a torch autocast mode; onnxruntime "
+                                           "sides take fp32 or tf32$"),
     ],
 )
 def test_bad_pairs(text, message):

@@ -5,14 +5,19 @@ gradients: of sum(output * cotangent) for the inputs and every weight. A case bu
 catalogued difference left published is a strict xfail; its harmonized twin must pass.
 With a pair of torch sides (torch:cpu,torch:cuda) each harmonized block runs on both instead,
 within its fp32 tolerance scaled to the less precise side's rounding (cwtest.precision).
+A case that fails runs again on the same inputs: a side that answers differently the second time
+fails as "non-deterministic: <side>" (cwtest.rerun). A running case's inputs are noted for the
+crash report (cwtest.blackbox): a block that kills its process is named with them.
 """
 
 import pytest
 from hypothesis import given, note, strategies as st
 
-from cwtest.layer_parity import assert_within, compare, compare_devices
+from cwtest import blackbox
+from cwtest.layer_parity import assert_within, case_values, device_values
 from cwtest.layers import BLOCKS
 from cwtest.precision import looser, tensorflow_mode, torch_mode, unit_ratio
+from cwtest.rerun import judged_twice
 from cwtest.semantics import pytest_params
 from cwtest.sides import Side
 
@@ -20,15 +25,23 @@ from cwtest.sides import Side
 def _check(case, data, check, worst_errors, reproduce, device_pair):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
+    blackbox.note(inputs=params)
     limit = getattr(case.entry.tolerance, check)
     if device_pair:
-        results = compare_devices(case.entry, params, *device_pair, check)
         limit *= unit_ratio(looser(*device_pair))  # the fp32 tolerance at the less precise side's rounding
-    else:  # torch against Keras, both on the CPU, in fp32: entered so that the row reads it back
+
+    def run():
+        if device_pair:
+            return device_values(case.entry, params, *device_pair, check)
+        # torch against Keras, both on the CPU, in fp32: entered so that the row reads it back
         with torch_mode(Side("torch", "cpu")), tensorflow_mode(Side("tensorflow", "cpu")):
-            results = compare(case.entry, params, case.published, check)
-    worst_errors(results)
-    assert_within(results, limit, case.id, check)
+            return case_values(case.entry, params, case.published, check)
+
+    def judge(results):
+        worst_errors(results)
+        assert_within(results, limit, case.id, check)
+
+    judged_twice(run, judge, limit)
 
 
 @pytest.mark.parametrize("case", pytest_params(BLOCKS, "forward"))

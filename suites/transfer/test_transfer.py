@@ -4,7 +4,8 @@ Per architecture and flavour: the structures match (or differ for named, known r
 xfail), weights survive torch->Keras->torch bit for bit, and per route the logits (eval and
 training mode, random and dataset images) and the gradients agree within the named
 tolerances (cwtest/tolerances.py). A failure, or `--crossedwires-layers`, adds the per-layer
-error table that says where the sides part.
+error table that says where the sides part. Logits that fail are computed again on the same
+images: a side that answers differently fails as non-deterministic (cwtest.rerun).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from cwtest.architectures import REGISTRY
+from cwtest.layer_parity import Values
 from cwtest.localize import first_over, layer_errors, selected, table
 from cwtest.parity import decidable_agreement, errors, gradient_errors, image_batches, logits, preserved
 from cwtest.report import CONTEXT
+from cwtest.rerun import raise_if_moved
 from cwtest.sides import Side
 from cwtest.structure import compare
 from cwtest.transfer import copy_weights, torch_tensors
@@ -72,9 +75,14 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
     for mode in ("eval",) if exported else ("eval", "train"):
         limit = tolerance("onnxruntime" if exported else f"logits_{mode}")
         for batch, images in image_batches(crossedwires_data, BATCH).items():
-            with preserved(pair.torch_model, pair.keras_model):
-                reference = logits(models[source.framework], source, images, training=mode == "train")
-                actual = logits(models[target.framework], target, images, training=mode == "train")
+            def run(images=images, training=mode == "train") -> Values:
+                with preserved(pair.torch_model, pair.keras_model):
+                    return Values((str(source), str(target)), {"logits": (
+                        logits(models[source.framework], source, images, training=training),
+                        logits(models[target.framework], target, images, training=training), 0.0)})
+
+            first = run()
+            reference, actual, _ = first.quantities["logits"]
             error = errors(actual, reference)
             agreement, decidable = decidable_agreement(actual, reference, error.max_abs)
             prefix = f"{mode}_{batch}"
@@ -86,6 +94,7 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
             if error.max_rel > limit or agreement < 1.0:
                 failures.append(f"{mode} mode, {batch} images: {error} (tolerance max rel {limit:g}); "
                                 f"argmax agreement {agreement:.3f} over {decidable} decidable rows")
+                raise_if_moved(first, run, failures[-1])  # a side that answers differently is the finding
                 failed_on = failed_on or (mode, images, limit)
     layers = ""
     if not exported and (failed_on or crossedwires_settings.layers):

@@ -19,7 +19,7 @@ from cwtest import checkpoints
 from cwtest.baseline import baseline_value
 from cwtest.equivalence import equivalence
 from cwtest.harmonize import ALL, KNOBS
-from cwtest.paired import noise_floor, train_pair
+from cwtest.paired import TRAINERS, noise_floor, train_pair
 from cwtest.training import PARITY_STEPS, plan_for, step_differences, step_parity
 from cwtest.trials import DIVERGENT
 
@@ -32,6 +32,15 @@ log = logging.getLogger("cwtest.training")
 # thread count and training amplifies it. So a baseline is only comparable from a run with the
 # same threads per process, which each row records (torch_threads) and the gate checks.
 BASELINE_GROWTH = 0.02
+
+
+@pytest.fixture(autouse=True)
+def trainable_pair(crossedwires_settings) -> None:
+    """Skips where a side cannot train: the transfer suite compares such a pair (onnxruntime), this one cannot."""
+    for side in (crossedwires_settings.pair.left, crossedwires_settings.pair.right):
+        if side.framework not in TRAINERS:
+            pytest.skip(f"{side}: {side.framework} cannot train; the trial suite needs {' or '.join(TRAINERS)} "
+                        "sides in --crossedwires-pair")
 
 
 def _emit(line: str) -> None:
@@ -63,8 +72,9 @@ def test_harmonized(crossedwires_trial, crossedwires_settings, crossedwires_data
 
 
 def _published(trial, settings, data, plan, knobs, label, reuse=None):
-    """(metrics, loaded) for one published-protocol run: loaded from checkpoints when present."""
-    if checkpoints.present(settings.checkpoints, trial.name):
+    """(metrics, loaded) for one published-protocol run: loaded from checkpoints when present.
+    Checkpoints hold runs without knobs: a run with knobs trains, whatever the folder holds."""
+    if not knobs and checkpoints.present(settings.checkpoints, trial.name):
         return checkpoints.evaluate(settings.checkpoints, trial.arch, trial.name, settings.pair,
                                     data.x_test, data.y_test), True
     trained = train_pair(trial.arch, label, plan, data, knobs, settings.pair, _emit, reuse=reuse)

@@ -1,0 +1,1 @@
+"""Standalone reproducers of the catalogued framework defects (cwtest.defects), one script each."""
