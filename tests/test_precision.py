@@ -5,7 +5,21 @@ import pytest
 
 from cwtest import observed
 from cwtest.determinism import prepare_environment, torch_kernels, torch_state
-from cwtest.precision import MODES, allowed, gradient_allowed, looser, torch_in_force, torch_mode, unit_ratio
+from cwtest.device_transfer import nudged
+from cwtest.precision import (
+    FLOOR_MARGIN,
+    MODES,
+    NUDGE_MARGIN,
+    NUDGE_UNITS,
+    GradientAllowance,
+    allowed,
+    gradient_allowance,
+    looser,
+    nudge_size,
+    torch_in_force,
+    torch_mode,
+    unit_ratio,
+)
 from cwtest.sides import PRECISIONS, Side
 
 # H200, torch 2.11, eval mode, batch 256, random inputs, CPU fp32 as reference: the largest logit
@@ -46,10 +60,68 @@ def test_looser_side_sets_the_mode():
     assert unit_ratio(MODES["fp32"]) == 1 and unit_ratio(MODES["tf32"]) == 2 ** 13
 
 
-def test_gradient_allowance_follows_the_fp32_floor():
-    assert gradient_allowed(MODES["fp32"], 0.0) == pytest.approx(5 * 1.3e-6)
-    assert gradient_allowed(MODES["fp32"], 1e-2) == pytest.approx(0.16)
-    assert gradient_allowed(MODES["tf32"], 1e-6) == pytest.approx(44 * 1e-6 * 2 ** 13)
+def test_gradient_allowance_names_the_term_that_sets_it():
+    fp32, tf32 = MODES["fp32"], MODES["tf32"]
+    assert gradient_allowance(fp32, 0.0) == GradientAllowance(pytest.approx(5 * 1.3e-6), "rtol")
+    assert gradient_allowance(fp32, 1e-2) == GradientAllowance(pytest.approx(16 * 1e-2), "floor")
+    assert gradient_allowance(tf32, 1e-6) == GradientAllowance(pytest.approx(44 * 1e-6 * 2 ** 13), "floor")
+    assert gradient_allowance(fp32, 1e-5, 1e-3) == GradientAllowance(pytest.approx(NUDGE_MARGIN * 1e-3), "nudge")
+    assert gradient_allowance(fp32, 1e-3, 1e-5).term == "floor"  # the spread only ever widens it
+
+
+def test_nudge_follows_the_mode():
+    assert nudge_size(MODES["fp32"]) == NUDGE_UNITS["fp32"] * 2.0 ** -24
+    assert nudge_size(MODES["bf16"]) == NUDGE_UNITS["bf16"] * 2.0 ** -8
+    assert set(NUDGE_UNITS) == set(MODES) == set(FLOOR_MARGIN)
+
+
+def test_nudges_are_an_antithetic_pair_of_the_stated_size():
+    import numpy as np
+
+    x = np.random.default_rng(3).random((2, 3, 4, 4), dtype=np.float32) + 0.5
+    up, down = nudged(x, 2.0 ** -10, 1.0), nudged(x, 2.0 ** -10, -1.0)
+    moved = (up.astype(np.float64) - x) / x
+    assert np.allclose(np.abs(moved), 2.0 ** -10, rtol=1e-3)  # float32 rounding of the nudged value
+    assert np.allclose((down.astype(np.float64) - x) / x, -moved, rtol=1e-3)
+    assert np.array_equal(nudged(x, 2.0 ** -10, 1.0), up)  # a fixed pattern: the same nudge on every call
+
+
+PLANTED = 1e-3  # a wrong kernel: each weight of VGG16's first convolution off by 0.1%, with a random sign
+
+
+@pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")  # torch says so when oneDNN's flags change
+def test_device_gradient_criterion_through_vgg16():
+    """Real VGG16, fp32 on this CPU, the first batch of 16 of the suite's default data. A second, correct
+    computation with oneDNN off (other convolution kernels) takes a ReLU the other way on this batch: on a
+    2-core x86 CPU with torch 2.14.1 the rtol and floor terms alone gave 299 x the allowance; the nudge term
+    must cover it. The same model with a planted wrong kernel must still fail."""
+    import numpy as np
+    import torch
+
+    from cwtest.budgets import BUDGETS
+    from cwtest.data import synthetic_cifar10
+    from cwtest.device_transfer import compared, copied, float_gradients, float_images, source_gradients
+    from cwtest.parity import comparable
+
+    side, mode = Side("torch", "cpu"), MODES["fp32"]
+    data = synthetic_cifar10().subset(BUDGETS["smoke"])
+    x, labels = float_images(data.x_test[:16]), data.y_test[:16]
+    source, target = copied("vgg16", side, side)
+
+    def over(found):
+        return [g.name for g in found if g.relative_l2 > gradient_allowance(mode, g.float64_floor, g.nudge_spread).limit]
+
+    with comparable(source, "torch"), comparable(target, "torch"):
+        own = source_gradients(source, x, labels, side, mode)
+        with torch.backends.mkldnn.flags(enabled=False):
+            other_kernels = compared(own, float_gradients(target, x, labels, side))
+        weight = target.features[0].weight
+        signs = torch.from_numpy(np.random.default_rng(99).choice((-1.0, 1.0), size=tuple(weight.shape))).float()
+        with torch.no_grad():
+            weight.mul_(1 + PLANTED * signs)
+        planted = compared(own, float_gradients(target, x, labels, side))
+    assert not over(other_kernels), over(other_kernels)
+    assert over(planted), "a wrong first convolution passed the device-gradient criterion"
 
 
 def test_tf32_flags_read_back_on_cuda_only():

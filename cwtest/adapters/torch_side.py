@@ -44,17 +44,23 @@ def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side,
               float64: bool = False) -> dict[str, np.ndarray]:
     """Parameter name -> gradient of the mean cross-entropy of the logits, one pass in training mode;
     `float64` computes it on a float64 copy of the model, as a reference for fp32 rounding."""
+    return float_gradients(model, images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0, labels, side, float64)
+
+
+def float_gradients(model, x: np.ndarray, labels: np.ndarray, side: Side,
+                    float64: bool = False) -> dict[str, np.ndarray]:
+    """`gradients` on float NCHW inputs (cwtest.device_transfer nudges them)."""
     import copy
 
     import torch
 
-    x = _inputs(images, side)
+    inputs = torch.from_numpy(x).to(side.device)
     if float64:
-        model, x = copy.deepcopy(model).double(), x.double()
+        model, inputs = copy.deepcopy(model).double(), inputs.double()
     model.train(True)
     model.zero_grad(set_to_none=True)
     with torch_mode(side):  # backward too: its convolutions read the TF32 flags when they run
-        torch.nn.functional.cross_entropy(model(x), torch.from_numpy(labels).long().to(side.device)).backward()
+        torch.nn.functional.cross_entropy(model(inputs), torch.from_numpy(labels).long().to(side.device)).backward()
     found = {name: p.grad.cpu().numpy() for name, p in model.named_parameters()}
     model.zero_grad(set_to_none=True)
     return found

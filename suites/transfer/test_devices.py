@@ -4,7 +4,7 @@ The route goes from the pair's left side (the reference) to its right side; the 
 state-dict copy onto the target's device (cwtest.device_transfer). Tolerances follow the
 precision mode of the less precise side (cwtest.precision): logits within
 atol + GROWTH * rtol * |largest reference logit|, gradients within the mode's share of their
-fp32 rounding floor.
+fp32 rounding floor or of the source's own spread under a nudge of its operands, on several batches.
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ import numpy as np
 
 from cwtest.device_transfer import gradient_errors
 from cwtest.parity import decidable_agreement, errors, image_batches, logits
-from cwtest.precision import allowed, gradient_allowed, looser
+from cwtest.precision import allowed, gradient_allowance, looser
 from cwtest.tolerances import DEFAULTS
 
 BATCH = 16
+# Gradients are compared on this many batches of BATCH images from the run's data (the first 48 test images):
+# on the H200 one batch in three took a ReLU the other way in ResNet50 and DenseNet121; a test on one fixed
+# batch passed by that batch's luck.
+GRADIENT_BATCHES = 3
 # Training mode divides by the batch's standard deviation, which amplifies rounding in near-constant
 # channels: by the factor between the transfer suite's measured training and eval tolerances.
 TRAIN_AMPLIFICATION = DEFAULTS["logits_train"] / DEFAULTS["logits_eval"]
@@ -49,15 +53,29 @@ def test_device_logits(device_route, device_models, crossedwires_data, record_me
 
 
 def test_device_gradients(device_route, device_models, crossedwires_data, record_metric):
+    """Each parameter's gradient within its allowance (cwtest.precision.gradient_allowance) on every one of
+    GRADIENT_BATCHES batches: a ReLU that goes the other way on one batch is covered by the source's own
+    nudge spread on that batch, not by the luck of a batch that has none."""
     source, target = device_route
     mode = looser(source, target)
-    found = gradient_errors(device_models(), crossedwires_data.x_test[:BATCH],
-                            crossedwires_data.y_test[:BATCH], source, target)
-    record_metric("gradients_worst_relative_l2", max(g.relative_l2 for g in found))
-    record_metric("gradients_torch_float64_worst_relative_l2", max(g.float64_floor for g in found))
-    over = sorted((g for g in found if g.relative_l2 > gradient_allowed(mode, g.float64_floor)),
-                  key=lambda g: -g.relative_l2)
-    assert not over, (f"{source} -> {target}: {len(over)} of {len(found)} parameters' gradients differ beyond "
-                      f"{mode.name}'s allowance: " + "; ".join(
-                          f"{g.name} {g.relative_l2:.3g} (allowed {gradient_allowed(mode, g.float64_floor):.3g}, "
-                          f"fp32 floor {g.float64_floor:.3g})" for g in over[:5]))
+    models = device_models()
+    failures, worst, floors = [], 0.0, 0.0
+    for batch in range(GRADIENT_BATCHES):
+        part = slice(batch * BATCH, (batch + 1) * BATCH)
+        found = gradient_errors(models, crossedwires_data.x_test[part], crossedwires_data.y_test[part], source,
+                                target, mode)
+        judged = sorted(((g, gradient_allowance(mode, g.float64_floor, g.nudge_spread)) for g in found),
+                        key=lambda pair: -pair[0].relative_l2 / pair[1].limit)
+        record_metric(f"gradients_batch{batch}_worst_ratio", judged[0][0].relative_l2 / judged[0][1].limit)
+        record_metric(f"gradients_batch{batch}_worst_relative_l2", max(g.relative_l2 for g in found))
+        record_metric(f"gradients_batch{batch}_worst_nudge_spread", max(g.nudge_spread for g in found))
+        worst = max(worst, max(g.relative_l2 for g in found))
+        floors = max(floors, max(g.float64_floor for g in found))
+        over = [(g, a) for g, a in judged if not g.relative_l2 <= a.limit]  # a NaN error is over too
+        failures += [f"batch {batch}: {len(over)} of {len(found)} parameters over, e.g."] if over else []
+        failures += [f"  {g.name}: error {g.relative_l2:.3g}, allowed {a.limit:.3g} set by the {a.term} term "
+                     f"(fp32 floor {g.float64_floor:.3g}, nudge spread {g.nudge_spread:.3g})" for g, a in over[:5]]
+    record_metric("gradients_worst_relative_l2", worst)
+    record_metric("gradients_torch_float64_worst_relative_l2", floors)
+    assert not failures, "\n".join([f"{source} -> {target}: gradients differ beyond {mode.name}'s allowance",
+                                     *failures])
