@@ -32,6 +32,11 @@ def dumps(value) -> str:
     return json.dumps(value, default=repr, sort_keys=True)
 
 
+def running() -> dict:
+    """This process's record of its running test (kept in memory with or without xdist)."""
+    return dict(_running)
+
+
 def _write() -> None:
     worker = _worker()
     target = _file(worker) if worker else None

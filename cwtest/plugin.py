@@ -11,14 +11,15 @@ import shutil
 import signal
 import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
-from cwtest import __version__, blackbox
+from cwtest import __version__, blackbox, live
 from cwtest.data import Cifar10, load_cifar10, synthetic_cifar10
 from cwtest.determinism import prepare_environment
 from cwtest.errors import InputError
-from cwtest.report import CONTEXT, METRIC, Collector, PartialRows, render, write_atomically
+from cwtest.report import CONTEXT, METRIC, PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
 from cwtest.settings import Settings, register, resolve
 from cwtest.summary import attribution_lines
 from cwtest.summary import lines as summary_lines
@@ -46,6 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if position is not None:
         share_cores(position[1])
         config.stash[GPU] = assign_gpu(position[0]) or ""
+        live.into_record(config)
     try:
         settings = resolve(config)
         _data(settings)  # a missing or corrupt data file is a usage error now, not one per test
@@ -59,6 +61,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if position is None:
         _blackbox_folder(config)
         config.pluginmanager.register(ReportWriter(settings.report_path), "cwtest-report")
+        if getattr(config.option, "numprocesses", None):  # xdist runs the tests in workers
+            live.watch_workers(config, Path(os.environ[blackbox.ENV]))
+        else:
+            live.direct_to_terminal(config)
 
 
 def _blackbox_folder(config: pytest.Config) -> None:
@@ -157,6 +163,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.failed and type(error).__module__.startswith("hypothesis") and "Flaky" in type(error).__name__:
         report.longrepr = (f"non-deterministic: the same example failed on one call and passed on another, so a "
                            f"side (or the test) gave two answers for one input; hypothesis says:\n{report.longrepr}")
+    if call.when == "teardown":
+        # What `-n N` needs per worker: the process's peak so far, a column of every row.
+        report.user_properties.append((METRIC + PEAK_RSS, peak_rss_mb()))
 
 
 class ReportWriter:
@@ -173,11 +182,16 @@ class ReportWriter:
         self.outcome = ""
         self.crashes: list[str] = []
         self.interrupted = ""  # the signal or key that stopped the run
+        self.peaks: dict[str, float] = {}  # worker -> its peak resident memory, MB
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "???":  # xdist: the worker died inside this test
             self._crashed(report)
         self.collector.add(report)
+        for key, value in report.user_properties:
+            if key == METRIC + PEAK_RSS:
+                worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "this process")
+                self.peaks[worker] = max(self.peaks.get(worker, 0.0), float(value))
         if self.partial is not None and report.when in ("teardown", "???"):
             self.partial.append(self.collector.rows[report.nodeid])
 
@@ -231,6 +245,9 @@ class ReportWriter:
             terminalreporter.write_sep("-", "cwtest: accuracy difference by harmonization knob (share removed)")
             for line in attribution:
                 terminalreporter.write_line(line)
+        if self.peaks:
+            terminalreporter.write_line("cwtest: peak resident memory: " + ", ".join(
+                f"{worker} {mb / 1024:.1f} GB" for worker, mb in sorted(self.peaks.items())))
         if self.outcome:
             terminalreporter.write_line(self.outcome)
 

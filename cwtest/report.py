@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -28,6 +29,21 @@ HEAD = ("schema_version", "nodeid", "suite", *CONTEXT_FIELDS, "outcome", "durati
 SEVERITY = ("passed", "skipped", "xfailed", "xpassed", "failed", "error", "crashed")
 # A test whose teardown never reported (the run was stopped inside it) did not finish.
 UNFINISHED = "interrupted"
+
+
+PEAK_RSS = "process_peak_rss_mb"  # the column: the peak resident memory of the test's process so far
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB, macOS bytes; nan elsewhere)."""
+    import sys
+
+    try:
+        import resource
+    except ImportError:  # Windows
+        return math.nan
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def suite_of(nodeid: str) -> str:

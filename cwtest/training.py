@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cwtest import live
 from cwtest.budgets import Budget
 from cwtest.data import Cifar10
 from cwtest.trials import Trial
@@ -100,12 +101,14 @@ def run_epochs(plan: Plan, count: int, step, side: str, progress: "Progress") ->
     is a result, not something to keep computing on)."""
     run = SideRun(side)
     started = time.perf_counter()
+    epoch_batches = batches(count, plan.batch_size)
     for epoch in range(1, plan.epochs + 1):
         total = 0.0
-        for start, stop in batches(count, plan.batch_size):
+        for number, (start, stop) in enumerate(epoch_batches, 1):
             run.step_losses.append(step(start, stop, len(run.step_losses) + 1))
             run.images += stop - start
             total += run.step_losses[-1] * (stop - start)
+            progress.step(side, epoch, number, len(epoch_batches), run.images)
             if not run.finite:
                 break
         run.epoch_losses.append(total / count)
@@ -117,7 +120,8 @@ def run_epochs(plan: Plan, count: int, step, side: str, progress: "Progress") ->
 
 
 class Progress:
-    """One line per epoch per side: loss, images/s and the time left for that side."""
+    """One line per epoch per side (loss, images/s and the time left for that side) to `emit`, and
+    the steps as they go to the run's terminal (cwtest.live)."""
 
     def __init__(self, label: str, plan: Plan, emit) -> None:
         self.label, self.plan, self.emit = label, plan, emit
@@ -126,13 +130,21 @@ class Progress:
     def restart(self) -> None:
         """Called as a side starts training: rates and times are per side."""
         self.started = time.perf_counter()
+        live.restart()
 
-    def epoch(self, side: str, epoch: int, loss: float, images: int) -> None:
+    def _pace(self, images: int) -> str:
         elapsed = time.perf_counter() - self.started
         rate = images / elapsed if elapsed else 0.0
         left = (self.plan.epochs * self.plan.train_images - images) / rate if rate else 0.0
-        self.emit(f"{self.label} {side}: epoch {epoch}/{self.plan.epochs} loss {loss:.4f} "
-                  f"{rate:.0f} images/s, {left:.0f} s left for this side")
+        return f"{rate:.1f} images/s, {left:.0f} s left for this side"
+
+    def step(self, side: str, epoch: int, number: int, steps: int, images: int) -> None:
+        live.show(f"{self.label} {side}: epoch {epoch}/{self.plan.epochs} step {number}/{steps}, {self._pace(images)}")
+
+    def epoch(self, side: str, epoch: int, loss: float, images: int) -> None:
+        line = f"{self.label} {side}: epoch {epoch}/{self.plan.epochs} loss {loss:.4f} {self._pace(images)}"
+        self.emit(line)
+        live.show(line, final=True)
 
 
 def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:

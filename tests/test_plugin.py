@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from cwtest.report import SCHEMA_VERSION
+from cwtest.report import PEAK_RSS, SCHEMA_VERSION
 
 # A test file exercising every outcome and recording metrics, used by the report tests.
 OUTCOMES = """
@@ -47,7 +47,8 @@ def _rows(path):
 
 
 def _without_timing(rows):
-    return [{k: v for k, v in row.items() if k != "duration_s"} for row in rows]
+    """Rows without what measures the process rather than the test (time, memory)."""
+    return [{k: v for k, v in row.items() if k not in ("duration_s", PEAK_RSS)} for row in rows]
 
 
 def test_help_lists_the_options(pytester):
@@ -185,6 +186,15 @@ def test_report_rows_and_outcomes(pytester):
     assert trial["pair"] == "torch:cpu->tensorflow:cpu" and trial["device"] == "cpu"
     assert trial["schema_version"] == str(SCHEMA_VERSION) and trial["torch_version"] and trial["tensorflow_version"]
     assert not [p for p in pytester.path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_rows_and_summary_carry_each_process_peak_memory(pytester, workers):
+    pytester.makepyfile(test_memory="def test_holds():\n    block = b'x' * (800 * 2**20)\n    assert block[-1:] == b'x'\n")
+    result = pytester.runpytest_subprocess(*workers, "--crossedwires-report", "r.csv")
+    [row] = _rows(pytester.path / "r.csv")
+    assert float(row[PEAK_RSS]) >= 800  # the 800 MB the test wrote, and the interpreter around it
+    result.stdout.fnmatch_lines([f"cwtest: peak resident memory: {'gw0' if workers else 'this process'} *.* GB"])
 
 
 def test_same_rows_with_and_without_xdist(pytester):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, note, strategies as st
 
 from cwtest.layer_parity import assert_within, measure
-from cwtest.optimizers import OPTIMIZERS, REGISTRY, adam_reference, start, trajectories
+from cwtest.optimizers import OPTIMIZERS, REGISTRY, adam_reference, path_scale, start, trajectories
 from cwtest.semantics import pytest_params
 
 
@@ -16,8 +16,11 @@ from cwtest.semantics import pytest_params
 def test_optimizer_steps(case, data, worst_errors, reproduce, torch_and_keras):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
-    [(torch_theta, keras_theta)] = trajectories(case.entry, params, case.published)
-    results = {f"theta after {params['steps']} steps": measure(torch_theta, keras_theta)}
+    steps = params["steps"]
+    path = trajectories(case.entry, params, case.published, tuple(range(1, steps + 1)))
+    torch_theta, keras_theta = path[-1]
+    scale = path_scale(start(params, steps)[0], [torch_side for torch_side, _ in path])
+    results = {f"theta after {steps} steps": measure(torch_theta, keras_theta, scale)}
     worst_errors(results)
     assert_within(results, case.entry.tolerance_per_step * params["steps"], case.id, "optimizer")
 

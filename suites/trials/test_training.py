@@ -15,7 +15,7 @@ import math
 
 import pytest
 
-from cwtest import checkpoints
+from cwtest import checkpoints, live
 from cwtest.baseline import baseline_value
 from cwtest.equivalence import equivalence
 from cwtest.harmonize import ALL, KNOBS
@@ -44,9 +44,15 @@ def trainable_pair(crossedwires_settings) -> None:
 
 
 def _emit(line: str) -> None:
-    """Progress: shown live with -s (print) or with pytest's live logging (log_cli)."""
-    print(line, flush=True)
+    """A training's epochs: in a failure's captured log, and live with log_cli. The training loop itself
+    shows its progress on the terminal, with and without xdist (cwtest.live)."""
     log.info(line)
+
+
+def _result(line: str) -> None:
+    """A result a long test reaches along the way (one knob's or one seed's): logged, and on the terminal."""
+    _emit(line)
+    live.show(line, final=True)
 
 
 def _record_all(record_metric, metrics: dict, prefix: str = "") -> None:
@@ -101,8 +107,8 @@ def _attribution(trial, settings, data, plan, published_diff, record_metric, reu
         trained = train_pair(trial.arch, f"{trial.id} +{name}", plan, data, knobs, settings.pair, _emit,
                              reuse=None if name == "none" else reuse)
         diff, metrics = trained.metrics["accuracy_diff"], trained.metrics
-        _emit(f"{trial.id} +{name}: left {metrics['left_test_acc']:.4f}, right {metrics['right_test_acc']:.4f}, "
-              f"accuracy difference {diff:.4f} (published {published_diff:.4f})")
+        _result(f"{trial.id} +{name}: left {metrics['left_test_acc']:.4f}, right {metrics['right_test_acc']:.4f}, "
+                f"accuracy difference {diff:.4f} (published {published_diff:.4f})")
         record_metric(f"attribution_{name}_accuracy_diff", diff)
         for side in ("left", "right"):  # which side a knob moved: a difference also shrinks when the better side worsens
             record_metric(f"attribution_{name}_{side}_test_acc", metrics[f"{side}_test_acc"])
@@ -136,7 +142,7 @@ def test_published(crossedwires_trial, crossedwires_settings, crossedwires_data,
     if settings.attribution:
         _attribution(trial, settings, crossedwires_data, plan, observed, record_metric, reuse)
     if settings.repeats > 1:
-        _emit(f"{trial.id}: {_repeated(trial, settings, crossedwires_data, plan, record_metric)}")
+        _result(f"{trial.id}: {_repeated(trial, settings, crossedwires_data, plan, record_metric)}")
     import torch
 
     record_metric("torch_threads", torch.get_num_threads())
