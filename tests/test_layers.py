@@ -177,20 +177,6 @@ def test_a_gradient_that_is_zero_in_exact_arithmetic_is_judged_against_float64()
     assert_within(values.errors(limit), limit, block.name, "gradients")
 
 
-def test_a_cancelled_parameter_gradient_is_judged_against_its_terms():
-    # A thorough-profile draw: BatchNorm beta's gradient sums 72 upstream gradients that cancel to 1/30
-    # of their size. 45.9 units of the largest gradient apart, and Keras 17x further from torch's float64
-    # result than torch (torch's own round-off happened to be small): 1.5 units of the terms summed.
-    params = {"inputs": [(2, 6, 6, 2)], "seed": 7, "scale": 0.1, "training": False}
-    block = REGISTRY["densenet_transition"]
-    limit = block.tolerance.gradients
-    values = case_values(block, params, frozenset(), "gradients")
-    assert values.errors()["d bn.bias"].eps_units > limit
-    judged = values.errors(limit)
-    assert not judged["d bn.bias"].within_round_off and judged["d bn.bias"].eps_units <= limit
-    assert_within(judged, limit, block.name, "gradients")
-
-
 def test_an_optimizer_step_that_cancels_is_judged_against_the_step():
     # A thorough-profile draw: Adam steps a parameter of 0.0034 by 0.0066 to -0.0032. 2.5 units of the
     # result apart (over 2 per step), 1.2 units of the step's own size: the subtraction's round-off.
@@ -221,14 +207,27 @@ def test_a_cancelled_output_is_judged_against_its_forward_scale(case):
     assert_within(values.errors(block.tolerance.forward), block.tolerance.forward, name, "forward")
 
 
-def test_a_bias_gradient_before_a_training_batchnorm_is_judged_against_its_layer_terms():
-    # A thorough-profile draw: exactly zero in exact arithmetic, the sum of 1.4e4 worth of BatchNorm upstream
-    # gradients; Keras 9.3e-3 from it, 15x further than torch, 1230 units of the largest gradient: 6.5 units
-    # of its layer's terms.
-    params = {"inputs": [(2, 7, 8, 1)], "seed": 0, "scale": 1.0, "filters": 2, "stride": 1, "projection": True,
-              "training": True}
-    block = REGISTRY["resnet_bottleneck_v1"]
+# Thorough-profile draws whose gradients cancelled: over the tolerance against the largest gradient, and Keras
+# more than FLOAT64_MARGIN times further from torch's float64 result than torch (whose own round-off happened
+# to be small); within the tolerance against their terms (gradient_scale="terms").
+CANCELLED_GRADIENTS = {
+    # 72 upstream gradients summed to 1/30 of their size: 45.9 units, then 1.5.
+    "BatchNorm beta": ("densenet_transition", {"inputs": [(2, 6, 6, 2)], "seed": 7, "scale": 0.1, "training": False},
+                       "d bn.bias"),
+    # Exactly zero in exact arithmetic: the sum of upstream gradients that the BatchNorm amplified, 1.4e4 of
+    # them; Keras 9.3e-3 from it, 1230 units of the largest gradient, then 6.5 of its layer's terms.
+    "conv bias before a training-mode BatchNorm": (
+        "resnet_bottleneck_v1", {"inputs": [(2, 7, 8, 1)], "seed": 0, "scale": 1.0, "filters": 2, "stride": 1,
+                                 "projection": True, "training": True}, "d conv1.bias"),
+}
+
+
+@pytest.mark.parametrize("case", CANCELLED_GRADIENTS)
+def test_a_cancelled_gradient_is_judged_against_its_terms(case):
+    name, params, quantity = CANCELLED_GRADIENTS[case]
+    block = REGISTRY[name]
     limit = block.tolerance.gradients
     values = case_values(block, params, frozenset(), "gradients")
-    assert dataclasses.replace(values, terms=None).errors(limit)["d conv1.bias"].eps_units > limit
-    assert_within(values.errors(limit), limit, block.name, "gradients")
+    without_terms = dataclasses.replace(values, terms=None).errors(limit)[quantity]
+    assert without_terms.eps_units > limit and not without_terms.within_round_off
+    assert_within(values.errors(limit), limit, name, "gradients")
