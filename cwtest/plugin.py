@@ -168,6 +168,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.user_properties.append((METRIC + PEAK_RSS, peak_rss_mb()))
 
 
+def _worker_of(report: pytest.TestReport) -> str:
+    """The xdist worker ("gw0") a report came from; "" in a run without xdist."""
+    return getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "")
+
+
 class ReportWriter:
     """Registered only in the process that sees every result (the xdist controller, or the only one):
     folds every test into a row, writes the CSV report when a path is given, and shows the
@@ -190,13 +195,13 @@ class ReportWriter:
         self.collector.add(report)
         for key, value in report.user_properties:
             if key == METRIC + PEAK_RSS:
-                worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "this process")
+                worker = _worker_of(report) or "this process"
                 self.peaks[worker] = max(self.peaks.get(worker, 0.0), float(value))
         if self.partial is not None and report.when in ("teardown", "???"):
             self.partial.append(self.collector.rows[report.nodeid])
 
     def _crashed(self, report: pytest.TestReport) -> None:
-        worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "")
+        worker = _worker_of(report)
         record = blackbox.read(worker) if worker else {}
         if record.get("nodeid") != report.nodeid:
             record = {}
