@@ -13,7 +13,7 @@ from cwtest.data import Cifar10
 from cwtest.errors import InputError
 from cwtest.harmonize import keras_flavour, side_knobs
 from cwtest.sides import Pair, Side
-from cwtest.training import Plan, Progress, divergence, step_differences
+from cwtest.training import PARITY_STEPS, Plan, Progress, divergence, first_steps, step_differences
 
 TRAINERS = {"torch": "cwtest.torch_training", "tensorflow": "cwtest.keras_training"}
 
@@ -125,14 +125,25 @@ def _reuse_key(arch, knobs, pair: Pair, side: Side, seed: int, plan: Plan):
     return str(side), arch, seed, plan, side_knobs(arch, knobs, side.framework)
 
 
-def noise_floor(arch: str, plan: Plan, data: Cifar10, knobs: frozenset[str], side: Side, seed: int = 0) -> list[float]:
-    """Per-step loss differences of one side against itself with its initial weights one ulp apart."""
+def starts_fresh(pair: Pair, knobs: frozenset[str]) -> bool:
+    """Whether the pair's left model trains from its own build: `init` overwrites the Keras side's
+    weights with the torch side's, and the right side's in a pair of one framework."""
+    return "init" not in knobs or not (pair.left.framework == "tensorflow" and pair.right.framework == "torch")
+
+
+def noise_floor(arch: str, plan: Plan, data: Cifar10, knobs: frozenset[str], side: Side, seed: int = 0,
+                reference: list[float] | None = None, steps: int = PARITY_STEPS) -> list[float]:
+    """Per-step loss differences of one side against itself with its initial weights one ulp apart,
+    over the first `steps` steps: the only ones step-level parity judges. `reference` is the side's
+    step losses from this very build, seed and knobs when the caller has trained it already."""
     trainer = trainer_for(side)
-    runs = []
-    for nudged in (False, True):
+    short, images = first_steps(plan, steps)
+    runs = [] if reference is None else [reference]
+    for nudged in (False, True)[len(runs):]:
         model = trainer.build(arch, knobs, side, seed)
         if nudged:
             trainer.nudge(model)
-        runs.append(trainer.train(model, plan, data.x_train, data.y_train, knobs, side,
-                                  Progress("noise floor", plan, lambda line: None)))
-    return step_differences(runs[0].step_losses, runs[1].step_losses)
+        run = trainer.train(model, short, data.x_train[:images], data.y_train[:images], knobs, side,
+                            Progress("noise floor", short, lambda line: None))
+        runs.append(run.step_losses)
+    return step_differences(runs[0], runs[1], steps)

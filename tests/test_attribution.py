@@ -53,3 +53,20 @@ def test_init_and_weight_distance_take_two_tensorflow_sides():
     assert weight_distance("vgg16", knobs, pair, models) == 0
     models[1].set_weights([w + 1 for w in models[1].get_weights()])
     assert weight_distance("vgg16", knobs, pair, models) > 0
+
+
+@pytest.mark.parametrize("pair_text, fresh", [("torch:cpu,tensorflow:cpu", True), ("tensorflow:cpu,torch:cpu", False)])
+def test_the_noise_floor_takes_the_left_run_it_would_train_again(pair_text, fresh):
+    """Harmonized, the left side's run is the noise floor's un-nudged run where that side trains from
+    its own build (with `init`, a Keras side takes the torch side's weights), and the floor trains
+    only the steps step-level parity judges."""
+    from cwtest.paired import noise_floor, starts_fresh, train_pair
+
+    assert starts_fresh(parse_pair(pair_text), ALL) is fresh
+    data = synthetic_cifar10(train=60, test=20)
+    plan = Plan(learning_rate=1e-4, adam_epsilon=1e-7, batch_size=20, epochs=1, train_images=60, test_images=20)
+    pair = parse_pair("torch:cpu,tensorflow:cpu")
+    trained = train_pair("vgg16", "harmonized", plan, data, ALL, pair, lambda line: None)
+    alone = noise_floor("vgg16", plan, data, ALL, pair.left, steps=2)
+    reused = noise_floor("vgg16", plan, data, ALL, pair.left, reference=trained.step_losses[0], steps=2)
+    assert len(trained.step_losses[0]) == 3 and alone == reused and len(alone) == 2 and max(alone) > 0
