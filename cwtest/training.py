@@ -147,16 +147,25 @@ class Progress:
     def restart(self) -> None:
         """Called as a side starts training: rates and times are per side."""
         self.started = time.perf_counter()
+        self.first_step: tuple[float, int] | None = None  # when the side's first step ended, and its images
         live.restart()
 
     def _pace(self, images: int) -> str:
-        elapsed = time.perf_counter() - self.started
-        rate = images / elapsed if elapsed else 0.0
+        # The rate leaves the first step out: it holds the side's warm-up (Keras traces and compiles
+        # its step there), which would make the time left for a 20-step run look ten times longer.
+        since, done = self.first_step if self.first_step and images > self.first_step[1] else (self.started, 0)
+        elapsed = time.perf_counter() - since
+        rate = (images - done) / elapsed if elapsed else 0.0
         left = (self.plan.epochs * self.plan.train_images - images) / rate if rate else 0.0
         return f"{rate:.1f} images/s, {left:.0f} s left for this side"
 
     def step(self, side: str, epoch: int, number: int, steps: int, images: int) -> None:
-        live.show(f"{self.label} {side}: epoch {epoch}/{self.plan.epochs} step {number}/{steps}, {self._pace(images)}")
+        head = f"{self.label} {side}: epoch {epoch}/{self.plan.epochs} step {number}/{steps}"
+        if self.first_step is None:
+            self.first_step = time.perf_counter(), images
+            live.show(f"{head}, first step {self.first_step[0] - self.started:.1f} s (warm-up; rates from the next)")
+            return
+        live.show(f"{head}, {self._pace(images)}")
 
     def epoch(self, side: str, epoch: int, loss: float, images: int) -> None:
         line = f"{self.label} {side}: epoch {epoch}/{self.plan.epochs} loss {loss:.4f} {self._pace(images)}"
