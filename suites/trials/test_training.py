@@ -75,6 +75,7 @@ def test_harmonized(crossedwires_trial, crossedwires_settings, crossedwires_data
     record_metric("noise_floor_max", max(noise) if noise else math.nan)
     record_metric("step_parity_ratio", parity.worst)
     record_metric("step_parity_steps_judged", parity.judged)
+    record_metric("noise_floor_trainings", 1 if reference is not None else 2)  # each of the first steps only
     assert len(cross) >= min(PARITY_STEPS, plan.epochs * plan.steps_per_epoch), "a side stopped early (non-finite loss)"
     assert first_bad is None, (
         f"step {first_bad}: loss differs by {cross[first_bad - 1]:.3g} (relative) between the sides, more than "

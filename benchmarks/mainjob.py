@@ -1,0 +1,112 @@
+"""The main job against the bare trainings it contains, measured in one run.
+
+    python benchmarks/mainjob.py [pytest arguments]   (default: the README's first command's)
+
+1. The main job, `pytest --crossedwires-arch vgg16 -n 2 --crossedwires-report R` in a fresh
+   process from the repository root: wall seconds, outcome counts, each worker's peak resident memory.
+2. The trainings it contains, bare: for every training its report's trial rows record (both sides
+   of each trial test, and the noise floor's runs of a harmonized one), the same model, batch size
+   and steps through the smallest loop that trains it (benchmarks/train.py), in as many processes as
+   the job had workers, each with a worker's share of the cores. Their time is the loops' seconds
+   summed and split evenly over the workers: a perfect packing, so the ratio errs high, never low.
+Prints both and their ratio (aim <= 1.3): what the job costs beyond training its models.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import multiprocessing
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README_JOB = ["--crossedwires-arch", "vgg16", "-n", "2"]
+
+
+def run_job(args: list[str], report: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", *args, "--crossedwires-report", str(report)], cwd=ROOT,
+                          capture_output=True, text=True)
+    return time.perf_counter() - started, done.stdout
+
+
+def trainings(report: Path) -> list[tuple[str, str, bool, int, int, int]]:
+    """(arch, framework, harmonized, batch size, images, epochs) of every training in the report's trial rows."""
+    from cwtest.training import PARITY_STEPS, Plan, first_steps
+
+    found = []
+    with report.open() as rows:
+        for row in csv.DictReader(rows):
+            if row["suite"] != "trials" or not row.get("steps"):
+                continue
+            harmonized = "::test_harmonized[" in row["nodeid"]
+            batch, images, epochs = int(float(row["batch_size"])), int(float(row["train_images"])), int(float(row["epochs"]))
+            left, right = (side.split(":")[0] for side in row["pair"].split("->"))
+            found += [(row["arch"], left, harmonized, batch, images, epochs),
+                      (row["arch"], right, harmonized, batch, images, epochs)]
+            if harmonized:
+                short, read = first_steps(Plan(1e-4, 1e-7, batch, epochs, images, 0), PARITY_STEPS)
+                found += [(row["arch"], left, True, batch, read, short.epochs)] * int(float(row["noise_floor_trainings"]))
+    return found
+
+
+def _start_worker() -> None:
+    from cwtest import frameworks
+
+    frameworks.tensorflow()  # torch first, then TensorFlow: the order that works in one process
+
+
+def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: int, epochs: int) -> float:
+    """Seconds of the smallest loop that trains this model these steps; the model is built outside the timing."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from train import _minimal_keras, _minimal_torch
+
+    from cwtest.data import synthetic_cifar10
+    from cwtest.harmonize import ALL
+    from cwtest.paired import trainer_for
+    from cwtest.sides import Side
+    from cwtest.training import Plan
+
+    side, knobs = Side(framework, "cpu"), ALL if harmonized else frozenset()
+    model = trainer_for(side).build(arch, knobs, side)
+    data = synthetic_cifar10(train=images, test=10)
+    plan = Plan(1e-4, 1e-7, batch, 1, images, 10)
+    minimal = _minimal_torch if framework == "torch" else _minimal_keras
+    started = time.perf_counter()
+    for _ in range(epochs):
+        minimal(model, data.x_train, data.y_train, plan)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    args = sys.argv[1:] or README_JOB
+    workers = int(args[args.index("-n") + 1]) if "-n" in args else 1
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "job.csv"
+        wall, output = run_job(args, report)
+        if not report.exists():
+            sys.exit("the job wrote no report:\n" + output[-3000:])
+        todo = trainings(report)
+    summary = re.findall(r"^=+ (.* in [\d.]+s.*) =+$", output, re.M)
+    memory = re.findall(r"^cwtest: peak resident memory: (.*)$", output, re.M)
+    print(f"main job (pytest {' '.join(args)}): {wall:.0f} s wall; {summary[-1] if summary else 'no summary'}; "
+          f"peak resident memory {memory[-1] if memory else 'not reported'}")
+
+    from cwtest.workers import share_cores
+
+    share_cores(workers)  # set before the pool's processes start, as the plugin does for its workers
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=spawn, initializer=_start_worker) as pool:
+        seconds = list(pool.map(bare_loop, *zip(*todo)))
+    bare = sum(seconds) / workers
+    print(f"its {len(todo)} trainings as bare loops: {sum(seconds):.0f} s in all, {bare:.0f} s over {workers} "
+          f"worker(s); ratio {wall / bare:.2f} (aim <= 1.3)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Resident memory a Keras training leaves behind, with its step in a tf.function and eager.
+
+    python benchmarks/memory.py [--arch vgg16] [--trainings 4]
+
+Each round builds a fresh model, trains it 10 steps with a training step of its own (as
+cwtest.keras_training does), then drops every reference and clears the Keras session. Prints
+the process's resident memory after each round, for the step in a tf.function and for the same
+step run eagerly, and each one's growth per training. The eager rounds leave next to nothing, the
+tf.function ones hundreds of MB each, whatever Python still refers to (nothing) and after
+clear_session: tensorflow/tensorflow#62854, open upstream. This is why a worker's peak grows with
+the Keras trainings it runs. (Four VGG16 trainings through cwtest.torch_training stayed within 40 MB.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # a worker's share of the cores under -n 2
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+
+
+def resident_mb() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+
+
+def rounds(arch: str, trainings: int, traced: bool) -> list[int]:
+    from cwtest import frameworks
+    from cwtest.data import synthetic_cifar10
+    from cwtest.keras_training import build
+    from cwtest.sides import Side
+
+    keras, tf = frameworks.keras(), frameworks.tensorflow()
+    data, after = synthetic_cifar10(train=100, test=10), []
+    for _ in range(trainings):
+        model = build(arch, frozenset(), Side("tensorflow", "cpu"))
+        optimizer, loss_fn = keras.optimizers.Adam(1e-4), keras.losses.SparseCategoricalCrossentropy()
+
+        def step(images, labels, model=model, optimizer=optimizer):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(labels, model(tf.cast(images, tf.float32) / 255.0, training=True))
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+            return loss
+
+        run = tf.function(step) if traced else step
+        for start in range(0, 100, 10):
+            float(run(data.x_train[start:start + 10], data.y_train[start:start + 10]))
+        del model, optimizer, step, run
+        keras.backend.clear_session()
+        gc.collect()
+        after.append(resident_mb())
+    return after
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="vgg16")
+    parser.add_argument("--trainings", type=int, default=4)
+    args = parser.parse_args()
+    for traced in (False, True):  # eager first: what the tf.function rounds leave would count against it
+        after = rounds(args.arch, args.trainings, traced)
+        growth = (after[-1] - after[0]) / (len(after) - 1)
+        print(f"{args.arch} Keras step {'in a tf.function' if traced else 'eager':<16}: resident MB after each "
+              f"training {after}, {growth:+.0f} MB per training")
+
+
+if __name__ == "__main__":
+    main()
