@@ -3,7 +3,9 @@
 1. Overhead: hypothesis examples per second for the conv2d entry through the suite's path
    (draw, build both sides, copy the weights, run, compare) against calling torch's and
    Keras's convolution ops directly on the same inputs and weights in a loop. Aim: <= 2.
-   (Keras runs grouped convolutions on CPU through XLA, compiled once per shape: both pay it.)
+   (Keras runs grouped convolutions on CPU through an XLA function it defines inside its conv op,
+   so traced and compiled again on every call, about 30 ms: both pay it, and it is most of the
+   baseline.)
 2. xdist: wall time of `pytest suites/layers` without xdist over the same with `-n 2`, under
    the ci and the dev profile. Aim: >= 1.6 on 2 cores (each worker limits the thread pools to
    its share of the cores).

@@ -151,11 +151,20 @@ def inputs_for(params: dict) -> list[np.ndarray]:
     return [(rng.standard_normal(shape) * params.get("scale", 1.0)).astype(np.float32) for shape in params["inputs"]]
 
 
+def _seed_cpu(seed: int) -> None:
+    """Seeds the generator a module built on the CPU draws its weights from. `torch.manual_seed`
+    seeds every device's too, and each of those formats the caller's stack (for a lazy CUDA, XPU and
+    MTIA init): under pytest and hypothesis, more than the rest of a simple case's torch side."""
+    import torch
+
+    torch.default_generator.manual_seed(seed)
+
+
 def build_pair(block, params: dict, published: frozenset):
     """The torch module and the Keras model of a case, Keras holding torch's weights."""
     import torch
 
-    torch.manual_seed(params["seed"])
+    _seed_cpu(params["seed"])
     module = block.torch(torch.nn, params, published)
     model = block.keras(frameworks.keras(), params, published)
     for name, sub in module.named_modules():
@@ -189,7 +198,10 @@ def case_values(block, params: dict, published: frozenset = frozenset(), check: 
         return _gradients(module, model, weighted, torch_in, torch_out, xs, training, params["seed"],
                           block.gradient_scale)
     blackbox.note(side=f"{KERAS_CPU} forward")
-    keras_out = model(xs if len(xs) > 1 else xs[0], training=training)
+    # Tensors, not arrays: a Keras layer given an array converts it through checks that cost more than
+    # the conversion itself.
+    keras_in = [frameworks.keras().ops.convert_to_tensor(x) for x in xs]
+    keras_out = model(keras_in if len(keras_in) > 1 else keras_in[0], training=training)
     scale = _forward_scale(block, module, torch_in)
     results = {"output": (torch_out.detach().numpy(), np.asarray(keras_out), scale)}
     for name, sub in weighted:
@@ -217,15 +229,15 @@ def _terms_scale(module, inputs) -> float:
     """The largest output of the module run on |inputs| with |weights|: the size of the products an
     output of a chain of convolutions and Dense layers sums (with ReLU and max-pooling between them,
     which pass a bound on). A sum's round-off is bounded by that, however much the sum cancels."""
-    import copy
-
     import torch
+    from torch.func import functional_call
 
-    absolute = copy.deepcopy(module)
+    # The module itself, with |weights| and copies of its buffers in place of its own: a training-mode
+    # BatchNorm updates the copies; a deep copy of the module cost as much as its forward.
+    absolute = {name: p.detach().abs() for name, p in module.named_parameters()}
+    absolute.update({name: b.clone() for name, b in module.named_buffers()})
     with torch.no_grad():
-        for parameter in absolute.parameters():
-            parameter.abs_()
-        return float(absolute(*[x.detach().abs() for x in inputs]).abs().max())
+        return float(functional_call(module, absolute, tuple(x.detach().abs() for x in inputs)).abs().max())
 
 
 def _gradients(module, model, weighted, torch_in, torch_out, xs, training, seed, against: str) -> Values:
@@ -373,7 +385,7 @@ def device_values(block, params: dict, source, target, check: str = "forward") -
 
     from cwtest.precision import torch_mode
 
-    torch.manual_seed(params["seed"])
+    _seed_cpu(params["seed"])
     module = block.torch(torch.nn, params, frozenset())
     training = params.get("training", block.training)
     found, cotangent_scale = [], 0.0

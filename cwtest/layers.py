@@ -100,8 +100,34 @@ def _keras_model(keras, params, forward):
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], forward(*inputs))
 
 
+# Keras's initial weights are overwritten with torch's (layer_parity.build_pair): a constant
+# initializer skips random draws that were a quarter of a Keras layer's construction.
+_OVERWRITTEN = {"kernel_initializer": "zeros", "bias_initializer": "zeros"}
+
+
+class _KerasChain:
+    """Keras layers run one after another, eagerly: what a functional Model of them computes (each
+    layer's own `__call__`, the same kernels), without the symbolic pass a Model runs to be built,
+    which was half of a simple case's time (benchmarks/layers.py). Built from the case's input
+    shape, so that torch's weights can be set before the first call."""
+
+    def __init__(self, input_shape: tuple[int, ...], layers) -> None:
+        self.layers = list(layers)
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            layer.build(shape)
+            shape = tuple(layer.compute_output_shape(shape))
+
+    def get_layer(self, name: str):
+        return next(layer for layer in self.layers if layer.name == name)
+
+    def __call__(self, x, training: bool = False):
+        return functools.reduce(lambda y, layer: layer(y, training=training), self.layers, x)
+
+
 def _keras_chain(keras, params, *layers):
-    return _keras_model(keras, params, lambda x: functools.reduce(lambda y, layer: layer(y), layers, x))
+    (shape,) = params["inputs"]
+    return _KerasChain(shape, layers)
 
 
 def _torch_batchnorm(nn, channels, eps=1e-5):
@@ -175,10 +201,9 @@ def _torch_conv(nn, p, published):
 
 def _keras_conv(keras, p, published):
     padding = "valid" if p["padding"] == "explicit" else p["padding"]
-    return _keras_chain(keras, p, keras.layers.ZeroPadding2D(p["pad"]),
-                        keras.layers.Conv2D(p["filters"], p["kernel"], p["stride"], padding,
-                                            dilation_rate=p["dilation"], groups=p["groups"], use_bias=p["bias"],
-                                            name="conv"))
+    conv = keras.layers.Conv2D(p["filters"], p["kernel"], p["stride"], padding, dilation_rate=p["dilation"],
+                               groups=p["groups"], use_bias=p["bias"], name="conv", **_OVERWRITTEN)
+    return _keras_chain(keras, p, *([keras.layers.ZeroPadding2D(p["pad"])] if p["pad"] else []), conv)
 
 
 @st.composite
@@ -195,9 +220,10 @@ def _torch_same_stride2(nn, p, published):
 
 def _keras_same_stride2(keras, p, published):
     if "same_padding_stride2" in published:
-        return _keras_chain(keras, p, keras.layers.Conv2D(p["filters"], p["kernel"], 2, "same", name="conv"))
+        return _keras_chain(keras, p, keras.layers.Conv2D(p["filters"], p["kernel"], 2, "same", name="conv",
+                                                          **_OVERWRITTEN))
     return _keras_chain(keras, p, keras.layers.ZeroPadding2D(p["kernel"] // 2),
-                        keras.layers.Conv2D(p["filters"], p["kernel"], 2, "valid", name="conv"))
+                        keras.layers.Conv2D(p["filters"], p["kernel"], 2, "valid", **_OVERWRITTEN, name="conv"))
 
 
 @st.composite
@@ -320,7 +346,7 @@ def _torch_vgg(nn, p, published):
 
 
 def _keras_vgg(keras, p, published):
-    convs = [keras.layers.Conv2D(p["filters"], 3, padding="same", activation="relu", name=f"conv{i}")
+    convs = [keras.layers.Conv2D(p["filters"], 3, padding="same", activation="relu", name=f"conv{i}", **_OVERWRITTEN)
              for i in range(p["convs"])]
     return _keras_chain(keras, p, *convs, keras.layers.MaxPooling2D(2, 2))
 
@@ -436,7 +462,7 @@ def _torch_transition(nn, p, published):
 def _keras_transition(keras, p, published):
     L, cin = keras.layers, p["inputs"][0][3]
     return _keras_chain(keras, p, _keras_batchnorm(keras, published, "bn"), L.ReLU(),
-                        L.Conv2D(cin // 2, 1, use_bias=False, name="conv"), L.AveragePooling2D(2, 2))
+                        L.Conv2D(cin // 2, 1, use_bias=False, **_OVERWRITTEN, name="conv"), L.AveragePooling2D(2, 2))
 
 
 # --- losses ---------------------------------------------------------------------------------
@@ -494,11 +520,11 @@ BLOCKS = (
     Block("dense", _dense_params(),
           lambda nn, p, published: _torch_chain(nn, dense=nn.Linear(p["inputs"][0][1], p["units"], p["bias"])),
           lambda keras, p, published: _keras_chain(keras, p, keras.layers.Dense(p["units"], use_bias=p["bias"],
-                                                                                name="dense")),
+                                                                                **_OVERWRITTEN, name="dense")),
           forward_scale="terms", gradient_scale="terms"),
     Block("flatten_dense", _flatten_dense_params(), _torch_flatten_dense,
           lambda keras, p, published: _keras_chain(keras, p, keras.layers.Flatten(),
-                                                   keras.layers.Dense(p["units"], name="dense")),
+                                                   keras.layers.Dense(p["units"], **_OVERWRITTEN, name="dense")),
           forward_scale="terms", gradient_scale="terms"),
     Block("batchnorm_eval", _batchnorm_params(), _torch_batchnorm_block, _keras_batchnorm_block,
           differences=("bn_epsilon",)),
