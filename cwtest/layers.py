@@ -223,7 +223,7 @@ def _keras_same_stride2(keras, p, published):
         return _keras_chain(keras, p, keras.layers.Conv2D(p["filters"], p["kernel"], 2, "same", name="conv",
                                                           **_OVERWRITTEN))
     return _keras_chain(keras, p, keras.layers.ZeroPadding2D(p["kernel"] // 2),
-                        keras.layers.Conv2D(p["filters"], p["kernel"], 2, "valid", **_OVERWRITTEN, name="conv"))
+                        keras.layers.Conv2D(p["filters"], p["kernel"], 2, "valid", name="conv", **_OVERWRITTEN))
 
 
 @st.composite
@@ -462,7 +462,7 @@ def _torch_transition(nn, p, published):
 def _keras_transition(keras, p, published):
     L, cin = keras.layers, p["inputs"][0][3]
     return _keras_chain(keras, p, _keras_batchnorm(keras, published, "bn"), L.ReLU(),
-                        L.Conv2D(cin // 2, 1, use_bias=False, **_OVERWRITTEN, name="conv"), L.AveragePooling2D(2, 2))
+                        L.Conv2D(cin // 2, 1, use_bias=False, name="conv", **_OVERWRITTEN), L.AveragePooling2D(2, 2))
 
 
 # --- losses ---------------------------------------------------------------------------------
@@ -520,11 +520,11 @@ BLOCKS = (
     Block("dense", _dense_params(),
           lambda nn, p, published: _torch_chain(nn, dense=nn.Linear(p["inputs"][0][1], p["units"], p["bias"])),
           lambda keras, p, published: _keras_chain(keras, p, keras.layers.Dense(p["units"], use_bias=p["bias"],
-                                                                                **_OVERWRITTEN, name="dense")),
+                                                                                name="dense", **_OVERWRITTEN)),
           forward_scale="terms", gradient_scale="terms"),
     Block("flatten_dense", _flatten_dense_params(), _torch_flatten_dense,
           lambda keras, p, published: _keras_chain(keras, p, keras.layers.Flatten(),
-                                                   keras.layers.Dense(p["units"], **_OVERWRITTEN, name="dense")),
+                                                   keras.layers.Dense(p["units"], name="dense", **_OVERWRITTEN)),
           forward_scale="terms", gradient_scale="terms"),
     Block("batchnorm_eval", _batchnorm_params(), _torch_batchnorm_block, _keras_batchnorm_block,
           differences=("bn_epsilon",)),
