@@ -28,6 +28,9 @@ class Defect:
     avoided_by: str  # what the suites do so that their other cases stay under test
     upstream: str  # the framework's tracker entry, where one exists
     reproducer: str  # file name in cwtest/reproducers/
+    # The kernel the defect is in, as oneDNN's verbose log names it (implementation, propagation kind):
+    # where another kernel runs (another CPU, another release), the reproducer's program must compute right.
+    kernel: str
 
     @property
     def script(self) -> Path:
@@ -40,7 +43,7 @@ class Defect:
 
 DEFECTS = {d.name: d for d in (
     Defect("onednn_conv1x1_nhwc_backward_weights", "torch",
-           "torch 2.14.1 (CPU build, oneDNN), x86-64 AVX2",
+           "torch 2.14.1 (CPU build, oneDNN 3.12), x86-64 AVX2 (and AVX-512 CPUs with oneDNN capped at AVX2)",
            "the weight gradient of a 1x1, stride-2 Conv2d over a channels-last input with fewer channels "
            "than oneDNN's block (8 on AVX2) is wrong on some calls with 2+ threads (a race) and corrupts the "
            "heap with 1 thread (an abort or a segfault in a later call)",
@@ -50,5 +53,18 @@ DEFECTS = {d.name: d for d in (
            "(cwtest.layer_parity.torch_input), which oneDNN runs in its plain layout",
            "uxlfoundation/oneDNN#6035 (1x1 convolution backward_weights writes past the rtus workspace, "
            "nhwc, IC < ic_block)",
-           "onednn_conv1x1_nhwc_backward_weights.py"),
+           "onednn_conv1x1_nhwc_backward_weights.py",
+           "jit_1x1:avx2,backward_weights"),
 )}
+
+
+def kernels_run(onednn_verbose: str) -> set[str]:
+    """The kernels a run with ONEDNN_VERBOSE=1 executed ("implementation,propagation kind"), from its log:
+    lines "onednn_verbose,v1,primitive,exec,cpu,convolution,jit_1x1:avx2,backward_weights,..."."""
+    found = set()
+    for line in onednn_verbose.splitlines():
+        fields = line.split(",")
+        if fields[0] == "onednn_verbose" and "exec" in fields[:4] and len(fields) > fields.index("exec") + 4:
+            at = fields.index("exec")
+            found.add(",".join(fields[at + 3:at + 5]))
+    return found

@@ -1,19 +1,22 @@
 """The catalogued framework defects (cwtest.defects), each by its standalone reproducer.
 
 Each reproducer runs in its own process: a defect that corrupts the heap must not take the test
-run down with it. `test_defect_reproduces` is a strict xfail that names the defect: it fails while
-the framework computes wrong, and XPASSes (failing the run) once a release fixes it, so that the
-catalogue entry is retired. `test_defect_avoided` runs the same program the way the suites feed the
-framework, which must be right: it is what keeps the block's other cases under test.
+run down with it. `test_defect_reproduces` is a strict xfail that names the defect where the
+reproducer ran the defective kernel: it fails while the framework computes wrong, and XPASSes
+(failing the run) once a release fixes it, so that the catalogue entry is retired. Where another
+kernel ran (the log oneDNN writes under ONEDNN_VERBOSE says which), the same program must compute
+right. `test_defect_avoided` runs the same program the way the suites feed the framework, which must
+be right: it is what keeps the block's other cases under test.
 """
 
 import importlib.util
+import os
 import subprocess
 import sys
 
 import pytest
 
-from cwtest.defects import DEFECTS
+from cwtest.defects import DEFECTS, kernels_run
 
 # Threads the reproducers run with: the race shows with two or more (cwtest.defects).
 THREADS = "2"
@@ -24,21 +27,26 @@ def _run(defect, *args: str) -> subprocess.CompletedProcess:
     if importlib.util.find_spec(defect.framework) is None:
         pytest.skip(f"{defect.name} is a {defect.framework} defect and {defect.framework} is not installed here")
     return subprocess.run([sys.executable, str(defect.script), THREADS, *args], capture_output=True, text=True,
-                          timeout=TIMEOUT_S)
+                          timeout=TIMEOUT_S, env={**os.environ, "ONEDNN_VERBOSE": "1"})
 
 
 def _verdict(defect, result: subprocess.CompletedProcess) -> str:
     how = f"exit status {result.returncode}" if result.returncode >= 0 else f"killed by signal {-result.returncode}"
-    return f"{defect.name}: {how}: {(result.stdout + result.stderr).strip()[-500:]}"
+    said = "\n".join(line for line in (result.stdout + result.stderr).splitlines()
+                     if not line.startswith("onednn_verbose"))
+    return f"{defect.name}: {how}: {said.strip()[-500:]}"
 
 
-@pytest.mark.parametrize("defect", [
-    pytest.param(d, id=d.name, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=d.reason))
-    for d in DEFECTS.values()])
-def test_defect_reproduces(defect, record_metric):
+@pytest.mark.parametrize("defect", DEFECTS.values(), ids=list(DEFECTS))
+def test_defect_reproduces(defect, record_metric, request):
     result = _run(defect)
     record_metric("reproducer_exit_status", result.returncode)
-    assert result.returncode == 0, _verdict(defect, result)
+    ran = kernels_run(result.stdout)
+    if defect.kernel in ran:
+        request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=defect.reason))
+    assert result.returncode == 0, _verdict(defect, result) + (
+        "" if defect.kernel in ran else f"\n(the defect's kernel {defect.kernel} did not run here: "
+        f"{', '.join(sorted(ran)) or 'no oneDNN kernel'} did, and computed wrong: a defect of its own)")
 
 
 @pytest.mark.parametrize("defect", DEFECTS.values(), ids=list(DEFECTS))
