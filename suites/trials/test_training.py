@@ -24,6 +24,7 @@ from cwtest.paired import TRAINERS, noise_floor, starts_fresh, train_pair
 from cwtest.training import PARITY_STEPS, plan_for, step_differences, step_parity
 from cwtest.trials import DIVERGENT
 
+pytestmark = pytest.mark.crossedwires_trains  # run before the other suites' tests (cwtest.plugin)
 log = logging.getLogger("cwtest.training")
 # How much a trial's accuracy difference may grow over the baseline report's before the gate
 # fails: five test images at the smoke budget (250 images). Measured: two runs of
