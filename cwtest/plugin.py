@@ -146,10 +146,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The trainings first, the rest after them, each in its own order. xdist hands tests out in this
-    order, one at a time (_one_test_at_a_time), so every worker starts on a training and the short tests fill whichever worker finishes
-    first; with the trainings last, one worker ended its last training while the other waited
-    (the README's first command: 429 s of tests on one worker, 399 s on the other). The report sorts
-    its rows by test id, so they do not move."""
+    order, one at a time (_one_test_at_a_time), so every worker starts on a training and the short
+    tests fill whichever worker finishes first; with the trainings last, one worker ended its last
+    training while the other waited (the README's first command: 429 s of tests on one worker, 399 s
+    on the other). The report sorts its rows by test id, so they do not move."""
     items.sort(key=lambda item: item.get_closest_marker(TRAINS) is None)
 
 
