@@ -22,6 +22,7 @@ from cwtest import frameworks
 # wd 0.01, 26 steps: 21.6 units); limit about twice that. adam_small_weights, harmonized: at most
 # 0.99 units per step over 150 examples (its published adam_bias_correction: 3.8 to 40 per step).
 OPTIMIZER_EPS_UNITS_PER_STEP = 2.0
+EAGER_STEPS = 100  # a trajectory longer than this steps Keras through one traced function
 
 
 @dataclass(frozen=True)
@@ -136,11 +137,21 @@ def trajectories(entry: Optimizer, params: dict, published: frozenset = frozense
     torch_step = entry.torch(torch, [torch_theta], params, published)
     keras_theta = keras.Variable(theta)
     optimizer = entry.keras(keras, params, published)
+    optimizer.build([keras_theta])
+
+    def keras_step(gradient):
+        optimizer.apply_gradients([(gradient, keras_theta)])
+
+    if len(gradients) > EAGER_STEPS:
+        # The same ops traced once: an eager Keras step costs about 4 ms of Python, most of a long
+        # trajectory's time (the Adam demonstration's 1000 steps), where tracing costs about 0.1 s.
+        # The demonstration's parameters came out bit for bit as eagerly, at every checkpoint.
+        keras_step = tf.function(keras_step)
     found = []
     for t, gradient in enumerate(gradients, start=1):
         torch_theta.grad = torch.from_numpy(gradient)
         torch_step(t)
-        optimizer.apply_gradients([(tf.constant(gradient), keras_theta)])
+        keras_step(tf.constant(gradient))
         if t in checkpoints:
             found.append((torch_theta.detach().numpy().copy(), np.asarray(keras_theta)))
     return found
