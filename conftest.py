@@ -1,3 +1,3 @@
 # The suites' shared fixtures, the hypothesis profiles (registered before hypothesis reads
 # --hypothesis-profile), and pytester for the project's own tests.
-pytest_plugins = ["fixtures.sides", "cwtest.profiles", "pytester"]
+pytest_plugins = ["fixtures.sides", "cwtest.session.profiles", "pytester"]

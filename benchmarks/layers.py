@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 
-from cwtest import frameworks
-from cwtest.layer_parity import assert_within, build_pair, compare, inputs_for
-from cwtest.layers import REGISTRY
+from cwtest.backends import frameworks
+from cwtest.blocks.layer_parity import assert_within, build_pair, compare, inputs_for
+from cwtest.blocks.layers import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 

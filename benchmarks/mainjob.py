@@ -37,7 +37,7 @@ def run_job(args: list[str], report: Path) -> tuple[float, str]:
 
 def trainings(report: Path) -> list[tuple[str, str, bool, int, int, int]]:
     """(arch, framework, harmonized, batch size, images, epochs) of every training in the report's trial rows."""
-    from cwtest.training import PARITY_STEPS, Plan, first_steps
+    from cwtest.training.protocol import PARITY_STEPS, Plan, first_steps
 
     found = []
     with report.open() as rows:
@@ -56,7 +56,7 @@ def trainings(report: Path) -> list[tuple[str, str, bool, int, int, int]]:
 
 
 def _start_worker() -> None:
-    from cwtest import frameworks
+    from cwtest.backends import frameworks
 
     frameworks.tensorflow()  # torch first, then TensorFlow: the order that works in one process
 
@@ -66,11 +66,11 @@ def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: i
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from train import _minimal_keras, _minimal_torch
 
-    from cwtest.data import synthetic_cifar10
-    from cwtest.harmonize import ALL
-    from cwtest.paired import trainer_for
-    from cwtest.sides import Side
-    from cwtest.training import Plan
+    from cwtest.inputs.data import synthetic_cifar10
+    from cwtest.training.harmonize import ALL
+    from cwtest.training.paired import trainer_for
+    from cwtest.backends.sides import Side
+    from cwtest.training.protocol import Plan
 
     side, knobs = Side(framework, "cpu"), ALL if harmonized else frozenset()
     model = trainer_for(side).build(arch, knobs, side)
@@ -97,7 +97,7 @@ def main() -> None:
     print(f"main job (pytest {' '.join(args)}): {wall:.0f} s wall; {summary[-1] if summary else 'no summary'}; "
           f"peak resident memory {memory[-1] if memory else 'not reported'}")
 
-    from cwtest.workers import share_cores
+    from cwtest.session.workers import share_cores
 
     share_cores(workers)  # set before the pool's processes start, as the plugin does for its workers
     spawn = multiprocessing.get_context("spawn")

@@ -3,12 +3,12 @@
     python benchmarks/memory.py [--arch vgg16] [--trainings 4]
 
 Each round builds a fresh model, trains it 10 steps with a training step of its own (as
-cwtest.keras_training does), then drops every reference and clears the Keras session. Prints
+cwtest.backends.keras_training does), then drops every reference and clears the Keras session. Prints
 the process's resident memory after each round, for the step in a tf.function and for the same
 step run eagerly, and each one's growth per training. The eager rounds leave next to nothing, the
 tf.function ones hundreds of MB each, whatever Python still refers to (nothing) and after
 clear_session: tensorflow/tensorflow#62854, open upstream. This is why a worker's peak grows with
-the Keras trainings it runs. (Four VGG16 trainings through cwtest.torch_training stayed within 40 MB.)
+the Keras trainings it runs. (Four VGG16 trainings through cwtest.backends.torch_training stayed within 40 MB.)
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ def resident_mb() -> int:
 
 
 def rounds(arch: str, trainings: int, traced: bool) -> list[int]:
-    from cwtest import frameworks
-    from cwtest.data import synthetic_cifar10
-    from cwtest.keras_training import build
-    from cwtest.sides import Side
+    from cwtest.backends import frameworks
+    from cwtest.inputs.data import synthetic_cifar10
+    from cwtest.backends.keras_training import build
+    from cwtest.backends.sides import Side
 
     keras, tf = frameworks.keras(), frameworks.tensorflow()
     data, after = synthetic_cifar10(train=100, test=10), []

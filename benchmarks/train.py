@@ -3,7 +3,7 @@
     python benchmarks/train.py [--arch vgg16,densenet121] [--batch 64] [--steps 10] [--repeats 3]
 
 For each architecture and framework, the same model, batch size and number of steps run
-through cwtest's trainer (cwtest.torch_training / cwtest.keras_training: per-step loss
+through cwtest's trainer (cwtest.backends.torch_training / cwtest.backends.keras_training: per-step loss
 recording, NaN checks, progress) and through the smallest loop that trains the model (data
 converted to float tensors once, no bookkeeping), alternating, after one warm-up each.
 Prints images/s of both and their ratio (trainer / minimal; aim >= 0.9).
@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 
-from cwtest import frameworks
-from cwtest.data import synthetic_cifar10
-from cwtest.sides import Side
-from cwtest.training import Plan, Progress
+from cwtest.backends import frameworks
+from cwtest.inputs.data import synthetic_cifar10
+from cwtest.backends.sides import Side
+from cwtest.training.protocol import Plan, Progress
 
 
 def _minimal_torch(model, x, y, plan):
@@ -54,7 +54,7 @@ def _minimal_keras(model, x, y, plan):
 
 
 def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> tuple[float, float]:
-    from cwtest.paired import trainer_for
+    from cwtest.training.paired import trainer_for
 
     side = Side(framework, "cpu")
     trainer = trainer_for(side)

@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 
-from cwtest.architectures import REGISTRY
-from cwtest.parity import decidable_agreement, errors, logits
-from cwtest.sides import Side
-from cwtest.transfer import copy_weights, transferred
+from cwtest.models.architectures import REGISTRY
+from cwtest.models.parity import decidable_agreement, errors, logits
+from cwtest.backends.sides import Side
+from cwtest.models.transfer import copy_weights, transferred
 
 TORCH, KERAS = Side("torch", "cpu"), Side("tensorflow", "cpu")
 

@@ -21,13 +21,14 @@ import sys
 
 from pathlib import Path
 
-from cwtest import compare, export, mutual_information, plot_data, plots
-from cwtest.architectures import FLAVOURS
+from cwtest.report import compare, export
+from cwtest.analysis import mutual_information, plot_data, plots
+from cwtest.models.architectures import FLAVOURS
 from cwtest.errors import InputError
-from cwtest.report import render, write_atomically
-from cwtest.report_reader import read_report
-from cwtest.settings import check_writable, parse_archs
-from cwtest.trials import ARCHITECTURES, DIVERGENT, Trial, load_table
+from cwtest.report.writer import render, write_atomically
+from cwtest.report.reader import read_report
+from cwtest.session.settings import check_writable, parse_archs
+from cwtest.inputs.trials import ARCHITECTURES, DIVERGENT, Trial, load_table
 
 
 def _table(args) -> list[Trial]:
@@ -155,9 +156,9 @@ def _plot_overview(args) -> tuple[list[str], int]:
 
 
 def _plot_layers(args) -> tuple[list[str], int]:
-    from cwtest.data import synthetic_cifar10
-    from cwtest.layer_profile import profile
-    from cwtest.tolerances import DEFAULTS
+    from cwtest.inputs.data import synthetic_cifar10
+    from cwtest.blocks.layer_profile import profile
+    from cwtest.models.tolerances import DEFAULTS
 
     base, arch = plots.output_base(args.out), parse_archs(args.arch, option="--arch")
     if len(arch) != 1:

@@ -3,7 +3,7 @@
 # against torch:cuda in fp32 and tf32, one VGG16 trial at the smoke budget on the GPU, and the CSV
 # report; prints a summary. Needs torch (and torchvision) with CUDA; neither TensorFlow nor Keras
 # (their tests skip, naming what is missing). The project need not be installed: the repository is
-# put on PYTHONPATH and the plugin loaded with -p cwtest.plugin.
+# put on PYTHONPATH and the plugin loaded with -p cwtest.session.plugin.
 #
 #   scripts/gpu_check.sh [REPORT_FOLDER] [extra pytest arguments...]
 set -euo pipefail
@@ -21,7 +21,7 @@ run() {  # run NAME PAIR ARGS...: one pytest session, its report at $out/NAME.cs
     local name="$1" pair="$2"
     shift 2
     echo "== $name: $pair"
-    "$python" -m pytest -p cwtest.plugin -p no:cacheprovider -q -rfE --crossedwires-pair "$pair" \
+    "$python" -m pytest -p cwtest.session.plugin -p no:cacheprovider -q -rfE --crossedwires-pair "$pair" \
         --crossedwires-report "$out/$name.csv" "$@" >"$out/$name.log" 2>&1 || status=1
     grep -E '^(FAILED|ERROR) |^=+ .* in [0-9.]+s' "$out/$name.log" || true  # the failures and the tally
 }

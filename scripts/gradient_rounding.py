@@ -1,4 +1,4 @@
-"""Measures what cwtest.precision.gradient_allowance rests on: for each parameter of each model and
+"""Measures what cwtest.backends.precision.gradient_allowance rests on: for each parameter of each model and
 each batch, its gradient's relative L2 error on a target against torch fp32 on the CPU, against
 the allowance without the nudge term (the "old" criterion: rtol and fp32 floor) and with it (the
 "new" one), the source's nudge spread, and how many ReLU inputs changed sign.
@@ -25,12 +25,12 @@ from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
-from cwtest.budgets import BUDGETS
-from cwtest.data import synthetic_cifar10
-from cwtest.device_transfer import NUDGE_PATTERNS, compared, copied, float_gradients, float_images, source_gradients
-from cwtest.parity import comparable
-from cwtest.precision import NUDGE_MARGIN, NUDGE_UNITS, gradient_allowance, looser, unit_ratio
-from cwtest.sides import parse_side
+from cwtest.inputs.budgets import BUDGETS
+from cwtest.inputs.data import synthetic_cifar10
+from cwtest.models.device_transfer import NUDGE_PATTERNS, compared, copied, float_gradients, float_images, source_gradients
+from cwtest.models.parity import comparable
+from cwtest.backends.precision import NUDGE_MARGIN, NUDGE_UNITS, gradient_allowance, looser, unit_ratio
+from cwtest.backends.sides import parse_side
 
 BATCH = 16  # as suites/transfer/test_devices.py
 PLANTED = 1e-3  # relative size of the planted error: far below bf16's allowance, far above fp32 rounding

@@ -54,8 +54,8 @@ def test_rows_say_what_was_in_force(pytester, monkeypatch):
     pytester.makepyfile(test_bf16="""
         import numpy as np
         import torch
-        from cwtest.adapters import torch_side
-        from cwtest.sides import Side
+        from cwtest.backends import torch_side
+        from cwtest.backends.sides import Side
 
         def test_computes():
             model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 10))

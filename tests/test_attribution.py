@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cwtest.data import synthetic_cifar10
-from cwtest.harmonize import ALL, KNOBS, side_knobs
-from cwtest.sides import parse_pair
-from cwtest.training import Plan
+from cwtest.inputs.data import synthetic_cifar10
+from cwtest.training.harmonize import ALL, KNOBS, side_knobs
+from cwtest.backends.sides import parse_pair
+from cwtest.training.protocol import Plan
 
 
 @pytest.mark.parametrize("arch", ["vgg16", "resnet50", "densenet121"])
@@ -24,7 +24,7 @@ def test_densenet_has_no_dropout_and_one_structure():
 
 
 def test_a_side_the_knob_leaves_alone_is_reused_and_would_train_the_same():
-    from cwtest.paired import train_pair
+    from cwtest.training.paired import train_pair
 
     data = synthetic_cifar10(train=40, test=20)
     plan = Plan(learning_rate=1e-4, adam_epsilon=1e-7, batch_size=20, epochs=1, train_images=40, test_images=20)
@@ -46,7 +46,7 @@ def test_a_side_the_knob_leaves_alone_is_reused_and_would_train_the_same():
 def test_init_and_weight_distance_take_two_tensorflow_sides():
     """A pair of one framework shares its initial weights as it is (Keras to Keras, as torch to torch),
     not through the torch->Keras layer mapping, which needs one side of each."""
-    from cwtest.paired import build_pair, weight_distance
+    from cwtest.training.paired import build_pair, weight_distance
 
     pair, knobs = parse_pair("tensorflow:cpu,tensorflow:cpu:tf32"), frozenset({"init"})
     models = build_pair("vgg16", knobs, pair)
@@ -60,7 +60,7 @@ def test_the_noise_floor_takes_the_left_run_it_would_train_again(pair_text, fres
     """Harmonized, the left side's run is the noise floor's un-nudged run where that side trains from
     its own build (with `init`, a Keras side takes the torch side's weights), and the floor trains
     only the steps step-level parity judges."""
-    from cwtest.paired import noise_floor, starts_fresh, train_pair
+    from cwtest.training.paired import noise_floor, starts_fresh, train_pair
 
     assert starts_fresh(parse_pair(pair_text), ALL) is fresh
     data = synthetic_cifar10(train=60, test=20)

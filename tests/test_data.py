@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from cwtest.budgets import BUDGETS
-from cwtest.data import CLASSES, META_FILE, TEST_FILE, TRAIN_FILES, load_cifar10, synthetic_cifar10
+from cwtest.inputs.budgets import BUDGETS
+from cwtest.inputs.data import CLASSES, META_FILE, TEST_FILE, TRAIN_FILES, load_cifar10, synthetic_cifar10
 from cwtest.errors import InputError
 
 
@@ -31,7 +31,7 @@ def test_real_folder(cifar10_folder):
 
 def test_matches_keras_reader(cifar10_folder):
     """Keras's own batch reader sees the same images, in the same layout, with the same labels."""
-    from cwtest import frameworks
+    from cwtest.backends import frameworks
 
     frameworks.keras()
     from keras.src.datasets.cifar import load_batch  # what keras.datasets.cifar10 reads with

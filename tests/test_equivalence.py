@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from cwtest.equivalence import MARGIN, bootstrap_interval, equivalence, student_t_cdf, tost
+from cwtest.analysis.equivalence import MARGIN, bootstrap_interval, equivalence, student_t_cdf, tost
 
 
 @pytest.mark.parametrize("t, df, expected", [

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from cwtest.layer_parity import assert_within, case_values, measure
-from cwtest.layers import BLOCKS, REGISTRY
-from cwtest.optimizers import OPTIMIZERS, path_scale, start, trajectories
-from cwtest.optimizers import REGISTRY as OPTIMIZERS_BY_NAME
-from cwtest.semantics import CHECKS, DIFFERENCES, cases
+from cwtest.blocks.layer_parity import assert_within, case_values, measure
+from cwtest.blocks.layers import BLOCKS, REGISTRY
+from cwtest.blocks.optimizers import OPTIMIZERS, path_scale, start, trajectories
+from cwtest.blocks.optimizers import REGISTRY as OPTIMIZERS_BY_NAME
+from cwtest.blocks.semantics import CHECKS, DIFFERENCES, cases
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,15 +92,15 @@ def test_the_unplanted_transition_passes_the_same_gradient_examples():
 
 PLANTED_PLUGIN = '''
 import dataclasses
-import cwtest.layers
+import cwtest.blocks.layers
 
 def _without_reorder(nn, p, published):
-    module = cwtest.layers.REGISTRY["flatten_dense"].torch(nn, p, published)
+    module = cwtest.blocks.layers.REGISTRY["flatten_dense"].torch(nn, p, published)
     del module.dense.flattened_chw
     return module
 
-cwtest.layers.BLOCKS = tuple(dataclasses.replace(b, torch=_without_reorder) if b.name == "flatten_dense" else b
-                             for b in cwtest.layers.BLOCKS)
+cwtest.blocks.layers.BLOCKS = tuple(dataclasses.replace(b, torch=_without_reorder) if b.name == "flatten_dense" else b
+                                    for b in cwtest.blocks.layers.BLOCKS)
 '''
 
 
@@ -124,14 +124,14 @@ def test_registry_ids_are_unique_and_collection_imports_no_framework():
     for check in CHECKS:
         ids = [case.id for case in cases([*BLOCKS, *OPTIMIZERS], check)]
         assert len(ids) == len(set(ids))
-    code = ("import sys, cwtest.layers, cwtest.optimizers, cwtest.semantics, cwtest.layer_parity; "
+    code = ("import sys, cwtest.blocks.layers, cwtest.blocks.optimizers, cwtest.blocks.semantics, cwtest.blocks.layer_parity; "
             "print(sorted({'torch', 'tensorflow', 'keras'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_harmonization_knobs_name_catalogued_differences():
-    from cwtest.harmonize import KNOBS
+    from cwtest.training.harmonize import KNOBS
 
     assert {knob.catalogue for knob in KNOBS.values()} - {None} <= set(DIFFERENCES)
 
@@ -144,7 +144,7 @@ def test_a_copied_block_computes_with_its_own_weights(name):
 
     import torch
 
-    from cwtest.layer_parity import inputs_for, torch_input
+    from cwtest.blocks.layer_parity import inputs_for, torch_input
 
     block = REGISTRY[name]
 

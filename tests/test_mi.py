@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cwtest.cli import main
-from cwtest.mutual_information import BINS, analyse, digitize, mutual_information
-from cwtest.trials import load_table
+from cwtest.analysis.mutual_information import BINS, analyse, digitize, mutual_information
+from cwtest.inputs.trials import load_table
 
 
 def test_digitize_normalizes_into_tenth_bins():

@@ -6,10 +6,10 @@ import pytest
 from replay import replay_report
 
 from cwtest.cli import main
-from cwtest.plot_data import from_report, from_trials, overview, report_losses, trial_losses
-from cwtest.report_reader import read_report
-from cwtest.selection import select
-from cwtest.trials import load_table
+from cwtest.analysis.plot_data import from_report, from_trials, overview, report_losses, trial_losses
+from cwtest.report.reader import read_report
+from cwtest.inputs.selection import select
+from cwtest.inputs.trials import load_table
 
 SELECT = "top:4"
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from cwtest.report import PEAK_RSS, SCHEMA_VERSION
+from cwtest.report.writer import PEAK_RSS, SCHEMA_VERSION
 
 # A test file exercising every outcome and recording metrics, used by the report tests.
 OUTCOMES = """

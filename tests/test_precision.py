@@ -3,10 +3,10 @@ the frameworks' own settings (the TF32 flags can be set and read without a GPU).
 
 import pytest
 
-from cwtest import observed
-from cwtest.determinism import prepare_environment, torch_kernels, torch_state
-from cwtest.device_transfer import nudged
-from cwtest.precision import (
+from cwtest.backends import observed
+from cwtest.backends.determinism import prepare_environment, torch_kernels, torch_state
+from cwtest.models.device_transfer import nudged
+from cwtest.backends.precision import (
     FLOOR_MARGIN,
     MODES,
     NUDGE_MARGIN,
@@ -20,7 +20,7 @@ from cwtest.precision import (
     torch_mode,
     unit_ratio,
 )
-from cwtest.sides import PRECISIONS, Side
+from cwtest.backends.sides import PRECISIONS, Side
 
 # H200, torch 2.11, eval mode, batch 256, random inputs, CPU fp32 as reference: the largest logit
 # and the max abs logit error per mode (reference figures from an H200, ../shared/docs/gpu.md).
@@ -98,10 +98,10 @@ def test_device_gradient_criterion_through_vgg16():
     import numpy as np
     import torch
 
-    from cwtest.budgets import BUDGETS
-    from cwtest.data import synthetic_cifar10
-    from cwtest.device_transfer import compared, copied, float_gradients, float_images, source_gradients
-    from cwtest.parity import comparable
+    from cwtest.inputs.budgets import BUDGETS
+    from cwtest.inputs.data import synthetic_cifar10
+    from cwtest.models.device_transfer import compared, copied, float_gradients, float_images, source_gradients
+    from cwtest.models.parity import comparable
 
     side, mode = Side("torch", "cpu"), MODES["fp32"]
     data = synthetic_cifar10().subset(BUDGETS["smoke"])
@@ -153,8 +153,8 @@ def test_modes_in_force_are_recorded_as_read_back():
 
 
 def test_tensorflow_fp32_turns_its_default_tf32_off():
-    from cwtest import frameworks
-    from cwtest.precision import tensorflow_mode
+    from cwtest.backends import frameworks
+    from cwtest.backends.precision import tensorflow_mode
 
     experimental = frameworks.tensorflow().config.experimental
     assert experimental.tensor_float_32_execution_enabled()  # TensorFlow's default

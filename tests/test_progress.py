@@ -1,7 +1,7 @@
 """Progress lines reach the terminal while a training runs: with xdist (from the workers, through the
 controller), without it (past output capture), and not at all with -q.
 
-The training is the shared epoch loop (cwtest.training.run_epochs) around a step that takes half a
+The training is the shared epoch loop (cwtest.training.protocol.run_epochs) around a step that takes half a
 second, in a real pytest process with the plugin loaded from the environment as a user's run has it.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 PROJECT = """
 import time
-from cwtest.training import Plan, Progress, run_epochs
+from cwtest.training.protocol import Plan, Progress, run_epochs
 
 def test_training():
     plan = Plan(1e-3, 1e-7, batch_size=10, epochs=2, train_images=30, test_images=10)
@@ -43,7 +43,7 @@ def test_each_side_shows_its_first_step_and_every_epoch(tmp_path, workers, prefi
     # The rate leaves the first step out, so it is each later step's: 10 images in half a second, 20 a second.
     for stage in (r"epoch 1/2 loss 1\.0000", r"epoch 2/2 loss 1\.0000"):
         assert re.search("^" + prefix + test + stage + r" (19|20)\.\d images/s, \d+ s left for this side$", out, re.M), out
-    # Steps between the epochs' lines are throttled (cwtest.live.EVERY_S).
+    # Steps between the epochs' lines are throttled (cwtest.session.live.EVERY_S).
     assert not re.search(r"step [23]/3", out), out
 
 

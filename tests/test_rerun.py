@@ -9,9 +9,9 @@ import itertools
 import pytest
 from hypothesis import strategies as st
 
-from cwtest.layer_parity import assert_within, case_values
-from cwtest.layers import REGISTRY, Block
-from cwtest.rerun import NonDeterministic, judged_twice, moved
+from cwtest.blocks.layer_parity import assert_within, case_values
+from cwtest.blocks.layers import REGISTRY, Block
+from cwtest.findings.rerun import NonDeterministic, judged_twice, moved
 
 # Large enough that torch splits the sum over threads: 1 and 2 threads add in another order.
 SUM_SHAPE = (1, 1000, 1000, 1)
@@ -62,7 +62,7 @@ def test_a_mismatch_that_repeats_keeps_its_tolerance_message():
 
 
 # The dev-profile draw that failed as flaky and crashed its xdist worker: torch's oneDNN weight gradient
-# of the 1x1 stride-2 shortcut over a one-channel input (cwtest.defects). The harness now hands torch
+# of the 1x1 stride-2 shortcut over a one-channel input (cwtest.findings.defects). The harness now hands torch
 # its own contiguous strides; the case must be within tolerance and the same on every call.
 FLAKY_CASE = {"inputs": [(2, 6, 4, 1)], "seed": 0, "scale": 1.0, "filters": 2, "stride": 2, "projection": True,
               "training": False}

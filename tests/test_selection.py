@@ -3,8 +3,8 @@
 import pytest
 
 from cwtest.errors import InputError
-from cwtest.selection import select
-from cwtest.trials import load_table
+from cwtest.inputs.selection import select
+from cwtest.inputs.trials import load_table
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from cwtest.errors import InputError
-from cwtest.report import HEAD, SCHEMA_VERSION
-from cwtest.settings import resolve
+from cwtest.report.writer import HEAD, SCHEMA_VERSION
+from cwtest.session.settings import resolve
 
 ONNX_PAIR = ["--crossedwires-pair", "torch:cpu,onnxruntime:cpu"]
 

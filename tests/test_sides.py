@@ -3,7 +3,7 @@
 import pytest
 
 from cwtest.errors import InputError
-from cwtest.sides import Side, parse_pair, parse_side
+from cwtest.backends.sides import Side, parse_pair, parse_side
 
 
 def test_default_pair():

@@ -1,9 +1,9 @@
 """Step-level parity of two trainings: per-step loss differences against the same framework's own
-round-off noise floor (cwtest.training.step_parity), on the per-step figures of real runs."""
+round-off noise floor (cwtest.training.protocol.step_parity), on the per-step figures of real runs."""
 
 from __future__ import annotations
 
-from cwtest.training import STEP_PARITY_MARGIN, step_parity
+from cwtest.training.protocol import STEP_PARITY_MARGIN, step_parity
 
 # ResNet50 paper_table5_top1, harmonized, smoke budget, synthetic data, one thread per process:
 # torch against Keras, and torch against itself nudged by one ulp (the first 12 of 20 steps, as the

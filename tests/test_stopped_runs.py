@@ -82,7 +82,7 @@ def test_sigkill_leaves_the_finished_rows_in_the_side_file(tmp_path):
 def test_a_worker_that_aborts_is_named_with_what_it_was_running(pytester):
     pytester.makepyfile(test_abort="""
 import os
-from cwtest import blackbox
+from cwtest.session import blackbox
 
 def test_aborts():
     blackbox.note(inputs={"shape": (2, 6, 4, 1), "seed": 0}, side="torch:cpu backward")

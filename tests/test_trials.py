@@ -5,7 +5,7 @@ import math
 import pytest
 
 from cwtest.errors import InputError
-from cwtest.trials import ARCHITECTURES, BUILTIN, load_table
+from cwtest.inputs.trials import ARCHITECTURES, BUILTIN, load_table
 
 HEADER = "Name,State,learning_rate,batch_size,epochs,adam_epsilon,pt_test_acc,tf_test_acc,accuracy_diff"
 GOOD_ROW = "dual_train_x,finished,0.01,100,2,0.001,0.5,0.4,0.1"

@@ -1,6 +1,6 @@
 """What each xdist worker sets up before frameworks load: its share of the cores and its GPU."""
 
-from cwtest.workers import assign_gpu, share_cores, visible_gpus, worker_index
+from cwtest.session.workers import assign_gpu, share_cores, visible_gpus, worker_index
 
 
 def test_worker_index():

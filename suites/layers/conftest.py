@@ -1,4 +1,4 @@
-"""The layer suite's fixtures; its hypothesis profiles are in cwtest.profiles (loaded by the root conftest)."""
+"""The layer suite's fixtures; its hypothesis profiles are in cwtest.session.profiles (loaded by the root conftest)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 from hypothesis import settings
 
-from cwtest.adapters import adapter_for
+from cwtest.backends import adapter_for
 
 
 @pytest.fixture

@@ -4,22 +4,22 @@ forward: the outputs and the weights' state after the call (BatchNorm's running 
 gradients: of sum(output * cotangent) for the inputs and every weight. A case built with a
 catalogued difference left published is a strict xfail; its harmonized twin must pass.
 With a pair of torch sides (torch:cpu,torch:cuda) each harmonized block runs on both instead,
-within its fp32 tolerance scaled to the less precise side's rounding (cwtest.precision).
+within its fp32 tolerance scaled to the less precise side's rounding (cwtest.backends.precision).
 A case that fails runs again on the same inputs: a side that answers differently the second time
-fails as "non-deterministic: <side>" (cwtest.rerun). A running case's inputs are noted for the
-crash report (cwtest.blackbox): a block that kills its process is named with them.
+fails as "non-deterministic: <side>" (cwtest.findings.rerun). A running case's inputs are noted for the
+crash report (cwtest.session.blackbox): a block that kills its process is named with them.
 """
 
 import pytest
 from hypothesis import given, note, strategies as st
 
-from cwtest import blackbox
-from cwtest.layer_parity import assert_within, case_values, device_values
-from cwtest.layers import BLOCKS
-from cwtest.precision import looser, tensorflow_mode, torch_mode, unit_ratio
-from cwtest.rerun import judged_twice
-from cwtest.semantics import pytest_params
-from cwtest.sides import Side
+from cwtest.session import blackbox
+from cwtest.blocks.layer_parity import assert_within, case_values, device_values
+from cwtest.blocks.layers import BLOCKS
+from cwtest.backends.precision import looser, tensorflow_mode, torch_mode, unit_ratio
+from cwtest.findings.rerun import judged_twice
+from cwtest.blocks.semantics import pytest_params
+from cwtest.backends.sides import Side
 
 
 def _check(case, data, check, worst_errors, reproduce, device_pair):

@@ -1,4 +1,4 @@
-"""The catalogued framework defects (cwtest.defects), each by its standalone reproducer.
+"""The catalogued framework defects (cwtest.findings.defects), each by its standalone reproducer.
 
 Each reproducer runs in its own process: a defect that corrupts the heap must not take the test
 run down with it. `test_defect_reproduces` is a strict xfail that names the defect where the
@@ -16,9 +16,9 @@ import sys
 
 import pytest
 
-from cwtest.defects import DEFECTS, kernels_run
+from cwtest.findings.defects import DEFECTS, kernels_run
 
-# Threads the reproducers run with: the race shows with two or more (cwtest.defects).
+# Threads the reproducers run with: the race shows with two or more (cwtest.findings.defects).
 THREADS = "2"
 TIMEOUT_S = 300
 

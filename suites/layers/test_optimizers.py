@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, note, strategies as st
 
-from cwtest.layer_parity import assert_within, measure
-from cwtest.optimizers import OPTIMIZERS, REGISTRY, adam_reference, path_scale, start, trajectories
-from cwtest.semantics import pytest_params
+from cwtest.blocks.layer_parity import assert_within, measure
+from cwtest.blocks.optimizers import OPTIMIZERS, REGISTRY, adam_reference, path_scale, start, trajectories
+from cwtest.blocks.semantics import pytest_params
 
 
 @pytest.mark.parametrize("case", pytest_params(OPTIMIZERS, "optimizer"))

@@ -15,15 +15,15 @@ import functools
 
 import pytest
 
-from cwtest.adapters import adapter_for
-from cwtest.architectures import REGISTRY
-from cwtest.device_transfer import copied
-from cwtest.plugin import SETTINGS
-from cwtest.sides import Side
-from cwtest.structure import explain, summary
-from cwtest.tolerances import DEFAULTS
-from cwtest.tolerances import tolerance as resolve_tolerance
-from cwtest.transfer import transferred
+from cwtest.backends import adapter_for
+from cwtest.models.architectures import REGISTRY
+from cwtest.models.device_transfer import copied
+from cwtest.session.plugin import SETTINGS
+from cwtest.backends.sides import Side
+from cwtest.models.structure import explain, summary
+from cwtest.models.tolerances import DEFAULTS
+from cwtest.models.tolerances import tolerance as resolve_tolerance
+from cwtest.models.transfer import transferred
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "crossedwires_tolerance(**names): override named tolerances "
@@ -118,7 +118,7 @@ def device_models(crossedwires_arch, device_route):
     for side in device_route:
         if side.framework != "torch":
             pytest.skip(f"{side}: device routes copy torch state dicts; name torch sides, e.g. torch:cpu,torch:cuda")
-    usable(*device_route, fp32_only=False)  # the precision mode sets the tolerance (cwtest.precision)
+    usable(*device_route, fp32_only=False)  # the precision mode sets the tolerance (cwtest.backends.precision)
     return lambda: copied(crossedwires_arch, *device_route)
 
 
@@ -155,7 +155,7 @@ def _require_transfer(pair) -> None:
     gone = [d.name for d in differences if not explained[d.name]]
     if gone:
         pytest.fail(f"{pair.arch} {pair.flavour}: known difference {', '.join(gone)} is no longer observed; "
-                    "update cwtest/architectures.py", pytrace=False)
+                    "update cwtest/models/architectures.py", pytrace=False)
     if differences:
         pytest.xfail("; ".join(f"{d.name}: {d.cause} ({len(explained[d.name])} mismatches, e.g. "
                                f"{explained[d.name][0]})" for d in differences))

@@ -1,8 +1,8 @@
 """One framework on two devices or at two precisions: the same weights give the same numbers.
 
 The route goes from the pair's left side (the reference) to its right side; the transfer is a
-state-dict copy onto the target's device (cwtest.device_transfer). Tolerances follow the
-precision mode of the less precise side (cwtest.precision): logits within
+state-dict copy onto the target's device (cwtest.models.device_transfer). Tolerances follow the
+precision mode of the less precise side (cwtest.backends.precision): logits within
 atol + GROWTH * rtol * |largest reference logit|, gradients within the mode's share of their
 fp32 rounding floor or of the source's own spread under a nudge of its operands, on several batches.
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from cwtest.device_transfer import gradient_errors
-from cwtest.parity import decidable_agreement, errors, image_batches, logits
-from cwtest.precision import allowed, gradient_allowance, looser
-from cwtest.tolerances import DEFAULTS
+from cwtest.models.device_transfer import gradient_errors
+from cwtest.models.parity import decidable_agreement, errors, image_batches, logits
+from cwtest.backends.precision import allowed, gradient_allowance, looser
+from cwtest.models.tolerances import DEFAULTS
 
 BATCH = 16
 # Gradients are compared on this many batches of BATCH images from the run's data (the first 48 test images):
@@ -53,7 +53,7 @@ def test_device_logits(device_route, device_models, crossedwires_data, record_me
 
 
 def test_device_gradients(device_route, device_models, crossedwires_data, record_metric):
-    """Each parameter's gradient within its allowance (cwtest.precision.gradient_allowance) on every one of
+    """Each parameter's gradient within its allowance (cwtest.backends.precision.gradient_allowance) on every one of
     GRADIENT_BATCHES batches: a ReLU that goes the other way on one batch is covered by the source's own
     nudge spread on that batch, not by the luck of a batch that has none."""
     source, target = device_route

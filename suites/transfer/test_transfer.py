@@ -3,24 +3,24 @@
 Per architecture and flavour: the structures match (or differ for named, known reasons: an
 xfail), weights survive torch->Keras->torch bit for bit, and per route the logits (eval and
 training mode, random and dataset images) and the gradients agree within the named
-tolerances (cwtest/tolerances.py). A failure, or `--crossedwires-layers`, adds the per-layer
+tolerances (cwtest/models/tolerances.py). A failure, or `--crossedwires-layers`, adds the per-layer
 error table that says where the sides part. Logits that fail are computed again on the same
-images: a side that answers differently fails as non-deterministic (cwtest.rerun).
+images: a side that answers differently fails as non-deterministic (cwtest.findings.rerun).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cwtest.architectures import REGISTRY
-from cwtest.layer_parity import Values
-from cwtest.localize import first_over, layer_errors, selected, table
-from cwtest.parity import decidable_agreement, errors, gradient_errors, image_batches, logits, preserved
-from cwtest.report import CONTEXT
-from cwtest.rerun import raise_if_moved
-from cwtest.sides import Side
-from cwtest.structure import compare
-from cwtest.transfer import copy_weights, torch_tensors
+from cwtest.models.architectures import REGISTRY
+from cwtest.blocks.layer_parity import Values
+from cwtest.models.localize import first_over, layer_errors, selected, table
+from cwtest.models.parity import decidable_agreement, errors, gradient_errors, image_batches, logits, preserved
+from cwtest.report.writer import CONTEXT
+from cwtest.findings.rerun import raise_if_moved
+from cwtest.backends.sides import Side
+from cwtest.models.structure import compare
+from cwtest.models.transfer import copy_weights, torch_tensors
 
 BATCH = 16
 
@@ -39,7 +39,7 @@ def test_structure(crossedwires_arch, flavour, structure_sides, structure_check,
 
 def test_roundtrip(crossedwires_arch, flavour, structure_sides, route_models):
     """torch -> Keras -> a second torch model (other seed) reproduces every tensor bit for bit."""
-    from cwtest.adapters import torch_side as torch_adapter
+    from cwtest.backends import torch_side as torch_adapter
 
     pair, _, torch_side, _ = route_models(crossedwires_arch, flavour, structure_sides)
     second = torch_adapter.build(crossedwires_arch, torch_side, seed=1, flavour=flavour)

@@ -1,8 +1,8 @@
 """Paired training of the selected CrossedWires trials, under both protocols.
 
-harmonized: every knob of cwtest.harmonize on (shared initial weights, matched structure,
+harmonized: every knob of cwtest.training.harmonize on (shared initial weights, matched structure,
 dropout, loss, BatchNorm and Adam semantics, deterministic kernels); the two sides' per-step
-losses must stay within the round-off noise floor of the trajectory (cwtest.training), judged
+losses must stay within the round-off noise floor of the trajectory (cwtest.training.protocol), judged
 over the first steps until that floor shows the trajectory decorrelated from itself.
 
 published: as the trials were run (plus the knobs --crossedwires-harmonize names). At the full
@@ -16,16 +16,17 @@ import math
 
 import pytest
 
-from cwtest import checkpoints, live
-from cwtest.baseline import baseline_value
-from cwtest.equivalence import equivalence
-from cwtest.harmonize import ALL, KNOBS
-from cwtest.paired import TRAINERS, noise_floor, starts_fresh, train_pair
-from cwtest.training import PARITY_STEPS, plan_for, step_differences, step_parity
-from cwtest.trials import DIVERGENT
+from cwtest.models import checkpoints
+from cwtest.session import live
+from cwtest.report.baseline import baseline_value
+from cwtest.analysis.equivalence import equivalence
+from cwtest.training.harmonize import ALL, KNOBS
+from cwtest.training.paired import TRAINERS, noise_floor, starts_fresh, train_pair
+from cwtest.training.protocol import PARITY_STEPS, plan_for, step_differences, step_parity
+from cwtest.inputs.trials import DIVERGENT
 
-pytestmark = pytest.mark.crossedwires_trains  # run before the other suites' tests (cwtest.plugin)
-log = logging.getLogger("cwtest.training")
+pytestmark = pytest.mark.crossedwires_trains  # run before the other suites' tests (cwtest.session.plugin)
+log = logging.getLogger("cwtest.training.protocol")
 # How much a trial's accuracy difference may grow over the baseline report's before the gate
 # fails: five test images at the smoke budget (250 images). Measured: two runs of
 # vgg16-dual_train_5e67eae2 at the smoke budget with the same thread count gave the same
@@ -47,7 +48,7 @@ def trainable_pair(crossedwires_settings) -> None:
 
 def _emit(line: str) -> None:
     """A training's epochs: in a failure's captured log, and live with log_cli. The training loop itself
-    shows its progress on the terminal, with and without xdist (cwtest.live)."""
+    shows its progress on the terminal, with and without xdist (cwtest.session.live)."""
     log.info(line)
 
 

@@ -1,0 +1,72 @@
+"""ONNX Runtime side: the torch model exported with `torch.onnx`, run by an InferenceSession.
+
+The export is an inference graph (BatchNorm folded to its running statistics, no dropout),
+so this side runs in eval mode only. It takes NCHW float32 input scaled to [0, 1], as torch.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+
+from cwtest.backends import observed
+from cwtest.backends.sides import Side
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def _provider(side: Side) -> str:
+    return PROVIDERS[side.device.partition(":")[0]]
+
+
+def available(side: Side) -> str | None:
+    import onnxruntime
+
+    if side.precision in ("bf16", "fp16"):
+        return f"{side}: cwtest runs ONNX graphs in float32 only; use fp32 or tf32"
+
+    if _provider(side) not in onnxruntime.get_available_providers():
+        return f"{side}: this onnxruntime build has no {_provider(side)} (install onnxruntime-gpu for cuda)"
+    return None
+
+
+def export(torch_model, side: Side, image_size: int = 32):
+    """An InferenceSession running `torch_model` (in eval mode) with a free batch dimension."""
+    import onnxruntime
+    import torch
+
+    buffer = io.BytesIO()
+    was_training = torch_model.training
+    device = next(torch_model.parameters()).device
+    with warnings.catch_warnings():
+        # The torch.export-based exporter needs onnxscript, which the project does not install;
+        # the TorchScript-based one covers these convolutional models.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(torch_model.eval(), (torch.zeros(1, 3, image_size, image_size, device=device),), buffer,
+                          dynamo=False, input_names=["images"], output_names=["logits"],
+                          dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+    torch_model.train(was_training)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()  # the worker's share of the cores
+    index = side.device.partition(":")[2] or "0"
+    # The CUDA provider uses TF32 unless told not to: fp32 turns it off, as in torch and TensorFlow.
+    cuda = {"device_id": index, "use_tf32": str(int(side.precision == "tf32"))}
+    provider = (_provider(side), cuda) if side.accelerated else _provider(side)
+    return onnxruntime.InferenceSession(buffer.getvalue(), options, providers=[provider])
+
+
+def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
+    from cwtest.backends import torch_side
+
+    return export(torch_side.build(arch, Side("torch", "cpu"), seed, flavour), side)
+
+
+def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+    if training:
+        raise ValueError(f"{side}: an exported ONNX graph runs in eval mode only")
+    x = np.ascontiguousarray(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+    options = model.get_provider_options().get(_provider(side), {})
+    observed.record(side, "tf32" if options.get("use_tf32") == "1" else "fp32", "n/a")
+    return model.run(None, {"images": x})[0]

@@ -1,0 +1,107 @@
+"""The PyTorch side of paired training: build the trial's model, train it, save and load it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cwtest.models.architectures import REGISTRY
+from cwtest.backends.determinism import torch_kernels
+from cwtest.errors import InputError
+from cwtest.training.harmonize import torch_bn_epsilon
+from cwtest.backends.precision import torch_mode
+from cwtest.backends.sides import Side
+from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs, torch_epsilon
+
+EVAL_BATCH = 500
+
+
+def build(arch: str, knobs: frozenset[str], side: Side, seed: int = 0):
+    import torch
+
+    torch.manual_seed(seed)
+    model = REGISTRY[arch].flavours["published"].torch().to(side.device)
+    epsilon = torch_bn_epsilon(arch, knobs)
+    for module in model.modules():
+        if "dropout" in knobs and isinstance(module, torch.nn.Dropout):
+            module.p = 0.0  # kept as a module so that state dicts stay the published ones
+        if epsilon and isinstance(module, torch.nn.BatchNorm2d):
+            module.eps = epsilon
+    return model
+
+
+def nudge(model) -> None:
+    """Move every weight by one ulp: the smallest change a training trajectory can feel."""
+    import torch
+
+    with torch.no_grad():
+        for tensor in model.parameters():
+            tensor.copy_(torch.nextafter(tensor, torch.full_like(tensor, float("inf"))))
+
+
+def _images(x: np.ndarray, side: Side):
+    import torch
+
+    return torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).to(side.device)
+
+
+def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str], side: Side,
+          progress: Progress) -> SideRun:
+    import torch
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=plan.learning_rate, eps=plan.adam_epsilon)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    labels = torch.from_numpy(y).long().to(side.device)
+
+    def step(start: int, stop: int, number: int) -> float:
+        if "adam_epsilon" in knobs:
+            for group in optimizer.param_groups:
+                group["eps"] = torch_epsilon(plan.adam_epsilon, number)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(_images(x[start:stop], side)), labels[start:stop])
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    model.train()
+    # Without the knob the run's own setting (--crossedwires-deterministic) stays in force.
+    with torch_kernels("deterministic" in knobs), torch_mode(side):
+        return run_epochs(plan, len(y), step, str(side), progress)
+
+
+def predict(model, x: np.ndarray, side: Side) -> np.ndarray:
+    import torch
+
+    model.eval()
+    with torch.no_grad(), torch_mode(side):
+        return np.concatenate([model(_images(x[a:b], side)).argmax(1).cpu().numpy()
+                               for a, b in batches(len(x), EVAL_BATCH)])
+
+
+def save(model, folder: Path, trial: str) -> Path:
+    """As the CrossedWires dataset stores it: `<trial>.pt_model.pt`, a state dict."""
+    import torch
+
+    path = folder / f"{trial}.pt_model.pt"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def load(arch: str, folder: Path, trial: str, side: Side):
+    import pickle
+
+    import torch
+
+    path = folder / f"{trial}.pt_model.pt"
+    try:
+        # weights_only: torch's unpickler builds tensors and plain containers only, so a crafted
+        # checkpoint is refused before it can call anything (a full unpickle runs what it names).
+        state = torch.load(path, map_location=side.device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        named = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line), "")
+        raise InputError(f"--crossedwires-checkpoints: {path} is not a plain state dict and was not loaded "
+                         f"(torch.load with weights_only=True refused it{': ' + named if named else ''})") from None
+    model = build(arch, frozenset(), side)
+    model.load_state_dict(state)
+    return model

@@ -1,0 +1,1 @@
+"""Standalone reproducers of the catalogued framework defects (cwtest.findings.defects), one script each."""

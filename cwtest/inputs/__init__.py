@@ -1,0 +1,2 @@
+"""What a run reads: the trial tables, the selection of trials, CIFAR-10, and the training
+budgets."""

@@ -1,0 +1,118 @@
+"""One framework on two devices (or precisions): the "transfer" is a state-dict copy onto the
+other side's device, and the comparison is of the same torch model computed in two places.
+
+Gradients are compared with the source's own sensitivity to rounding beside them (the "nudge
+spread", cwtest.backends.precision.gradient_allowance): the source's gradients again with its input images
+and weights moved by NUDGE_UNITS units of the comparison mode's roundoff. A ReLU whose input is zero
+within rounding can take the other branch on the other device, a step that no rounding margin covers;
+such a step shows in the source's own gradients under the nudge, on that batch.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from cwtest.backends import torch_side
+from cwtest.backends.torch_side import float_gradients
+from cwtest.models.parity import comparable, relative_l2
+from cwtest.backends.precision import Mode, nudge_size
+from cwtest.backends.sides import Side
+
+
+# Random patterns per batch, each nudged up and down; the spread is the largest change over them. One: where
+# a 64-unit nudge missed a ReLU step the target took, a second pattern missed it too, and a larger nudge
+# (cwtest.backends.precision.NUDGE_UNITS) covered it.
+NUDGE_PATTERNS = 1
+
+
+def copied(arch: str, source: Side, target: Side, seed: int = 0) -> tuple[object, object]:
+    """The source's model and a copy of its weights and statistics on the target's device; the target
+    is built from another seed, so that only the copy can make the two agree."""
+    first = torch_side.build(arch, source, seed)
+    second = torch_side.build(arch, target, seed + 1)
+    second.load_state_dict(first.state_dict())
+    return first, second
+
+
+def float_images(images: np.ndarray) -> np.ndarray:
+    """uint8 NHWC images as the torch side feeds them: float32 NCHW in [0, 1]."""
+    return images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+
+
+def _pattern(shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    return rng.choice((-1.0, 1.0), size=shape)
+
+
+def nudged(x: np.ndarray, size: float, sign: float, seed: int = 0) -> np.ndarray:
+    """x * (1 + sign * size * s) for a fixed random +-1 pattern s, computed in float64 and rounded to float32."""
+    return (x.astype(np.float64) * (1.0 + sign * size * _pattern(x.shape, np.random.default_rng(seed)))).astype(np.float32)
+
+
+def nudged_model(model, size: float, sign: float, seed: int = 1):
+    """A copy of `model` with every parameter nudged as `nudged` nudges an array (one pattern per seed)."""
+    import torch
+
+    moved = copy.deepcopy(model)
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for p in moved.parameters():
+            pattern = torch.from_numpy(_pattern(tuple(p.shape), rng)).to(p.device)
+            p.copy_(p.double() * (1.0 + sign * size * pattern))  # copy_ rounds back to the parameter's dtype
+    return moved
+
+
+@dataclass(frozen=True)
+class DeviceGradientError:
+    name: str  # the torch parameter
+    relative_l2: float  # ||g_target - g_source|| / ||g_source||
+    max_abs: float
+    float64_floor: float  # ||g_source - g_source_float64|| / ||g_source_float64||: the source's fp32 rounding
+    nudge_spread: float  # the larger ||g_source(nudged x) - g_source(x)|| / ||g_source(x)|| of the two nudges
+
+
+@dataclass(frozen=True)
+class SourceGradients:
+    """The source's side of a comparison, for one batch."""
+    value: dict[str, np.ndarray]  # parameter name -> gradient
+    float64: dict[str, np.ndarray]  # the same on a float64 copy of the model
+    nudged: list[dict[str, np.ndarray]]  # the same with inputs and parameters nudged up and down
+
+
+def source_gradients(model, x: np.ndarray, labels: np.ndarray, side: Side, mode: Mode,
+                     patterns: int = NUDGE_PATTERNS) -> SourceGradients:
+    """The source's gradients on float inputs `x`, its float64 reference, and the same under the mode's nudges.
+
+    A nudge moves every operand, the inputs and each parameter, by the mode's nudge size: rounding enters
+    at every layer, and a nudge of the inputs alone fades with depth where rounding grows (measured in
+    cwtest.backends.precision, NUDGE_UNITS). Each random pattern is used with both signs (an antithetic pair): a ReLU
+    input that the nudge moves by more than its distance from zero changes sides under one of the two.
+    """
+    value, exact = float_gradients(model, x, labels, side), float_gradients(model, x, labels, side, float64=True)
+    size = nudge_size(mode)
+    moved = [float_gradients(nudged_model(model, size, sign, 2 * seed + 1), nudged(x, size, sign, 2 * seed), labels,
+                             side) for seed in range(patterns) for sign in (1.0, -1.0)]
+    return SourceGradients(value, exact, moved)
+
+
+def compared(source: SourceGradients, actual: dict[str, np.ndarray]) -> list[DeviceGradientError]:
+    """Every parameter's gradient in `actual` (the target's) against the source's."""
+    found = []
+    for name, value in source.value.items():
+        spread = max(relative_l2(m[name], value) for m in source.nudged)
+        found.append(DeviceGradientError(name, relative_l2(actual[name], value),
+                                         float(np.abs(actual[name] - value).max()),
+                                         relative_l2(value, source.float64[name]), spread))
+    return found
+
+
+def gradient_errors(models, images: np.ndarray, labels: np.ndarray, source: Side, target: Side,
+                    mode: Mode) -> list[DeviceGradientError]:
+    """Every parameter's gradient on the target against the source's, one training-mode pass each
+    (dropout off), with the source's fp32-against-float64 floor and its spread under `mode`'s nudge."""
+    x = float_images(images)
+    with comparable(models[0], "torch"), comparable(models[1], "torch"):
+        found = source_gradients(models[0], x, labels, source, mode)
+        return compared(found, float_gradients(models[1], x, labels, target))

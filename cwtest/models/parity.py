@@ -1,0 +1,142 @@
+"""Measuring whether two sides compute the same numbers: outputs and gradients.
+
+Errors are taken against the reference side's scale: `max_rel` is the largest absolute
+error over the reference's largest magnitude (element-wise relative errors explode at
+logits near zero and say nothing there), `mean_abs` the average absolute error.
+Logits are compared on both sides, also for a Keras model with a softmax head (its head
+is read before the softmax), and in training mode with dropout off (batch statistics on).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from cwtest.backends import adapter_for
+from cwtest.backends.sides import Side
+
+
+def image_batches(data, size: int) -> dict[str, np.ndarray]:
+    """Uniform random pixels, and the run's dataset images (real CIFAR-10 with --crossedwires-data)."""
+    random = np.random.default_rng(0).integers(0, 256, (size, 32, 32, 3), dtype=np.uint8)
+    return {"random": random, "data": data.x_test[:size]}
+
+
+@dataclass(frozen=True)
+class Errors:
+    max_abs: float
+    max_rel: float
+    mean_abs: float
+
+    def __str__(self) -> str:
+        return f"max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g}, mean abs {self.mean_abs:.3g}"
+
+
+def errors(actual: np.ndarray, reference: np.ndarray) -> Errors:
+    if actual.shape != reference.shape:
+        raise ValueError(f"shapes differ: {actual.shape} vs {reference.shape}")
+    difference = np.abs(actual.astype(np.float64) - reference.astype(np.float64))
+    difference[np.isnan(difference)] = np.inf  # a NaN on either side is the largest error, never a pass
+    scale = float(np.nanmax(np.abs(reference)))
+    max_abs = float(difference.max())
+    relative = max_abs / scale if scale else (0.0 if max_abs == 0 else np.inf)
+    return Errors(max_abs, relative, float(difference.mean()))
+
+
+def decidable_agreement(actual: np.ndarray, reference: np.ndarray, max_abs: float) -> tuple[float, int]:
+    """Argmax agreement over the rows whose top two reference logits differ by more than twice the
+    largest error (closer ones may swap within the error), and how many rows that is."""
+    top2 = np.sort(reference, axis=1)[:, -2:]
+    decidable = (top2[:, 1] - top2[:, 0]) > 2 * max_abs
+    if not decidable.any():
+        return 1.0, 0
+    same = actual.argmax(axis=1) == reference.argmax(axis=1)
+    return float(same[decidable].mean()), int(decidable.sum())
+
+
+@contextmanager
+def comparable(model, framework: str):
+    """Dropout off and a softmax head read as logits, put back afterwards."""
+    changed = []  # (object, attribute, original value)
+    if framework == "torch":
+        import torch.nn as nn
+
+        changed = [(m, "p", m.p) for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+        for module, _, _ in changed:
+            module.p = 0.0
+    elif framework == "tensorflow":
+        from cwtest.backends import frameworks
+
+        keras = frameworks.keras()
+        changed = [(layer, "rate", layer.rate) for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+        for layer, _, _ in changed:
+            layer.rate = 0.0
+        head = model.layers[-1]
+        if getattr(head, "activation", None) is keras.activations.softmax:
+            changed.append((head, "activation", head.activation))
+            head.activation = keras.activations.linear
+    try:
+        yield model
+    finally:
+        for owner, attribute, value in changed:
+            setattr(owner, attribute, value)
+
+
+def logits(model, side: Side, images: np.ndarray, training: bool = False) -> np.ndarray:
+    with comparable(model, side.framework):
+        return adapter_for(side.framework).forward(model, images, side, training=training)
+
+
+@contextmanager
+def preserved(torch_model, keras_model):
+    """Both models' weights and statistics as they were before (a training-mode pass updates
+    BatchNorm statistics, by different momenta on the two sides)."""
+    saved_torch = {k: v.clone() for k, v in torch_model.state_dict().items()}
+    saved_keras = keras_model.get_weights()
+    try:
+        yield
+    finally:
+        torch_model.load_state_dict(saved_torch)
+        keras_model.set_weights(saved_keras)
+
+
+@dataclass(frozen=True)
+class GradientError:
+    name: str  # the torch parameter
+    relative_l2: float  # ||g_keras - g_torch|| / ||g_torch||
+    max_abs: float
+    float64_floor: float  # ||g_torch - g_torch_float64|| / ||g_torch_float64||: torch's own fp32 rounding
+
+
+def relative_l2(actual: np.ndarray, reference: np.ndarray) -> float:
+    scale = float(np.linalg.norm(reference))
+    difference = float(np.linalg.norm(actual.astype(np.float64) - reference))
+    return difference / scale if scale else (0.0 if difference == 0 else np.inf)
+
+
+def gradient_errors(pair, images: np.ndarray, labels: np.ndarray, torch_side: Side,
+                    keras_side: Side) -> list[GradientError]:
+    """Every torch parameter's gradient against the Keras one mapped back through the transfer layout,
+    after one backward pass of the mean cross-entropy of the logits in training mode (dropout off)."""
+    from cwtest.models.transfer import to_torch
+
+    torch_adapter = adapter_for("torch")
+    with preserved(pair.torch_model, pair.keras_model):
+        with comparable(pair.torch_model, "torch"):
+            torch_grads = torch_adapter.gradients(pair.torch_model, images, labels, torch_side)
+            exact = torch_adapter.gradients(pair.torch_model, images, labels, torch_side, float64=True)
+        with comparable(pair.keras_model, "tensorflow"):
+            keras_grads = adapter_for("tensorflow").gradients(pair.keras_model, images, labels, keras_side)
+    found = []
+    for torch_layer, keras_layer in pair.structure.pairs:
+        names = [f"{torch_layer.name}.{n}" for n in ("weight", "bias") if f"{torch_layer.name}.{n}" in torch_grads]
+        keras_values = [keras_grads[w.path] for w in keras_layer.handle.trainable_weights]
+        for name, value in zip(names, to_torch(keras_layer, keras_values), strict=True):
+            reference = torch_grads[name]
+            found.append(GradientError(name, relative_l2(value, reference),
+                                       float(np.abs(value - reference).max()), relative_l2(reference, exact[name])))
+    if len(found) != len(torch_grads):
+        raise AssertionError(f"{len(torch_grads) - len(found)} torch parameters have no Keras counterpart")
+    return found

@@ -1,0 +1,107 @@
+"""Weights moved between paired torch and Keras layers, in either direction.
+
+Layouts (../shared/docs/semantics.md): a conv weight (O, I, kh, kw) is a Keras kernel
+(kh, kw, I, O); a Linear weight (out, in) is a Dense kernel (in, out), and where a Flatten
+feeds the Dense its input axis is reordered, since torch flattens C,H,W and Keras H,W,C;
+BatchNorm weight, bias, running mean and variance are gamma, beta, moving mean and variance.
+Every move is a transpose or a reshape of float32 values, so a round trip is bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cwtest.backends import adapter_for
+from cwtest.models.architectures import REGISTRY
+from cwtest.backends.sides import Side
+from cwtest.models.structure import Comparison, Layer, compare
+
+DIRECTIONS = ("torch->keras", "keras->torch")
+
+
+def torch_tensors(module) -> list:
+    """The module's tensors a transfer moves, in the order `to_keras` returns their Keras values."""
+    names = ("weight", "bias", "running_mean", "running_var")
+    return [t for t in (getattr(module, n, None) for n in names) if t is not None]
+
+
+def _flatten_order(channels_first: np.ndarray, flattened: tuple[int, ...]) -> np.ndarray:
+    """(in, out) rows in torch's C,H,W order -> rows in Keras's H,W,C order."""
+    height, width, channels = flattened
+    out = channels_first.shape[1]
+    return channels_first.reshape(channels, height, width, out).transpose(1, 2, 0, 3).reshape(-1, out)
+
+
+def _channels_first_order(channels_last: np.ndarray, flattened: tuple[int, ...]) -> np.ndarray:
+    height, width, channels = flattened
+    out = channels_last.shape[1]
+    return channels_last.reshape(height, width, channels, out).transpose(2, 0, 1, 3).reshape(-1, out)
+
+
+def to_keras(keras_layer: Layer, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """torch-layout arrays (weight first) in the paired Keras layer's layout; a prefix of the list may be given."""
+    if keras_layer.kind == "batchnorm" or not arrays:
+        return list(arrays)
+    weight, rest = arrays[0], list(arrays[1:])
+    if keras_layer.kind == "conv":
+        return [weight.transpose(2, 3, 1, 0), *rest]
+    kernel = weight.T
+    return [_flatten_order(kernel, keras_layer.flattened) if keras_layer.flattened else kernel, *rest]
+
+
+def to_torch(keras_layer: Layer, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Keras-layout arrays (kernel first) in torch's layout; the inverse of `to_keras`."""
+    if keras_layer.kind == "batchnorm" or not arrays:
+        return list(arrays)
+    kernel, rest = arrays[0], list(arrays[1:])
+    if keras_layer.kind == "conv":
+        return [kernel.transpose(3, 2, 0, 1), *rest]
+    if keras_layer.flattened:
+        kernel = _channels_first_order(kernel, keras_layer.flattened)
+    return [kernel.T, *rest]
+
+
+def copy_weights(pairs, direction: str) -> None:
+    """Copy every paired layer's weights (and BatchNorm statistics) from one side to the other."""
+    import torch
+
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {direction!r} (known: {', '.join(DIRECTIONS)})")
+    with torch.no_grad():
+        for torch_layer, keras_layer in pairs:
+            tensors = torch_tensors(torch_layer.handle)
+            if direction == "torch->keras":
+                arrays = [t.detach().cpu().numpy() for t in tensors]
+                keras_layer.handle.set_weights([np.ascontiguousarray(a) for a in to_keras(keras_layer, arrays)])
+            else:
+                for tensor, value in zip(tensors, to_torch(keras_layer, keras_layer.handle.get_weights()), strict=True):
+                    tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+
+
+@dataclass(frozen=True, eq=False)
+class Transferred:
+    """A torch model and a Keras model of one flavour; with the same weights when `structure` is equivalent."""
+
+    arch: str
+    flavour: str
+    direction: str
+    torch_model: object
+    keras_model: object
+    structure: Comparison
+
+    @property
+    def keras_output(self) -> str:
+        return REGISTRY[self.arch].flavours[self.flavour].keras_output
+
+
+def transferred(arch: str, flavour: str, direction: str, torch_side: Side, keras_side: Side,
+                seed: int = 0) -> Transferred:
+    """Both sides built (each from `seed`), compared, and, where they match, the source's weights copied over."""
+    torch_model = adapter_for("torch").build(arch, torch_side, seed, flavour)
+    keras_model = adapter_for("tensorflow").build(arch, keras_side, seed, flavour)
+    comparison = compare(torch_model, keras_model, REGISTRY[arch].flavours[flavour].keras_name)
+    if comparison.equivalent:
+        copy_weights(comparison.pairs, direction)
+    return Transferred(arch, flavour, direction, torch_model, keras_model, comparison)

@@ -1,0 +1,74 @@
+"""The end-of-run table: per suite and architecture, tests by outcome and the largest divergences.
+
+Each group shows the most telling divergence it recorded: the accuracy difference of trained
+pairs where there is one, else the largest relative error (logits, layers), else the relative
+L2 error of gradients; a test's value is its largest over the metrics of that kind.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+
+from cwtest.report.writer import SEVERITY, UNFINISHED
+
+# (metric pattern, how the table names it), most telling first.
+DIVERGENCES = (("accuracy_diff", "accuracy diff"), ("*max_rel", "max rel error"),
+               ("*relative_l2", "gradient rel L2"))
+SHOWN = 2  # largest divergences per group
+
+
+def _divergence(rows: list[dict]) -> tuple[str, list[tuple[float, str]]]:
+    """(label, [(value, test), ...] largest first) for the first kind of divergence the rows recorded."""
+    for pattern, label in DIVERGENCES:
+        found = []
+        for row in rows:
+            values = [v for k, v in row.items() if fnmatch.fnmatchcase(k, pattern) and isinstance(v, float)
+                      and not math.isnan(v)]
+            if values:
+                found.append((max(values), row["nodeid"].split("::")[-1]))
+        if found:
+            return label, sorted(found, key=lambda f: (-f[0], f[1]))
+    return "", []
+
+
+def lines(rows: list[dict]) -> list[str]:
+    """The table for the collector's rows (cwtest.report.writer.Collector), [] when there are none."""
+    if not rows:
+        return []
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["suite"] or "-", row.get("arch") or "-"), []).append(row)
+    outcomes = [o for o in (*SEVERITY, UNFINISHED) if any(r["outcome"] == o for r in rows)]
+    suite_width = max(len("suite"), *(len(s) for s, _ in groups))
+    table = [f"{'suite':<{suite_width}} {'arch':<11} " + " ".join(f"{o:>7}" for o in outcomes)
+             + "  largest divergence"]
+    for (suite, arch), group in sorted(groups.items()):
+        counts = " ".join(f"{sum(r['outcome'] == o for r in group):>7}" for o in outcomes)
+        label, largest = _divergence(group)
+        shown = ", ".join(f"{value:.3g} {test}" for value, test in largest[:SHOWN])
+        table.append(f"{suite:<{suite_width}} {arch:<11} {counts}  {label + ': ' + shown if largest else '-'}")
+    return table
+
+
+ATTRIBUTION = "attribution_"
+
+
+def attribution_lines(rows: list[dict]) -> list[str]:
+    """Per trial run with --crossedwires-attribution: the accuracy difference as published, with
+    each knob alone and with all of them, and the share of the published difference each removes."""
+    found = [row for row in rows if any(k.startswith(ATTRIBUTION) for k in row)]
+    if not found:
+        return []
+    knobs = sorted({k[len(ATTRIBUTION):-len("_accuracy_diff")] for row in found for k in row
+                    if k.startswith(ATTRIBUTION) and k.endswith("_accuracy_diff")}, key=lambda k: (k != "none", k == "all", k))
+    table = [f"{'trial':<40} {'published':>9} " + " ".join(f"{k:>14}" for k in knobs)]
+    for row in found:
+        cells = []
+        for knob in knobs:
+            diff, removed = row.get(f"{ATTRIBUTION}{knob}_accuracy_diff"), row.get(f"{ATTRIBUTION}{knob}_removed")
+            cells.append(f"{'-':>14}" if diff is None else
+                         f"{diff:>6.3f} ({removed:>+4.0%})" if removed == removed else f"{diff:>14.3f}")
+        table.append(f"{row['nodeid'].split('[')[-1].rstrip(']'):<40} {row.get('accuracy_diff', math.nan):>9.3f} "
+                     + " ".join(cells))
+    return table

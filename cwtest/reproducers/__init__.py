@@ -1,1 +1,0 @@
-"""Standalone reproducers of the catalogued framework defects (cwtest.defects), one script each."""

@@ -1,0 +1,216 @@
+"""The `crossedwires` options, resolved once (command line, then ini) into one immutable object."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cwtest.models.architectures import FLAVOURS, REGISTRY, parse_flavours
+from cwtest.report.baseline import read_baseline
+from cwtest.inputs.choices import parse_choices
+from cwtest.inputs.budgets import BUDGETS, Budget, get_budget
+from cwtest.errors import InputError
+from cwtest.training.harmonize import KNOBS, keras_flavour, parse_knobs
+from cwtest.training.paired import TRAINERS
+from cwtest.inputs.selection import select
+from cwtest.backends.sides import DEFAULT_PAIR, Pair, parse_pair
+from cwtest.models.tolerances import DEFAULTS as TOLERANCES
+from cwtest.models.tolerances import parse as parse_tolerances
+from cwtest.inputs.trials import ARCHITECTURES, Trial, TrialTable, load_table
+
+# name -> (default, help). Each is `--crossedwires-NAME` on the command line, `crossedwires_NAME` in ini.
+OPTIONS = {
+    "arch": ("all", f"architectures to run: {' | '.join(ARCHITECTURES)} | all; a comma list, "
+                    "or repeat the option (default: all)"),
+    "pair": (DEFAULT_PAIR, "the two sides compared, framework:device[:precision] each "
+                           f"(default: {DEFAULT_PAIR})"),
+    "trials": ("", "a CrossedWires export CSV or a folder of them (default: the built-in table "
+                   "of the paper's Tables 4-6)"),
+    "select": ("all", "trials to run: all | top:N | bottom:N | sample:N[:seed] | name:ID[,ID...] | "
+                      "a query such as 'epochs<=3 and batch_size>500' (default: all)"),
+    "data": ("", "a CIFAR-10 python-version folder (cifar-10-batches-py or its parent; "
+                 "default: built-in synthetic data)"),
+    "budget": ("smoke", f"training scale: {' | '.join(BUDGETS)} (default: smoke)"),
+    "report": ("", "write the CSV report to this path (default: no report)"),
+    "flavour": ("all", f"architecture flavours the transfer suite runs: {' | '.join(FLAVOURS)} | all "
+                       "(default: all)"),
+    "layers": ("", "compare these layers' activations in the transfer suite even when parity holds: "
+                   "all, or torch/Keras layer names or name prefixes, comma-separated (default: only "
+                   "when parity fails)"),
+    "tolerance": ("", "override named fp32 tolerances for the run, name=value[,name=value]; "
+                      f"names: {', '.join(TOLERANCES)} (default: none)"),
+    "harmonize": ("none", f"knobs the published-protocol trial tests switch on: {', '.join(KNOBS)}, "
+                          "all or none, comma-separated (the harmonized tests always use all; default: none)"),
+    "attribution": ("false", "also train each trial with each harmonization knob alone and all together, "
+                             "and report how much of the accuracy difference each removes"),
+    "deterministic": ("false", "switch deterministic kernels on for every suite, on both sides (torch "
+                               "use_deterministic_algorithms in warn-only mode with a fixed cuBLAS workspace, "
+                               "TensorFlow op determinism); each report row says what was in force"),
+    "repeats": ("1", "train each published trial this many times per side with seeds 0..N-1 and report the "
+                      "same-framework spread, a bootstrap interval of the accuracy difference and an "
+                      "equivalence verdict (two one-sided tests; default: 1, no repeats)"),
+    "baseline": ("", "a previous CSV report: trial tests whose divergence grew beyond tolerance fail"),
+    "checkpoints": ("", "a folder of trained pairs in the CrossedWires layout (<trial>.pt_model.pt, "
+                        "<trial>tf_model/): pairs found there are loaded instead of trained, pairs "
+                        "trained are saved there"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    archs: tuple[str, ...]
+    pair: Pair
+    table: TrialTable
+    selected: tuple[Trial, ...]  # finished trials of the chosen architectures that the selection picks
+    data_path: str | None
+    budget: Budget
+    report_path: Path | None
+    flavours: tuple[str, ...] = FLAVOURS
+    layers: tuple[str, ...] = ()  # layer selectors for localization on request; () = only on failure
+    tolerances: dict[str, float] = field(default_factory=dict)  # run overrides of tolerances.DEFAULTS
+    knobs: frozenset[str] = frozenset()  # harmonization knobs of the published-protocol trial tests
+    attribution: bool = False
+    repeats: int = 1
+    deterministic: bool = False
+    baseline: Path | None = None
+    checkpoints: Path | None = None
+
+    @property
+    def excluded_unfinished(self) -> int:
+        return sum(1 for t in self.table.unfinished if t.arch in self.archs)
+
+
+def register(parser) -> None:
+    group = parser.getgroup("crossedwires", "cwtest: cross-framework equivalence (CrossedWires)")
+    for name, (default, help_text) in OPTIONS.items():
+        flag = f"--crossedwires-{name}"
+        if name == "arch":
+            group.addoption(flag, action="append", dest="crossedwires_arch", default=None, help=help_text)
+        elif name in ("attribution", "deterministic"):
+            group.addoption(flag, action="store_const", const="true", dest=f"crossedwires_{name}",
+                            default=None, help=help_text)
+        else:
+            group.addoption(flag, dest=f"crossedwires_{name}", default=None, metavar=name.upper(), help=help_text)
+        parser.addini(f"crossedwires_{name}", help_text, default=default)
+
+
+def _raw(config, name: str) -> tuple[str, Path]:
+    """The option's text and the folder its relative paths are relative to."""
+    value = config.getoption(f"crossedwires_{name}")
+    if value is not None:
+        return (",".join(value) if isinstance(value, list) else value), Path(config.invocation_params.dir)
+    return str(config.getini(f"crossedwires_{name}")).strip(), Path(config.rootpath)
+
+
+def _path(config, name: str) -> Path | None:
+    text, base = _raw(config, name)
+    return (base / os.path.expanduser(text)).resolve() if text else None
+
+
+def parse_archs(text: str, option: str = "--crossedwires-arch") -> tuple[str, ...]:
+    return parse_choices(text, ARCHITECTURES, option, "architecture")
+
+
+def parse_layers(text: str, option: str = "--crossedwires-layers") -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in names if not re.fullmatch(r"[A-Za-z0-9_.\-]+", n)]
+    if bad:
+        raise InputError(f"{option}: {bad[0]!r} is not a layer name (letters, digits, '_', '.', '-')")
+    return names
+
+
+def _flag(text: str, option: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise InputError(f"{option}: {text!r} is not true or false")
+    return text.lower() in ("true", "1", "yes", "on")
+
+
+def _repeats(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(f"--crossedwires-repeats: {text!r} is not a positive whole number")
+    return int(text)
+
+
+def _baseline(path: Path | None) -> Path | None:
+    if path is not None:
+        if not path.is_file():
+            raise InputError(f"--crossedwires-baseline: no such file: {path}")
+        read_baseline(path)  # a broken baseline is a usage error now, not a failure per test
+    return path
+
+
+def _folder(path: Path | None, option: str) -> Path | None:
+    if path is not None:
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{option}: {path} is not a folder")
+        if not path.exists() and not path.parent.is_dir():
+            raise InputError(f"{option}: cannot create {path}: folder {path.parent} does not exist")
+    return path
+
+
+def check_writable(path: Path, option: str) -> None:
+    if path.is_dir():
+        raise InputError(f"{option}: {path} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise InputError(f"{option}: cannot write {path}: folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"{option}: cannot write {path}: permission denied")
+
+
+def check_combination(settings: Settings) -> None:
+    """Reject options that every test reading them could only fail or ignore with this pair and these
+    trials: such an option is bad input, found before any test runs, not a test failure."""
+    pair = settings.pair
+    frameworks = {pair.left.framework, pair.right.framework}
+    # Only the trial suite reads these, and it trains both sides of the pair.
+    training = {"harmonize": bool(settings.knobs), "attribution": settings.attribution,
+                "repeats": settings.repeats > 1, "baseline": settings.baseline is not None,
+                "checkpoints": settings.checkpoints is not None}
+    given = [name for name, on in training.items() if on]
+    untrainable = [side for side in (pair.left, pair.right) if side.framework not in TRAINERS]
+    if given and untrainable:
+        raise InputError(f"--crossedwires-{given[0]}: only the trial suite reads it, and it cannot train "
+                         f"{untrainable[0]} (trainable: {', '.join(TRAINERS)}); name trainable sides in "
+                         f"--crossedwires-pair or drop --crossedwires-{given[0]}")
+    if settings.checkpoints is not None and frameworks != {"torch", "tensorflow"}:
+        raise InputError(f"--crossedwires-checkpoints: the CrossedWires layout holds one torch and one tensorflow "
+                         f"model per trial, and {pair} is not torch against tensorflow; name one side of each "
+                         f"in --crossedwires-pair, or drop --crossedwires-checkpoints")
+    if "init" in settings.knobs and frameworks == {"torch", "tensorflow"}:
+        for arch in dict.fromkeys(t.arch for t in settings.selected):
+            # init copies torch's weights layer by layer, which needs the same structure on both sides.
+            differences = REGISTRY[arch].flavours[keras_flavour(arch, settings.knobs)].differences
+            if differences:
+                raise InputError(f"--crossedwires-harmonize: init cannot copy torch's {arch} weights into the "
+                                 f"published Keras {arch} ({', '.join(d.name for d in differences)}); add the "
+                                 f"architecture knob (init,architecture) or leave {arch} out of --crossedwires-arch")
+
+
+def resolve(config) -> Settings:
+    """Every option checked and parsed; an InputError names the first bad one."""
+    archs = parse_archs(_raw(config, "arch")[0])
+    pair = parse_pair(_raw(config, "pair")[0])
+    budget = get_budget(_raw(config, "budget")[0])
+    table = load_table(_path(config, "trials"))
+    candidates = [t for t in table.finished if t.arch in archs]
+    if not candidates:
+        raise InputError(f"--crossedwires-trials: {table.source} has no finished trial for {', '.join(archs)}")
+    selected = select(candidates, _raw(config, "select")[0])
+    data = _path(config, "data")
+    report = _path(config, "report")
+    if report is not None:
+        check_writable(report, "--crossedwires-report")
+    settings = Settings(archs, pair, table, tuple(selected), str(data) if data else None, budget, report,
+                        flavours=parse_flavours(_raw(config, "flavour")[0]),
+                        layers=parse_layers(_raw(config, "layers")[0]),
+                        tolerances=parse_tolerances(_raw(config, "tolerance")[0]),
+                        knobs=parse_knobs(_raw(config, "harmonize")[0]),
+                        attribution=_flag(_raw(config, "attribution")[0], "--crossedwires-attribution"),
+                        deterministic=_flag(_raw(config, "deterministic")[0], "--crossedwires-deterministic"),
+                        repeats=_repeats(_raw(config, "repeats")[0]),
+                        baseline=_baseline(_path(config, "baseline")),
+                        checkpoints=_folder(_path(config, "checkpoints"), "--crossedwires-checkpoints"))
+    check_combination(settings)
+    return settings

@@ -1,0 +1,2 @@
+"""Paired training: the protocol both sides share (plans, epochs, step parity), the harmonization
+knobs, and training a pair."""

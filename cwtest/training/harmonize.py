@@ -1,0 +1,81 @@
+"""The harmonization knobs of paired training: each removes one named difference between
+the published PyTorch and Keras trainings, and can be switched on alone.
+
+Knobs that remove a difference of the catalogue (cwtest.blocks.semantics) carry its name there;
+the layer suite demonstrates those one block at a time, the trial suite measures what they
+do to a whole training run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cwtest.models.architectures import KERAS_APPLICATIONS_BN_EPSILON
+from cwtest.errors import InputError
+
+OPTION = "--crossedwires-harmonize"
+
+
+@dataclass(frozen=True)
+class Knob:
+    name: str
+    removes: str  # the difference, one line
+    side: str  # whose training it changes: "torch", "tensorflow" or "both"
+    catalogue: str | None = None  # its entry in cwtest.blocks.semantics.DIFFERENCES, where it has one
+    archs: frozenset[str] | None = None  # the architectures it changes anything in (None: all)
+
+
+_BATCH_NORM = frozenset({"resnet50", "densenet121"})  # VGG16 has no BatchNorm
+KNOBS = {k.name: k for k in (
+    Knob("init", "independent random initializations (torch's and Keras's default initializers): "
+                 "the torch side's initial weights are copied into the Keras model", "tensorflow"),
+    Knob("architecture", "ResNet50 v1.5 (torchvision) against v1 (keras.applications): the Keras side is "
+                         "rebuilt as v1.5; VGG16 and DenseNet121 already share their structure", "tensorflow",
+         archs=frozenset({"resnet50"})),
+    Knob("dropout", "torch VGG16 keeps two Dropout(0.5) layers in its head, Keras VGG16 has none: "
+                    "torch's dropout is set to p=0", "torch",
+         archs=frozenset({"vgg16"})),  # the only published torch model with Dropout modules
+    Knob("loss", "Keras trains on its softmax output with SparseCategoricalCrossentropy, torch on logits: "
+                 "the Keras head returns logits and the loss takes from_logits=True", "tensorflow",
+         catalogue="softmax_loss_clipping"),
+    Knob("bn_momentum", "BatchNorm running statistics keep 0.9 of the old value in torch, 0.99 in Keras: "
+                        "Keras momentum set to 0.9", "tensorflow", catalogue="bn_momentum", archs=_BATCH_NORM),
+    Knob("bn_epsilon", "BatchNorm epsilon 1e-5 in torch, 1.001e-5 in keras.applications: torch takes Keras's", "torch",
+         catalogue="bn_epsilon", archs=_BATCH_NORM),
+    Knob("adam_epsilon", "Keras adds epsilon to sqrt(v) before bias correction, torch after it: torch's "
+                         "epsilon is set to eps / sqrt(1 - beta2^t) before step t", "torch", catalogue="adam_epsilon"),
+    Knob("deterministic", "non-deterministic kernels: torch.use_deterministic_algorithms and TensorFlow op "
+                          "determinism are switched on (TensorFlow's stays on for the rest of the process)", "both"),
+)}
+# The harmonized protocol switches every knob on.
+ALL = frozenset(KNOBS)
+
+
+def parse_knobs(text: str, option: str = OPTION) -> frozenset[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in KNOBS and n not in ("all", "none")]
+    if unknown:
+        raise InputError(f"{option}: unknown knob {', '.join(unknown)} (known: {', '.join(KNOBS)}, all, none)")
+    return ALL if "all" in names else frozenset(n for n in names if n != "none")
+
+
+def keras_flavour(arch: str, knobs: frozenset[str]) -> str:
+    """The architecture flavour the Keras side is built from: torch's structure only where it differs."""
+    return "matched" if "architecture" in knobs and arch == "resnet50" else "published"
+
+
+def torch_bn_epsilon(arch: str, knobs: frozenset[str]) -> float | None:
+    """The BatchNorm epsilon the torch side takes with the bn_epsilon knob (None: keep torch's).
+
+    keras.applications use 1.001e-5; the torch-structured ResNet50 rebuild already uses torch's 1e-5.
+    """
+    if "bn_epsilon" not in knobs or keras_flavour(arch, knobs) == "matched":
+        return None
+    return KERAS_APPLICATIONS_BN_EPSILON
+
+
+def side_knobs(arch: str, knobs: frozenset[str], framework: str) -> frozenset[str]:
+    """The knobs among `knobs` that change how the `framework` side of a torch/Keras pair of
+    `arch` trains. Two runs that give a side the same set train that side the same way."""
+    return frozenset(name for name in knobs if KNOBS[name].side in (framework, "both")
+                     and (KNOBS[name].archs is None or arch in KNOBS[name].archs))
