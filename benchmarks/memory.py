@@ -28,9 +28,9 @@ def resident_mb() -> int:
 
 def rounds(arch: str, trainings: int, traced: bool) -> list[int]:
     from cwtest.backends import frameworks
-    from cwtest.inputs.data import synthetic_cifar10
     from cwtest.backends.keras_training import build
     from cwtest.backends.sides import Side
+    from cwtest.inputs.data import synthetic_cifar10
 
     keras, tf = frameworks.keras(), frameworks.tensorflow()
     data, after = synthetic_cifar10(train=100, test=10), []

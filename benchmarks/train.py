@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from cwtest.backends import frameworks
-from cwtest.inputs.data import synthetic_cifar10
 from cwtest.backends.sides import Side
+from cwtest.inputs.data import synthetic_cifar10
 from cwtest.training.protocol import Plan, Progress
 
 

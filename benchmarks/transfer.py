@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
+from cwtest.backends.sides import Side
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.parity import decidable_agreement, errors, logits
-from cwtest.backends.sides import Side
 from cwtest.models.transfer import copy_weights, transferred
 
 TORCH, KERAS = Side("torch", "cpu"), Side("tensorflow", "cpu")

@@ -21,14 +21,14 @@ import sys
 
 from pathlib import Path
 
-from cwtest.report import compare, export
 from cwtest.analysis import mutual_information, plot_data, plots
-from cwtest.models.architectures import FLAVOURS
 from cwtest.errors import InputError
-from cwtest.report.writer import render, write_atomically
-from cwtest.report.reader import read_report
-from cwtest.session.settings import check_writable, parse_archs
 from cwtest.inputs.trials import ARCHITECTURES, DIVERGENT, Trial, load_table
+from cwtest.models.architectures import FLAVOURS
+from cwtest.report import compare, export
+from cwtest.report.reader import read_report
+from cwtest.report.writer import render, write_atomically
+from cwtest.session.settings import check_writable, parse_archs
 
 
 def _table(args) -> list[Trial]:
@@ -157,7 +157,7 @@ def _plot_overview(args) -> tuple[list[str], int]:
 
 def _plot_layers(args) -> tuple[list[str], int]:
     from cwtest.inputs.data import synthetic_cifar10
-    from cwtest.blocks.layer_profile import profile
+    from cwtest.models.localize import profile
     from cwtest.models.tolerances import DEFAULTS
 
     base, arch = plots.output_base(args.out), parse_archs(args.arch, option="--arch")

@@ -25,12 +25,12 @@ from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
+from cwtest.backends.precision import NUDGE_MARGIN, NUDGE_UNITS, gradient_allowance, looser, unit_ratio
+from cwtest.backends.sides import parse_side
 from cwtest.inputs.budgets import BUDGETS
 from cwtest.inputs.data import synthetic_cifar10
 from cwtest.models.device_transfer import NUDGE_PATTERNS, compared, copied, float_gradients, float_images, source_gradients
 from cwtest.models.parity import comparable
-from cwtest.backends.precision import NUDGE_MARGIN, NUDGE_UNITS, gradient_allowance, looser, unit_ratio
-from cwtest.backends.sides import parse_side
 
 BATCH = 16  # as suites/transfer/test_devices.py
 PLANTED = 1e-3  # relative size of the planted error: far below bf16's allowance, far above fp32 rounding

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from cwtest.backends.sides import parse_pair
 from cwtest.inputs.data import synthetic_cifar10
 from cwtest.training.harmonize import ALL, KNOBS, side_knobs
-from cwtest.backends.sides import parse_pair
 from cwtest.training.protocol import Plan
 
 

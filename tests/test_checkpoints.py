@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cwtest.models import checkpoints
-from cwtest.errors import InputError
 from cwtest.backends.sides import parse_pair
+from cwtest.errors import InputError
+from cwtest.models import checkpoints
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "suites" / "trials" / "test_training.py"

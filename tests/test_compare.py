@@ -14,8 +14,8 @@ from replay import run_session
 
 from cwtest.cli import main
 from cwtest.report.compare import RULES, compare, metric_change, rule_for
-from cwtest.report.writer import SCHEMA_VERSION
 from cwtest.report.reader import read_report
+from cwtest.report.writer import SCHEMA_VERSION
 
 REGRESSED = "suites/trials/test_recorded.py::test_recorded_numbers_agree[vgg16-dual_train_5e67eae2]"
 REPO = Path(__file__).resolve().parents[1]

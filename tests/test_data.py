@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
+from cwtest.errors import InputError
 from cwtest.inputs.budgets import BUDGETS
 from cwtest.inputs.data import CLASSES, META_FILE, TEST_FILE, TRAIN_FILES, load_cifar10, synthetic_cifar10
-from cwtest.errors import InputError
 
 
 def _copy(folder, tmp_path):

@@ -7,9 +7,9 @@ import pytest
 from replay import replay_report
 
 from cwtest.cli import main
-from cwtest.report.export import EXTRA, PUBLISHED
 from cwtest.inputs.selection import select
 from cwtest.inputs.trials import load_table
+from cwtest.report.export import EXTRA, PUBLISHED
 
 
 @pytest.fixture(scope="module")

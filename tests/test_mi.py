@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from cwtest.cli import main
 from cwtest.analysis.mutual_information import BINS, analyse, digitize, mutual_information
+from cwtest.cli import main
 from cwtest.inputs.trials import load_table
 
 

@@ -5,11 +5,11 @@ import fnmatch
 import pytest
 from replay import replay_report
 
-from cwtest.cli import main
 from cwtest.analysis.plot_data import from_report, from_trials, overview, report_losses, trial_losses
-from cwtest.report.reader import read_report
+from cwtest.cli import main
 from cwtest.inputs.selection import select
 from cwtest.inputs.trials import load_table
+from cwtest.report.reader import read_report
 
 SELECT = "top:4"
 

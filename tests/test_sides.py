@@ -2,8 +2,8 @@
 
 import pytest
 
-from cwtest.errors import InputError
 from cwtest.backends.sides import Side, parse_pair, parse_side
+from cwtest.errors import InputError
 
 
 def test_default_pair():

@@ -10,15 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cwtest.models.architectures import REGISTRY, parse_flavours
+from cwtest.backends.sides import Side
 from cwtest.errors import InputError
+from cwtest.models.architectures import REGISTRY, parse_flavours
 from cwtest.models.localize import first_over, layer_errors
 from cwtest.models.parity import errors, logits
-from cwtest.session.settings import parse_layers
-from cwtest.backends.sides import Side
 from cwtest.models.structure import compare
 from cwtest.models.tolerances import DEFAULTS, parse, tolerance
 from cwtest.models.transfer import Transferred, copy_weights, transferred
+from cwtest.session.settings import parse_layers
 
 TORCH, KERAS = Side("torch", "cpu"), Side("tensorflow", "cpu")
 LIMIT = DEFAULTS["logits_eval"]

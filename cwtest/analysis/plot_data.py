@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from cwtest.errors import InputError
 from cwtest.analysis.plots import ArchAccuracies
-from cwtest.report.reader import Report, frameworks_of, number, trained_rows
+from cwtest.errors import InputError
 from cwtest.inputs.trials import ARCHITECTURES, LOSS_CURVES, Trial
+from cwtest.report.reader import Report, frameworks_of, number, trained_rows
 
 DISPLAY = {"torch": "PyTorch", "tensorflow": "TensorFlow", "onnxruntime": "ONNX Runtime"}
 TABLE_NAMES = ("PyTorch", "TensorFlow")

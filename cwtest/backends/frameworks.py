@@ -4,6 +4,8 @@ torch loads Triton lazily (torchvision's import pulls it in through torch._dynam
 Triton's LLVM loaded after TensorFlow's crashes the process (a segfault inside
 `triton/_C/libtriton`). So TensorFlow and Keras are always imported after torch,
 torchvision and Triton, whatever order the tests ask for them in.
+
+Their versions are read from package metadata, so that reading them imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+from importlib import metadata
 
 
 def _torch_stack_first() -> None:
@@ -33,3 +36,27 @@ def keras():
     import keras
 
     return keras
+
+
+# Report column -> distributions that provide it (TensorFlow ships as tensorflow or tensorflow-cpu).
+DISTRIBUTIONS = {
+    "torch": ("torch",),
+    "torchvision": ("torchvision",),
+    "tensorflow": ("tensorflow", "tensorflow-cpu"),
+    "keras": ("keras",),
+    "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
+}
+
+
+def framework_versions() -> dict[str, str]:
+    """Installed version per framework, '' where it is not installed."""
+    found = {}
+    for name, distributions in DISTRIBUTIONS.items():
+        found[name] = ""
+        for distribution in distributions:
+            try:
+                found[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return found

@@ -7,9 +7,9 @@ import importlib.util
 import numpy as np
 
 from cwtest.backends import frameworks
-from cwtest.models.architectures import REGISTRY
 from cwtest.backends.precision import tensorflow_mode
 from cwtest.backends.sides import Side
+from cwtest.models.architectures import REGISTRY
 
 
 def tf_device(side: Side) -> str:

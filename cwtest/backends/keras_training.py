@@ -9,10 +9,10 @@ import numpy as np
 
 from cwtest.backends import frameworks
 from cwtest.backends.keras_side import tf_device
-from cwtest.models.architectures import REGISTRY
-from cwtest.training.harmonize import keras_flavour
 from cwtest.backends.precision import tensorflow_mode
 from cwtest.backends.sides import Side
+from cwtest.models.architectures import REGISTRY
+from cwtest.training.harmonize import keras_flavour
 from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs
 
 EVAL_BATCH = 500

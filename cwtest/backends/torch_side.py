@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cwtest.models.architectures import REGISTRY
 from cwtest.backends.precision import torch_mode
 from cwtest.backends.sides import Side
+from cwtest.models.architectures import REGISTRY
 
 
 def available(side: Side) -> str | None:

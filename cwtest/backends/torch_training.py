@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtest.models.architectures import REGISTRY
 from cwtest.backends.determinism import torch_kernels
-from cwtest.errors import InputError
-from cwtest.training.harmonize import torch_bn_epsilon
 from cwtest.backends.precision import torch_mode
 from cwtest.backends.sides import Side
+from cwtest.errors import InputError
+from cwtest.models.architectures import REGISTRY
+from cwtest.training.harmonize import torch_bn_epsilon
 from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs, torch_epsilon
 
 EVAL_BATCH = 500

@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from cwtest.session import blackbox
 from cwtest.backends import frameworks
+from cwtest.session import blackbox
 
 EPS32 = float(np.finfo(np.float32).eps)
 TORCH_CPU, KERAS_CPU = "torch:cpu", "tensorflow:cpu"  # the sides of a torch-against-Keras case

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtest.inputs.budgets import Budget
 from cwtest.errors import InputError
+from cwtest.inputs.budgets import Budget
 
 OPTION = "--crossedwires-data"
 FOLDER = "cifar-10-batches-py"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtest.backends import torch_side
-from cwtest.backends.torch_side import float_gradients
-from cwtest.models.parity import comparable, relative_l2
 from cwtest.backends.precision import Mode, nudge_size
 from cwtest.backends.sides import Side
+from cwtest.backends.torch_side import float_gradients
+from cwtest.models.parity import comparable, relative_l2
 
 
 # Random patterns per batch, each nudged up and down; the spread is the largest change over them. One: where

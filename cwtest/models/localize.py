@@ -3,7 +3,8 @@
 The per-layer table holds each layer's max abs and max rel error (as in `parity.errors`)
 and, as CRADLE does, the growth of the error from the previous layer,
 R = (e - e_prev) / (e_prev + 1e-7): an error that is inherited grows little, one a layer
-introduces jumps. The first layer over the tolerance is where to look.
+introduces jumps. The first layer over the tolerance is where to look. `profile` draws the table of
+one architecture's transferred pair for `cwtest plot layers`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtest.backends import adapter_for
-from cwtest.models.parity import Errors, comparable, errors, preserved
 from cwtest.backends.sides import Side
+from cwtest.errors import InputError
+from cwtest.models.parity import Errors, comparable, errors, preserved
 
 GROWTH_FLOOR = 1e-7  # CRADLE's: keeps R finite after an exact layer
 
@@ -103,3 +105,21 @@ def table(rows: list[LayerError], tolerance: float, limit: int = 12) -> str:
     title = (f"{len(over)} of {len(rows)} layers over max rel {tolerance:g}" if over
              else f"no layer of {len(rows)} over max rel {tolerance:g}; the worst:")
     return "\n".join([title, *lines])
+
+
+# `cwtest plot layers`: the per-layer error profile of one architecture's transferred pair, the torch
+# model's weights copied into the Keras model of the same flavour, both run on the same images.
+TORCH, KERAS = Side("torch", "cpu"), Side("tensorflow", "cpu")
+IMAGES = 16
+
+
+def profile(arch: str, flavour: str, images):
+    """The LayerError rows, input to output, of `arch` in `flavour` on `images` (NHWC floats)."""
+    from cwtest.models.structure import summary
+    from cwtest.models.transfer import transferred
+
+    pair = transferred(arch, flavour, "torch->keras", TORCH, KERAS)
+    if not pair.structure.equivalent:
+        raise InputError(f"--flavour: {arch} {flavour} has no common structure to copy weights through "
+                         f"({summary(pair.structure.mismatches)}); try --flavour matched")
+    return layer_errors(pair, images[:IMAGES], TORCH, KERAS)

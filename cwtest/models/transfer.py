@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtest.backends import adapter_for
-from cwtest.models.architectures import REGISTRY
 from cwtest.backends.sides import Side
+from cwtest.models.architectures import REGISTRY
 from cwtest.models.structure import Comparison, Layer, compare
 
 DIRECTIONS = ("torch->keras", "keras->torch")

@@ -14,8 +14,8 @@ import datetime
 import json
 
 from cwtest.errors import InputError
-from cwtest.report.reader import Report, frameworks_of, number, trained_rows, version_columns
 from cwtest.inputs.trials import Trial
+from cwtest.report.reader import Report, frameworks_of, number, trained_rows, version_columns
 
 PUBLISHED = ("Name", "accuracy_diff", "pt_test_acc", "tf_test_acc", "State", "Notes", "User", "Tags", "Created",
              "Runtime", "Sweep", "adam_epsilon", "batch_size", "date", "epochs", "experiment_id", "hostname",

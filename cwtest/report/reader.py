@@ -7,6 +7,8 @@ truncated, foreign or hand-merged file is one clear line instead of a wrong answ
 from __future__ import annotations
 
 import csv
+import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,3 +124,16 @@ def trained_rows(report: Report, test: str | None) -> list[dict[str, str]]:
     if len(pairs) > 1:
         raise InputError(f"report {report.path}: rows from more than one pair ({', '.join(pairs)})")
     return rows
+
+
+@functools.lru_cache(maxsize=4)
+def read_baseline(path: Path) -> Report:
+    """A previous report as the baseline of a run: read and checked once."""
+    return read_report(path, "--crossedwires-baseline")
+
+
+def baseline_value(path: Path, nodeid: str, column: str) -> float | None:
+    """The baseline's number for this test, None where it has none (a new test, an empty cell)."""
+    row = read_baseline(path).rows.get(nodeid)
+    value = number(row, column) if row else None
+    return value if value is not None and math.isfinite(value) else None

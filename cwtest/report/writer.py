@@ -17,7 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from cwtest.backends.versions import framework_versions
+from cwtest.backends.frameworks import framework_versions
 
 SCHEMA_VERSION = 2  # 2: precision and deterministic columns
 METRIC = "metric:"

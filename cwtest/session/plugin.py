@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 
 from cwtest import __version__
-from cwtest.session import blackbox, live
-from cwtest.inputs.data import Cifar10, load_cifar10, synthetic_cifar10
 from cwtest.backends.determinism import prepare_environment
+from cwtest.backends.frameworks import framework_versions
 from cwtest.errors import InputError
-from cwtest.report.writer import CONTEXT, METRIC, PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
-from cwtest.session.settings import Settings, register, resolve
+from cwtest.inputs.data import Cifar10, load_cifar10, synthetic_cifar10
 from cwtest.report.summary import attribution_lines
 from cwtest.report.summary import lines as summary_lines
-from cwtest.backends.versions import framework_versions
+from cwtest.report.writer import CONTEXT, METRIC, PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
+from cwtest.session import blackbox, live
+from cwtest.session.settings import Settings, register, resolve
 from cwtest.session.workers import assign_gpu, share_cores, worker_index
 
 SETTINGS = pytest.StashKey[Settings]()

@@ -7,18 +7,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwtest.models.architectures import FLAVOURS, REGISTRY, parse_flavours
-from cwtest.report.baseline import read_baseline
-from cwtest.inputs.choices import parse_choices
-from cwtest.inputs.budgets import BUDGETS, Budget, get_budget
-from cwtest.errors import InputError
-from cwtest.training.harmonize import KNOBS, keras_flavour, parse_knobs
-from cwtest.training.paired import TRAINERS
-from cwtest.inputs.selection import select
 from cwtest.backends.sides import DEFAULT_PAIR, Pair, parse_pair
+from cwtest.errors import InputError
+from cwtest.inputs.budgets import BUDGETS, Budget, get_budget
+from cwtest.inputs.choices import parse_choices
+from cwtest.inputs.selection import select
+from cwtest.inputs.trials import ARCHITECTURES, Trial, TrialTable, load_table
+from cwtest.models.architectures import FLAVOURS, REGISTRY, parse_flavours
 from cwtest.models.tolerances import DEFAULTS as TOLERANCES
 from cwtest.models.tolerances import parse as parse_tolerances
-from cwtest.inputs.trials import ARCHITECTURES, Trial, TrialTable, load_table
+from cwtest.report.reader import read_baseline
+from cwtest.training.harmonize import KNOBS, keras_flavour, parse_knobs
+from cwtest.training.paired import TRAINERS
 
 # name -> (default, help). Each is `--crossedwires-NAME` on the command line, `crossedwires_NAME` in ini.
 OPTIONS = {

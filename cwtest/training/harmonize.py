@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cwtest.models.architectures import KERAS_APPLICATIONS_BN_EPSILON
 from cwtest.errors import InputError
+from cwtest.models.architectures import KERAS_APPLICATIONS_BN_EPSILON
 
 OPTION = "--crossedwires-harmonize"
 

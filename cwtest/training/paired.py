@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.models.architectures import REGISTRY
-from cwtest.inputs.data import Cifar10
-from cwtest.errors import InputError
-from cwtest.training.harmonize import keras_flavour, side_knobs
 from cwtest.backends.sides import Pair, Side
+from cwtest.errors import InputError
+from cwtest.inputs.data import Cifar10
+from cwtest.models.architectures import REGISTRY
+from cwtest.training.harmonize import keras_flavour, side_knobs
 from cwtest.training.protocol import PARITY_STEPS, Plan, Progress, divergence, first_steps, step_differences
 
 TRAINERS = {"torch": "cwtest.backends.torch_training", "tensorflow": "cwtest.backends.keras_training"}

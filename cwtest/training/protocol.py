@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from cwtest.session import live
 from cwtest.inputs.budgets import Budget
 from cwtest.inputs.data import Cifar10
 from cwtest.inputs.trials import Trial
+from cwtest.session import live
 
 BETA_2 = 0.999  # Adam's default in both frameworks
 # Steps whose losses the step-level parity check compares.

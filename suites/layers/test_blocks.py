@@ -13,13 +13,13 @@ crash report (cwtest.session.blackbox): a block that kills its process is named 
 import pytest
 from hypothesis import given, note, strategies as st
 
-from cwtest.session import blackbox
+from cwtest.backends.precision import looser, tensorflow_mode, torch_mode, unit_ratio
+from cwtest.backends.sides import Side
 from cwtest.blocks.layer_parity import assert_within, case_values, device_values
 from cwtest.blocks.layers import BLOCKS
-from cwtest.backends.precision import looser, tensorflow_mode, torch_mode, unit_ratio
-from cwtest.findings.rerun import judged_twice
 from cwtest.blocks.semantics import pytest_params
-from cwtest.backends.sides import Side
+from cwtest.findings.rerun import judged_twice
+from cwtest.session import blackbox
 
 
 def _check(case, data, check, worst_errors, reproduce, device_pair):

@@ -16,14 +16,14 @@ import functools
 import pytest
 
 from cwtest.backends import adapter_for
+from cwtest.backends.sides import Side
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.device_transfer import copied
-from cwtest.session.plugin import SETTINGS
-from cwtest.backends.sides import Side
 from cwtest.models.structure import explain, summary
 from cwtest.models.tolerances import DEFAULTS
 from cwtest.models.tolerances import tolerance as resolve_tolerance
 from cwtest.models.transfer import transferred
+from cwtest.session.plugin import SETTINGS
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "crossedwires_tolerance(**names): override named tolerances "

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cwtest.backends.precision import allowed, gradient_allowance, looser
 from cwtest.models.device_transfer import gradient_errors
 from cwtest.models.parity import decidable_agreement, errors, image_batches, logits
-from cwtest.backends.precision import allowed, gradient_allowance, looser
 from cwtest.models.tolerances import DEFAULTS
 
 BATCH = 16

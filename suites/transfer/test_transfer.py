@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from cwtest.models.architectures import REGISTRY
+from cwtest.backends.sides import Side
 from cwtest.blocks.layer_parity import Values
+from cwtest.findings.rerun import raise_if_moved
+from cwtest.models.architectures import REGISTRY
 from cwtest.models.localize import first_over, layer_errors, selected, table
 from cwtest.models.parity import decidable_agreement, errors, gradient_errors, image_batches, logits, preserved
-from cwtest.report.writer import CONTEXT
-from cwtest.findings.rerun import raise_if_moved
-from cwtest.backends.sides import Side
 from cwtest.models.structure import compare
 from cwtest.models.transfer import copy_weights, torch_tensors
+from cwtest.report.writer import CONTEXT
 
 BATCH = 16
 

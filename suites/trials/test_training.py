@@ -16,14 +16,14 @@ import math
 
 import pytest
 
-from cwtest.models import checkpoints
-from cwtest.session import live
-from cwtest.report.baseline import baseline_value
 from cwtest.analysis.equivalence import equivalence
+from cwtest.inputs.trials import DIVERGENT
+from cwtest.models import checkpoints
+from cwtest.report.reader import baseline_value
+from cwtest.session import live
 from cwtest.training.harmonize import ALL, KNOBS
 from cwtest.training.paired import TRAINERS, noise_floor, starts_fresh, train_pair
 from cwtest.training.protocol import PARITY_STEPS, plan_for, step_differences, step_parity
-from cwtest.inputs.trials import DIVERGENT
 
 pytestmark = pytest.mark.crossedwires_trains  # run before the other suites' tests (cwtest.session.plugin)
 log = logging.getLogger("cwtest.training.protocol")
