@@ -19,7 +19,8 @@ import numpy as np
 
 from cwtest.backends.sides import Side
 from cwtest.models.architectures import REGISTRY
-from cwtest.models.parity import decidable_agreement, errors, logits
+from cwtest.metrics import measure
+from cwtest.models.parity import decidable_agreement, logits
 from cwtest.models.transfer import copy_weights, transferred
 
 TORCH, KERAS = Side("torch", "cpu"), Side("tensorflow", "cpu")
@@ -52,7 +53,7 @@ def main() -> None:
         def transfer_and_check():
             copy_weights(pair.structure.pairs, "torch->keras")
             reference, actual = logits(pair.torch_model, TORCH, images), logits(pair.keras_model, KERAS, images)
-            decidable_agreement(actual, reference, errors(actual, reference).max_abs)
+            decidable_agreement(actual, reference, measure(reference, actual).max_abs)
 
         alone, checked = _median_seconds(forwards, args.repeats), _median_seconds(transfer_and_check, args.repeats)
         print(f"{arch:>12}: forwards {alone * 1e3:8.1f} ms, transfer + parity {checked * 1e3:8.1f} ms, "

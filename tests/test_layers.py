@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from cwtest.blocks.layer_parity import assert_within, case_values, measure
+from cwtest.blocks.layer_parity import assert_within, case_values
+from cwtest.metrics import measure
 from cwtest.blocks.layers import BLOCKS, REGISTRY
 from cwtest.blocks.optimizers import OPTIMIZERS, path_scale, start, trajectories
 from cwtest.blocks.optimizers import REGISTRY as OPTIMIZERS_BY_NAME

@@ -14,7 +14,8 @@ from cwtest.backends.sides import Side
 from cwtest.errors import InputError
 from cwtest.models.architectures import REGISTRY, parse_flavours
 from cwtest.models.localize import first_over, layer_errors
-from cwtest.models.parity import errors, logits
+from cwtest.metrics import measure
+from cwtest.models.parity import logits
 from cwtest.models.structure import compare
 from cwtest.models.tolerances import DEFAULTS, parse, tolerance
 from cwtest.models.transfer import Transferred, copy_weights, transferred
@@ -29,7 +30,7 @@ def _images(size: int = 32) -> np.ndarray:
 
 
 def _eval_error(pair, images):
-    return errors(logits(pair.keras_model, KERAS, images), logits(pair.torch_model, TORCH, images))
+    return measure(logits(pair.torch_model, TORCH, images), logits(pair.keras_model, KERAS, images))
 
 
 def _layer(pair, torch_name: str):

@@ -13,23 +13,13 @@ from typing import Callable
 import numpy as np
 
 from cwtest.backends import frameworks
+from cwtest.metrics import FLOAT64_MARGIN, Errors, measure
 from cwtest.session import blackbox
 
-EPS32 = float(np.finfo(np.float32).eps)
 TORCH_CPU, KERAS_CPU = "torch:cpu", "tensorflow:cpu"  # the sides of a torch-against-Keras case
 # torch's state keys in the order Keras keeps the matching weights (kernel, bias / gamma, beta,
 # moving_mean, moving_variance); BatchNorm's num_batches_tracked has no Keras counterpart.
 KERAS_ORDER = ("weight", "bias", "running_mean", "running_var")
-
-
-# A quantity over its tolerance still passes when the other side is no further from the reference
-# side's float64 result than FLOAT64_MARGIN times the reference side's own fp32 result is: then the
-# two differ by round-off that the reference side carries as well (the way PyTorch's OpInfo tests
-# decide which of two results is closer to exact). It matters where a gradient is zero in exact
-# arithmetic and both sides return noise: resnet_bottleneck_v1, one-channel input at scale 0.1,
-# training mode, d shortcut_conv.bias (a bias before a training-mode BatchNorm): exact 1e-11, torch
-# 8.4e-3, Keras 1.1e-2 apart from exact, 1270 units apart from each other; ratio 1.3.
-FLOAT64_MARGIN = 4.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +35,7 @@ class Values:
     # its gradients against them: a larger scale than the one in `quantities` where a sum cancelled.
     terms: Callable[[], dict[str, float]] | None = None
 
-    def errors(self, limit: float | None = None) -> dict[str, "Errors"]:
+    def errors(self, limit: float | None = None) -> dict[str, Errors]:
         """Each quantity's errors; where one is over `limit`, all of them against the size of their terms
         and against the float64 result too, where the case has them (computed only then: each costs
         another pass)."""
@@ -58,46 +48,10 @@ class Values:
                 for what, (ref, other, scale) in self.quantities.items()}
 
 
-@dataclass(frozen=True)
-class Errors:
-    max_abs: float
-    max_rel: float  # over the elements where the reference is not zero
-    eps_units: float  # max_abs in units of fp32 epsilon times the reference's largest magnitude
-    # The other side's largest distance from the reference side's float64 result over the reference
-    # side's own (nan where there is no float64 result): at most FLOAT64_MARGIN is round-off.
-    float64_ratio: float = math.nan
-
-    @property
-    def within_round_off(self) -> bool:
-        return self.float64_ratio <= FLOAT64_MARGIN
-
-
-def measure(reference, candidate, scale: float = 0.0, exact=None) -> Errors:
-    """Errors of candidate against reference; eps units relative to the larger of `scale` and the
-    reference's own largest magnitude; with `exact` (the reference computed in float64), how much
-    further from it the candidate is than the reference."""
-    ref, cand = np.asarray(reference, np.float64), np.asarray(candidate, np.float64)
-    if ref.shape != cand.shape:
-        return Errors(math.inf, math.inf, math.inf)
-    diff = np.abs(ref - cand)
-    diff[np.isnan(diff)] = math.inf
-    if diff.size == 0:
-        return Errors(0.0, 0.0, 0.0)
-    max_abs, scale = float(diff.max()), max(scale, float(np.abs(ref).max()))
-    nonzero = ref != 0
-    max_rel = float((diff[nonzero] / np.abs(ref[nonzero])).max()) if nonzero.any() else 0.0
-    eps_units = max_abs / (EPS32 * scale) if scale > 0 else (0.0 if max_abs == 0 else math.inf)
-    ratio = math.nan
-    if exact is not None:
-        exact = np.asarray(exact, np.float64)
-        own, theirs = float(np.abs(ref - exact).max()), float(np.abs(cand - exact).max())
-        ratio = theirs / own if own > 0 else (0.0 if theirs == 0 else math.inf)
-    return Errors(max_abs, max_rel, eps_units, ratio)
-
-
 def assert_within(results: dict[str, Errors], limit: float, case_id: str, check: str) -> None:
     """One line per quantity over the limit, the registry entry's tolerance for this check."""
-    over = [f"  {what}: {e.eps_units:.1f} eps units (max abs {e.max_abs:.3g}, max rel {e.max_rel:.3g}"
+    over = [f"  {what}: {e.eps_units:.1f} eps units (max abs {e.max_abs:.3g}, "
+            f"largest element-wise rel {e.max_rel_elementwise:.3g}"
             + ("" if math.isnan(e.float64_ratio) else f"; {e.float64_ratio:.3g}x the reference side's distance "
                f"from its float64 result, over {FLOAT64_MARGIN:g}") + ")"
             for what, e in results.items() if not (e.eps_units <= limit or e.within_round_off)]

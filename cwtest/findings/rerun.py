@@ -11,7 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from cwtest.blocks.layer_parity import Errors, Values
+from cwtest.blocks.layer_parity import Values
+from cwtest.metrics import Errors
 
 
 class NonDeterministic(Exception):

@@ -1,6 +1,6 @@
 """Where two sides part: every paired layer's activation compared, first to last.
 
-The per-layer table holds each layer's max abs and max rel error (as in `parity.errors`)
+The per-layer table holds each layer's max abs and max rel error (cwtest.metrics)
 and, as CRADLE does, the growth of the error from the previous layer,
 R = (e - e_prev) / (e_prev + 1e-7): an error that is inherited grows little, one a layer
 introduces jumps. The first layer over the tolerance is where to look. `profile` draws the table of
@@ -16,7 +16,8 @@ import numpy as np
 from cwtest.backends import adapter_for
 from cwtest.backends.sides import Side
 from cwtest.errors import InputError
-from cwtest.models.parity import Errors, comparable, errors, preserved
+from cwtest.metrics import Errors, measure
+from cwtest.models.parity import comparable, preserved
 
 GROWTH_FLOOR = 1e-7  # CRADLE's: keeps R finite after an exact layer
 
@@ -84,7 +85,7 @@ def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, t
             activation = getattr(k.handle, "activation", None)
             if activation is not None:
                 torch_value = np.asarray(activation(torch_value))
-            error = errors(keras_value, torch_value)
+            error = measure(torch_value, keras_value)
             growth = 0.0 if previous is None else (error.max_rel - previous) / (previous + GROWTH_FLOOR)
             rows.append(LayerError(index, t.name, k.name, error, growth))
             previous = error.max_rel

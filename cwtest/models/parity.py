@@ -1,8 +1,7 @@
 """Measuring whether two sides compute the same numbers: outputs and gradients.
 
-Errors are taken against the reference side's scale: `max_rel` is the largest absolute
-error over the reference's largest magnitude (element-wise relative errors explode at
-logits near zero and say nothing there), `mean_abs` the average absolute error.
+Errors are cwtest.metrics's: against the reference side's scale (`max_rel`), since element-wise
+relative errors explode at logits near zero and say nothing there.
 Logits are compared on both sides, also for a Keras model with a softmax head (its head
 is read before the softmax), and in training mode with dropout off (batch statistics on).
 """
@@ -22,27 +21,6 @@ def image_batches(data, size: int) -> dict[str, np.ndarray]:
     """Uniform random pixels, and the run's dataset images (real CIFAR-10 with --crossedwires-data)."""
     random = np.random.default_rng(0).integers(0, 256, (size, 32, 32, 3), dtype=np.uint8)
     return {"random": random, "data": data.x_test[:size]}
-
-
-@dataclass(frozen=True)
-class Errors:
-    max_abs: float
-    max_rel: float
-    mean_abs: float
-
-    def __str__(self) -> str:
-        return f"max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g}, mean abs {self.mean_abs:.3g}"
-
-
-def errors(actual: np.ndarray, reference: np.ndarray) -> Errors:
-    if actual.shape != reference.shape:
-        raise ValueError(f"shapes differ: {actual.shape} vs {reference.shape}")
-    difference = np.abs(actual.astype(np.float64) - reference.astype(np.float64))
-    difference[np.isnan(difference)] = np.inf  # a NaN on either side is the largest error, never a pass
-    scale = float(np.nanmax(np.abs(reference)))
-    max_abs = float(difference.max())
-    relative = max_abs / scale if scale else (0.0 if max_abs == 0 else np.inf)
-    return Errors(max_abs, relative, float(difference.mean()))
 
 
 def decidable_agreement(actual: np.ndarray, reference: np.ndarray, max_abs: float) -> tuple[float, int]:

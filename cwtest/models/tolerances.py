@@ -1,6 +1,6 @@
 """Named fp32 tolerances of the transfer suite, and how a run or a test overrides them.
 
-Output tolerances bound a `max rel` error (parity.errors: the largest absolute error over
+Output tolerances bound a `max rel` error (cwtest.metrics: the largest absolute error over
 the reference's largest magnitude); localization uses the tolerance of the check that
 failed. Defaults hold with margin the measurements below (CPU, torch 2.14.1 / TensorFlow
 2.21 / onnxruntime 1.32, 16 CIFAR-10 test images and 16 uniform random images, both

@@ -13,13 +13,15 @@ from cwtest.backends import adapter_for
 @pytest.fixture
 def worst_errors(record_metric):
     """Keeps the largest errors over a test's examples and records them when the test ends."""
-    worst = {"max_abs_error": 0.0, "max_rel_error": 0.0, "error_eps_units": 0.0, "examples": 0}
+    worst = {"max_abs_error": 0.0, "max_rel_error": 0.0, "max_rel_elementwise_error": 0.0, "error_eps_units": 0.0,
+             "examples": 0}
 
     def add(results) -> None:
         worst["examples"] += 1
         for e in results.values():
             worst["max_abs_error"] = max(worst["max_abs_error"], e.max_abs)
             worst["max_rel_error"] = max(worst["max_rel_error"], e.max_rel)
+            worst["max_rel_elementwise_error"] = max(worst["max_rel_elementwise_error"], e.max_rel_elementwise)
             worst["error_eps_units"] = max(worst["error_eps_units"], e.eps_units)
 
     yield add

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, note, strategies as st
 
-from cwtest.blocks.layer_parity import assert_within, measure
+from cwtest.blocks.layer_parity import assert_within
+from cwtest.metrics import measure
 from cwtest.blocks.optimizers import OPTIMIZERS, REGISTRY, adam_reference, path_scale, start, trajectories
 from cwtest.blocks.semantics import pytest_params
 

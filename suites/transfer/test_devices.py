@@ -13,7 +13,8 @@ import numpy as np
 
 from cwtest.backends.precision import allowed, gradient_allowance, looser
 from cwtest.models.device_transfer import gradient_errors
-from cwtest.models.parity import decidable_agreement, errors, image_batches, logits
+from cwtest.metrics import measure
+from cwtest.models.parity import decidable_agreement, image_batches, logits
 from cwtest.models.tolerances import DEFAULTS
 
 BATCH = 16
@@ -36,7 +37,7 @@ def test_device_logits(device_route, device_models, crossedwires_data, record_me
         for batch, images in image_batches(crossedwires_data, BATCH).items():
             reference = logits(models[0], source, images, training=training)
             actual = logits(models[1], target, images, training=training)
-            error = errors(actual, reference)
+            error = measure(reference, actual)
             scale = float(np.abs(reference).max())
             limit = allowed(mode, scale) * (TRAIN_AMPLIFICATION if training else 1.0)
             agreement, decidable = decidable_agreement(actual, reference, error.max_abs)

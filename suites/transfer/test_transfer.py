@@ -17,7 +17,8 @@ from cwtest.blocks.layer_parity import Values
 from cwtest.findings.rerun import raise_if_moved
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.localize import first_over, layer_errors, selected, table
-from cwtest.models.parity import decidable_agreement, errors, gradient_errors, image_batches, logits, preserved
+from cwtest.metrics import measure
+from cwtest.models.parity import decidable_agreement, gradient_errors, image_batches, logits, preserved
 from cwtest.models.structure import compare
 from cwtest.models.transfer import copy_weights, torch_tensors
 from cwtest.report.writer import CONTEXT
@@ -83,7 +84,7 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
 
             first = run()
             reference, actual, _ = first.quantities["logits"]
-            error = errors(actual, reference)
+            error = measure(reference, actual)
             agreement, decidable = decidable_agreement(actual, reference, error.max_abs)
             prefix = f"{mode}_{batch}"
             record_metric(f"{prefix}_max_abs", error.max_abs)
