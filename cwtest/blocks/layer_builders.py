@@ -2,8 +2,8 @@
 
 Builders get the framework passed in (`torch.nn`, `keras`) and `published`, the set of differences to
 leave in their published form; everything else is harmonized. Torch modules name their weighted
-submodules as the Keras layers are named: that is the weight map (cwtest.blocks.layer_parity.keras_layout
-does the layouts). Nothing here imports torch or TensorFlow.
+submodules as the Keras layers are named: that pairs them (cwtest.blocks.layer_parity.keras_layout; the
+layouts are cwtest.models.transfer.keras_kernel's). Nothing here imports torch or TensorFlow.
 """
 
 from __future__ import annotations

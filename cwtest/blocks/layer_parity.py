@@ -62,23 +62,18 @@ def assert_within(results: dict[str, Errors], limit: float, case_id: str, check:
 
 def keras_layout(module, layer, values: dict) -> dict:
     """A torch module's arrays (parameters, buffers or their gradients) as the Keras layer holds them."""
-    keras = frameworks.keras()
+    from cwtest.models.transfer import keras_kernel
+
+    depthwise = isinstance(layer, frameworks.keras().layers.DepthwiseConv2D)
+    chw = getattr(module, "flattened_chw", None)  # a Linear after Flatten: torch flattened C,H,W
     out = {}
     for key in KERAS_ORDER:
-        if key not in values:
-            continue
-        array = values[key]
-        if key == "weight" and array.ndim == 4 and isinstance(layer, keras.layers.DepthwiseConv2D):
-            # torch (C*m, 1, kh, kw), output channel c*m + j  ->  Keras (kh, kw, C, m)
-            array = array.reshape(module.groups, -1, *array.shape[2:]).transpose(2, 3, 0, 1)
-        elif key == "weight" and array.ndim == 4:
-            array = array.transpose(2, 3, 1, 0)  # (O, I, kh, kw) -> (kh, kw, I, O)
-        elif key == "weight" and array.ndim == 2:
-            chw = getattr(module, "flattened_chw", None)
-            if chw:  # a Linear after Flatten: torch flattened C,H,W, Keras flattens H,W,C
-                array = array.reshape(-1, *chw).transpose(0, 2, 3, 1).reshape(array.shape[0], -1)
-            array = array.T
-        out[key] = np.ascontiguousarray(array)
+        if key in values:
+            array = values[key]
+            if key == "weight":
+                array = keras_kernel(array, (chw[1], chw[2], chw[0]) if chw else None,
+                                     module.groups if depthwise else None)
+            out[key] = np.ascontiguousarray(array)
     return out
 
 

@@ -1,4 +1,5 @@
-"""Weights moved between paired torch and Keras layers, in either direction.
+"""The weight map: weights moved between paired torch and Keras layers, in either direction, and read
+side by side in one layout (the layer suite's blocks and the trainings' weight distance use it too).
 
 Layouts (../shared/docs/semantics.md): a conv weight (O, I, kh, kw) is a Keras kernel
 (kh, kw, I, O); a Linear weight (out, in) is a Dense kernel (in, out), and where a Flatten
@@ -40,15 +41,26 @@ def _channels_first_order(channels_last: np.ndarray, flattened: tuple[int, ...])
     return channels_last.reshape(height, width, channels, out).transpose(2, 0, 1, 3).reshape(-1, out)
 
 
+def keras_kernel(weight: np.ndarray, flattened: tuple[int, int, int] | None = None,
+                 depthwise_channels: int | None = None) -> np.ndarray:
+    """A torch weight in Keras's layout: a conv weight (O, I, kh, kw) -> (kh, kw, I, O); a depthwise one
+    (C*m, 1, kh, kw), output channel c*m + j -> (kh, kw, C, m); a Linear weight (out, in) -> (in, out), its
+    rows reordered from torch's C,H,W to Keras's H,W,C where a Flatten of `flattened` (H, W, C) feeds it;
+    anything else (a BatchNorm's vectors) as it is. The one place torch weights change layout."""
+    if weight.ndim == 4 and depthwise_channels:
+        return weight.reshape(depthwise_channels, -1, *weight.shape[2:]).transpose(2, 3, 0, 1)
+    if weight.ndim == 4:
+        return weight.transpose(2, 3, 1, 0)
+    if weight.ndim == 2:
+        return _flatten_order(weight.T, flattened) if flattened else weight.T
+    return weight
+
+
 def to_keras(keras_layer: Layer, arrays: list[np.ndarray]) -> list[np.ndarray]:
     """torch-layout arrays (weight first) in the paired Keras layer's layout; a prefix of the list may be given."""
     if keras_layer.kind == "batchnorm" or not arrays:
         return list(arrays)
-    weight, rest = arrays[0], list(arrays[1:])
-    if keras_layer.kind == "conv":
-        return [weight.transpose(2, 3, 1, 0), *rest]
-    kernel = weight.T
-    return [_flatten_order(kernel, keras_layer.flattened) if keras_layer.flattened else kernel, *rest]
+    return [keras_kernel(arrays[0], keras_layer.flattened), *arrays[1:]]
 
 
 def to_torch(keras_layer: Layer, arrays: list[np.ndarray]) -> list[np.ndarray]:
@@ -105,3 +117,15 @@ def transferred(arch: str, flavour: str, direction: str, torch_side: Side, keras
     if comparison.equivalent:
         copy_weights(comparison.pairs, direction)
     return Transferred(arch, flavour, direction, torch_model, keras_model, comparison)
+
+
+def keras_layout_pairs(pairs) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(torch's array in Keras's layout, Keras's array) for every weight and statistic of the paired layers."""
+    import torch
+
+    found = []
+    with torch.no_grad():
+        for torch_layer, keras_layer in pairs:
+            moved = to_keras(keras_layer, [t.cpu().numpy() for t in torch_tensors(torch_layer.handle)])
+            found += list(zip(moved, keras_layer.handle.get_weights()))
+    return found

@@ -64,8 +64,6 @@ def _share_initial_weights(arch, knobs, pair: Pair, models) -> None:
 
 def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> float:
     """Relative L2 distance of all paired weights after training: |a - b| / |b| over every layer."""
-    import torch
-
     if pair.left.framework == pair.right.framework == "torch":
         left, right = (dict(m.state_dict()) for m in models)
         arrays = [(left[k].detach().cpu().numpy(), right[k].detach().cpu().numpy())
@@ -74,15 +72,10 @@ def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> flo
         arrays = list(zip(models[0].get_weights(), models[1].get_weights()))
     else:
         from cwtest.models.structure import compare
-        from cwtest.models.transfer import to_keras, torch_tensors
+        from cwtest.models.transfer import keras_layout_pairs
 
         torch_model, keras_model = models if pair.left.framework == "torch" else models[::-1]
-        comparison = compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name)
-        arrays = []
-        with torch.no_grad():
-            for torch_layer, keras_layer in comparison.pairs:
-                moved = to_keras(keras_layer, [t.cpu().numpy() for t in torch_tensors(torch_layer.handle)])
-                arrays += list(zip(moved, keras_layer.handle.get_weights()))
+        arrays = keras_layout_pairs(compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name).pairs)
     difference = math.sqrt(sum(float(np.sum((a.astype(np.float64) - b) ** 2)) for a, b in arrays))
     scale = math.sqrt(sum(float(np.sum(b.astype(np.float64) ** 2)) for _, b in arrays))
     return difference / scale if scale else math.nan
