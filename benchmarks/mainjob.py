@@ -69,11 +69,11 @@ def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: i
     from cwtest.backends.sides import Side
     from cwtest.inputs.data import synthetic_cifar10
     from cwtest.training.harmonize import ALL
-    from cwtest.training.paired import trainer_for
+    from cwtest.backends import trainer_for
     from cwtest.training.protocol import Plan
 
     side, knobs = Side(framework, "cpu"), ALL if harmonized else frozenset()
-    model = trainer_for(side).build(arch, knobs, side)
+    model = trainer_for(side).build_trainable(arch, knobs, side)
     data = synthetic_cifar10(train=images, test=10)
     plan = Plan(1e-4, 1e-7, batch, 1, images, 10)
     minimal = _minimal_torch if framework == "torch" else _minimal_keras

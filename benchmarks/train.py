@@ -3,7 +3,7 @@
     python benchmarks/train.py [--arch vgg16,densenet121] [--batch 64] [--steps 10] [--repeats 3]
 
 For each architecture and framework, the same model, batch size and number of steps run
-through cwtest's trainer (cwtest.backends.torch_training / cwtest.backends.keras_training: per-step loss
+through cwtest's trainer (cwtest.backends.torch_backend / cwtest.backends.keras_backend: per-step loss
 recording, NaN checks, progress) and through the smallest loop that trains the model (data
 converted to float tensors once, no bookkeeping), alternating, after one warm-up each.
 Prints images/s of both and their ratio (trainer / minimal; aim >= 0.9).
@@ -54,7 +54,7 @@ def _minimal_keras(model, x, y, plan):
 
 
 def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> tuple[float, float]:
-    from cwtest.training.paired import trainer_for
+    from cwtest.backends import trainer_for
 
     side = Side(framework, "cpu")
     trainer = trainer_for(side)
@@ -66,7 +66,7 @@ def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> 
     rates = {"trainer": [], "minimal": []}
     for round_ in range(repeats + 1):  # round 0 warms up both (graph tracing, allocator)
         for name in ("trainer", "minimal"):
-            model = trainer.build(arch, frozenset(), side)
+            model = trainer.build_trainable(arch, frozenset(), side)
             started = time.perf_counter()
             if name == "trainer":
                 trainer.train(model, plan, x, y, frozenset(), side, quiet)

@@ -54,12 +54,12 @@ def test_rows_say_what_was_in_force(pytester, monkeypatch):
     pytester.makepyfile(test_bf16="""
         import numpy as np
         import torch
-        from cwtest.backends import torch_side
+        from cwtest.backends import torch_backend
         from cwtest.backends.sides import Side
 
         def test_computes():
             model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 10))
-            torch_side.forward(model, np.zeros((2, 4, 4, 3), np.uint8), Side("torch", "cpu", "bf16"))
+            torch_backend.forward(model, np.zeros((2, 4, 4, 3), np.uint8), Side("torch", "cpu", "bf16"))
 
         def test_computes_nothing():
             pass

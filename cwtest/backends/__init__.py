@@ -1,20 +1,90 @@
 """The frameworks: sides and their grammar, imports in a safe order, precision and determinism modes,
-versions, and per framework an adapter (`*_side`) and a trainer (`*_training`).
+versions, and one backend module per framework (`*_backend.py`), found through `backend_for`.
 
-An adapter builds a model for a side and runs it on uint8 NHWC images; adding a framework is one new
-module with the same three functions (`available(side)`, `build(arch, side)`, `forward(model, images,
-side)`), named in `MODULES`.
+A backend module implements `Backend` (build a model for a side, run it on uint8 NHWC images); one that
+trains implements `TrainingBackend` as well. Modules satisfy these protocols as they are, function by
+function (PEP 544), so adding a framework is one new module named in `BACKENDS`.
 """
 
 from __future__ import annotations
 
 import importlib
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Protocol
 
-MODULES = {"torch": "cwtest.backends.torch_side", "tensorflow": "cwtest.backends.keras_side",
-           "onnxruntime": "cwtest.backends.onnxruntime_side"}
+from cwtest.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from cwtest.backends.sides import Side
+    from cwtest.training.protocol import Plan, Progress, SideRun
+
+BACKENDS = {"torch": "cwtest.backends.torch_backend", "tensorflow": "cwtest.backends.keras_backend",
+            "onnxruntime": "cwtest.backends.onnxruntime_backend"}
+TRAINABLE = ("torch", "tensorflow")  # the frameworks whose backends implement TrainingBackend
 
 
-def adapter_for(framework: str):
-    if framework not in MODULES:
-        raise NotImplementedError(f"no adapter for {framework} yet")
-    return importlib.import_module(MODULES[framework])
+class Backend(Protocol):
+    def available(self, side: Side) -> str | None:
+        """None where the side can run here, else the reason it cannot, for a skip."""
+
+    def build(self, arch: str, side: Side, seed: int = 0, flavour: str = "published") -> object:
+        """The architecture's model in one of its flavours (cwtest.models.architectures), on the side."""
+
+    def forward(self, model: object, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+        """Logits for uint8 NHWC images."""
+
+    def comparable(self, model: object) -> AbstractContextManager:
+        """The model with dropout off and a softmax head read as logits, put back afterwards."""
+
+
+class TrainingBackend(Backend, Protocol):
+    def gradients(self, model: object, images: np.ndarray, labels: np.ndarray, side: Side) -> dict[str, np.ndarray]:
+        """Each parameter's gradient of the mean cross-entropy of the logits, in the framework's layout."""
+
+    def build_trainable(self, arch: str, knobs: frozenset[str], side: Side, seed: int = 0) -> object:
+        """The trial's published model with the harmonization knobs that concern this side."""
+
+    def train(self, model: object, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str], side: Side,
+              progress: Progress) -> SideRun:
+        """The plan's epochs under the published protocol (or the knobs'), with per-step losses."""
+
+    def predict(self, model: object, x: np.ndarray, side: Side) -> np.ndarray:
+        """Class probabilities for uint8 NHWC images."""
+
+    def nudge(self, model: object) -> None:
+        """Every weight one ulp up: the noise floor's smallest change."""
+
+    def save(self, model: object, folder: Path, trial: str) -> Path:
+        """The model in the CrossedWires dataset layout under `folder`."""
+
+    def load(self, arch: str, folder: Path, trial: str, side: Side) -> object:
+        """A model `save` wrote."""
+
+
+@contextmanager
+def overridden(changes: list[tuple[object, str, object]]) -> Iterator[None]:
+    """Each (owner, attribute, value) set for the duration, and put back as it was afterwards."""
+    originals = [(owner, attribute, getattr(owner, attribute)) for owner, attribute, _ in changes]
+    try:
+        for owner, attribute, value in changes:
+            setattr(owner, attribute, value)
+        yield
+    finally:
+        for owner, attribute, value in originals:
+            setattr(owner, attribute, value)
+
+
+def backend_for(framework: str) -> Backend:
+    if framework not in BACKENDS:
+        raise NotImplementedError(f"no backend for {framework} yet")
+    return importlib.import_module(BACKENDS[framework])
+
+
+def trainer_for(side: Side) -> TrainingBackend:
+    """The side's backend, which must train."""
+    if side.framework not in TRAINABLE:
+        raise InputError(f"--crossedwires-pair: {side.framework} cannot train (trainable: {', '.join(TRAINABLE)})")
+    return importlib.import_module(BACKENDS[side.framework])

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.backends import torch_side
+from cwtest.backends import torch_backend
 from cwtest.backends.precision import Mode, nudge_size
 from cwtest.backends.sides import Side
-from cwtest.backends.torch_side import float_gradients
+from cwtest.backends.torch_backend import float_gradients
 from cwtest.models.parity import comparable, relative_l2
 
 
@@ -31,8 +31,8 @@ NUDGE_PATTERNS = 1
 def copied(arch: str, source: Side, target: Side, seed: int = 0) -> tuple[object, object]:
     """The source's model and a copy of its weights and statistics on the target's device; the target
     is built from another seed, so that only the copy can make the two agree."""
-    first = torch_side.build(arch, source, seed)
-    second = torch_side.build(arch, target, seed + 1)
+    first = torch_backend.build(arch, source, seed)
+    second = torch_backend.build(arch, target, seed + 1)
     second.load_state_dict(first.state_dict())
     return first, second
 

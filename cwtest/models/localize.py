@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.backends import adapter_for
+from cwtest.backends import backend_for
 from cwtest.backends.sides import Side
 from cwtest.errors import InputError
 from cwtest.metrics import Errors, measure
@@ -48,7 +48,7 @@ def _torch_activations(model, modules, images: np.ndarray, side: Side, training:
     hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach().cpu().numpy().copy()))
              for n, m in enumerate(modules)]
     try:
-        adapter_for("torch").forward(model, images, side, training=training)
+        backend_for("torch").forward(model, images, side, training=training)
     finally:
         for hook in hooks:
             hook.remove()
@@ -60,7 +60,7 @@ def _keras_activations(model, layers, images: np.ndarray, side: Side, training: 
 
     keras = frameworks.keras()
     probe = keras.Model(model.input, [layer.output for layer in layers])
-    found = adapter_for("tensorflow").forward(probe, images, side, training=training)
+    found = backend_for("tensorflow").forward(probe, images, side, training=training)
     return found if isinstance(found, list) else [found]
 
 

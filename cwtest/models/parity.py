@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.backends import adapter_for
+from cwtest.backends import backend_for
 from cwtest.backends.sides import Side
 
 
@@ -34,37 +34,14 @@ def decidable_agreement(actual: np.ndarray, reference: np.ndarray, max_abs: floa
     return float(same[decidable].mean()), int(decidable.sum())
 
 
-@contextmanager
 def comparable(model, framework: str):
-    """Dropout off and a softmax head read as logits, put back afterwards."""
-    changed = []  # (object, attribute, original value)
-    if framework == "torch":
-        import torch.nn as nn
-
-        changed = [(m, "p", m.p) for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
-        for module, _, _ in changed:
-            module.p = 0.0
-    elif framework == "tensorflow":
-        from cwtest.backends import frameworks
-
-        keras = frameworks.keras()
-        changed = [(layer, "rate", layer.rate) for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
-        for layer, _, _ in changed:
-            layer.rate = 0.0
-        head = model.layers[-1]
-        if getattr(head, "activation", None) is keras.activations.softmax:
-            changed.append((head, "activation", head.activation))
-            head.activation = keras.activations.linear
-    try:
-        yield model
-    finally:
-        for owner, attribute, value in changed:
-            setattr(owner, attribute, value)
+    """Dropout off and a softmax head read as logits, put back afterwards (the framework's backend knows how)."""
+    return backend_for(framework).comparable(model)
 
 
 def logits(model, side: Side, images: np.ndarray, training: bool = False) -> np.ndarray:
     with comparable(model, side.framework):
-        return adapter_for(side.framework).forward(model, images, side, training=training)
+        return backend_for(side.framework).forward(model, images, side, training=training)
 
 
 @contextmanager
@@ -100,13 +77,13 @@ def gradient_errors(pair, images: np.ndarray, labels: np.ndarray, torch_side: Si
     after one backward pass of the mean cross-entropy of the logits in training mode (dropout off)."""
     from cwtest.models.transfer import to_torch
 
-    torch_adapter = adapter_for("torch")
+    torch_backend = backend_for("torch")
     with preserved(pair.torch_model, pair.keras_model):
         with comparable(pair.torch_model, "torch"):
-            torch_grads = torch_adapter.gradients(pair.torch_model, images, labels, torch_side)
-            exact = torch_adapter.gradients(pair.torch_model, images, labels, torch_side, float64=True)
+            torch_grads = torch_backend.gradients(pair.torch_model, images, labels, torch_side)
+            exact = torch_backend.gradients(pair.torch_model, images, labels, torch_side, float64=True)
         with comparable(pair.keras_model, "tensorflow"):
-            keras_grads = adapter_for("tensorflow").gradients(pair.keras_model, images, labels, keras_side)
+            keras_grads = backend_for("tensorflow").gradients(pair.keras_model, images, labels, keras_side)
     found = []
     for torch_layer, keras_layer in pair.structure.pairs:
         names = [f"{torch_layer.name}.{n}" for n in ("weight", "bias") if f"{torch_layer.name}.{n}" in torch_grads]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.backends import adapter_for
+from cwtest.backends import backend_for
 from cwtest.backends.sides import Side
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.structure import Comparison, Layer, compare
@@ -111,8 +111,8 @@ class Transferred:
 def transferred(arch: str, flavour: str, direction: str, torch_side: Side, keras_side: Side,
                 seed: int = 0) -> Transferred:
     """Both sides built (each from `seed`), compared, and, where they match, the source's weights copied over."""
-    torch_model = adapter_for("torch").build(arch, torch_side, seed, flavour)
-    keras_model = adapter_for("tensorflow").build(arch, keras_side, seed, flavour)
+    torch_model = backend_for("torch").build(arch, torch_side, seed, flavour)
+    keras_model = backend_for("tensorflow").build(arch, keras_side, seed, flavour)
     comparison = compare(torch_model, keras_model, REGISTRY[arch].flavours[flavour].keras_name)
     if comparison.equivalent:
         copy_weights(comparison.pairs, direction)

@@ -18,7 +18,7 @@ from cwtest.models.tolerances import DEFAULTS as TOLERANCES
 from cwtest.models.tolerances import parse as parse_tolerances
 from cwtest.report.reader import read_baseline
 from cwtest.training.harmonize import KNOBS, keras_flavour, parse_knobs
-from cwtest.training.paired import TRAINERS
+from cwtest.backends import TRAINABLE
 
 # name -> (default, help). Each is `--crossedwires-NAME` on the command line, `crossedwires_NAME` in ini.
 OPTIONS = {
@@ -169,10 +169,10 @@ def check_combination(settings: Settings) -> None:
                 "repeats": settings.repeats > 1, "baseline": settings.baseline is not None,
                 "checkpoints": settings.checkpoints is not None}
     given = [name for name, on in training.items() if on]
-    untrainable = [side for side in (pair.left, pair.right) if side.framework not in TRAINERS]
+    untrainable = [side for side in (pair.left, pair.right) if side.framework not in TRAINABLE]
     if given and untrainable:
         raise InputError(f"--crossedwires-{given[0]}: only the trial suite reads it, and it cannot train "
-                         f"{untrainable[0]} (trainable: {', '.join(TRAINERS)}); name trainable sides in "
+                         f"{untrainable[0]} (trainable: {', '.join(TRAINABLE)}); name trainable sides in "
                          f"--crossedwires-pair or drop --crossedwires-{given[0]}")
     if settings.checkpoints is not None and frameworks != {"torch", "tensorflow"}:
         raise InputError(f"--crossedwires-checkpoints: the CrossedWires layout holds one torch and one tensorflow "

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from cwtest.backends import trainer_for
 from cwtest.backends.sides import Pair, Side
 from cwtest.errors import InputError
 from cwtest.inputs.data import Cifar10
 from cwtest.models.architectures import REGISTRY
 from cwtest.training.harmonize import keras_flavour, side_knobs
 from cwtest.training.protocol import PARITY_STEPS, Plan, Progress, divergence, first_steps, step_differences
-
-TRAINERS = {"torch": "cwtest.backends.torch_training", "tensorflow": "cwtest.backends.keras_training"}
 
 
 @dataclass(eq=False)
@@ -25,20 +23,13 @@ class TrainedPair:
     step_losses: tuple[list[float], list[float]]
 
 
-def trainer_for(side: Side):
-    """The side's training module: build, train, predict, nudge, save, load with the same signatures."""
-    if side.framework not in TRAINERS:
-        raise InputError(f"--crossedwires-pair: {side.framework} cannot train (trainable: {', '.join(TRAINERS)})")
-    return importlib.import_module(TRAINERS[side.framework])
-
-
 def _keras_flavour(arch: str, knobs: frozenset[str]):
     return REGISTRY[arch].flavours[keras_flavour(arch, knobs)]
 
 
 def build_pair(arch: str, knobs: frozenset[str], pair: Pair, seed: int = 0) -> tuple[object, object]:
     """Both models, each from `seed`; with `init`, the right side starts from the left side's weights."""
-    models = [trainer_for(side).build(arch, knobs, side, seed) for side in (pair.left, pair.right)]
+    models = [trainer_for(side).build_trainable(arch, knobs, side, seed) for side in (pair.left, pair.right)]
     if "init" in knobs:
         _share_initial_weights(arch, knobs, pair, models)
     return models[0], models[1]
@@ -133,7 +124,7 @@ def noise_floor(arch: str, plan: Plan, data: Cifar10, knobs: frozenset[str], sid
     short, images = first_steps(plan, steps)
     runs = [] if reference is None else [reference]
     for nudged in (False, True)[len(runs):]:
-        model = trainer.build(arch, knobs, side, seed)
+        model = trainer.build_trainable(arch, knobs, side, seed)
         if nudged:
             trainer.nudge(model)
         run = trainer.train(model, short, data.x_train[:images], data.y_train[:images], knobs, side,

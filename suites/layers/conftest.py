@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 from hypothesis import settings
 
-from cwtest.backends import adapter_for
+from cwtest.backends import backend_for
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def device_pair(request, crossedwires_settings):
     if case.published:
         pytest.skip(f"{case.id}: shows a torch/Keras difference, which a pair of torch sides does not have")
     for side in (pair.left, pair.right):
-        reason = adapter_for("torch").available(side)
+        reason = backend_for("torch").available(side)
         if reason:
             pytest.skip(reason)
     return pair.left, pair.right

@@ -15,7 +15,7 @@ import functools
 
 import pytest
 
-from cwtest.backends import adapter_for
+from cwtest.backends import backend_for
 from cwtest.backends.sides import Side
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.device_transfer import copied
@@ -78,7 +78,7 @@ def usable(*sides: Side, fp32_only: bool = True) -> None:
     for side in sides:
         if fp32_only and side.precision != "fp32":
             pytest.skip(f"{side}: the transfer suite's tolerances are fp32; name fp32 sides in --crossedwires-pair")
-        reason = adapter_for(side.framework).available(side)
+        reason = backend_for(side.framework).available(side)
         if reason:
             pytest.skip(reason)
 
@@ -91,7 +91,7 @@ def _cached_pair(arch: str, flavour: str, direction: str, torch_side: Side, kera
 @functools.lru_cache(maxsize=2)
 def _cached_export(arch: str, flavour: str, torch_side: Side, onnx_side: Side, keras_side: Side):
     pair = _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side)
-    return adapter_for("onnxruntime").export(pair.torch_model, onnx_side)
+    return backend_for("onnxruntime").export(pair.torch_model, onnx_side)
 
 
 def _route_models(arch: str, flavour: str, route) -> tuple:

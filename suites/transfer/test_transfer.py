@@ -40,10 +40,10 @@ def test_structure(crossedwires_arch, flavour, structure_sides, structure_check,
 
 def test_roundtrip(crossedwires_arch, flavour, structure_sides, route_models):
     """torch -> Keras -> a second torch model (other seed) reproduces every tensor bit for bit."""
-    from cwtest.backends import torch_side as torch_adapter
+    from cwtest.backends import torch_backend
 
     pair, _, torch_side, _ = route_models(crossedwires_arch, flavour, structure_sides)
-    second = torch_adapter.build(crossedwires_arch, torch_side, seed=1, flavour=flavour)
+    second = torch_backend.build(crossedwires_arch, torch_side, seed=1, flavour=flavour)
     back = compare(second, pair.keras_model, REGISTRY[crossedwires_arch].flavours[flavour].keras_name)
     copy_weights(back.pairs, "keras->torch")
     for (original, _), (copied, _) in zip(pair.structure.pairs, back.pairs, strict=True):

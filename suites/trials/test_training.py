@@ -22,7 +22,8 @@ from cwtest.models import checkpoints
 from cwtest.report.reader import baseline_value
 from cwtest.session import live
 from cwtest.training.harmonize import ALL, KNOBS
-from cwtest.training.paired import TRAINERS, noise_floor, starts_fresh, train_pair
+from cwtest.backends import TRAINABLE
+from cwtest.training.paired import noise_floor, starts_fresh, train_pair
 from cwtest.training.protocol import PARITY_STEPS, plan_for, step_differences, step_parity
 
 pytestmark = pytest.mark.crossedwires_trains  # run before the other suites' tests (cwtest.session.plugin)
@@ -41,8 +42,8 @@ BASELINE_GROWTH = 0.02
 def trainable_pair(crossedwires_settings) -> None:
     """Skips where a side cannot train: the transfer suite compares such a pair (onnxruntime), this one cannot."""
     for side in (crossedwires_settings.pair.left, crossedwires_settings.pair.right):
-        if side.framework not in TRAINERS:
-            pytest.skip(f"{side}: {side.framework} cannot train; the trial suite needs {' or '.join(TRAINERS)} "
+        if side.framework not in TRAINABLE:
+            pytest.skip(f"{side}: {side.framework} cannot train; the trial suite needs {' or '.join(TRAINABLE)} "
                         "sides in --crossedwires-pair")
 
 

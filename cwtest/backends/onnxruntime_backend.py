@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from cwtest.backends import observed
+from cwtest.backends import observed, overridden
 from cwtest.backends.sides import Side
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -58,9 +58,9 @@ def export(torch_model, side: Side, image_size: int = 32):
 
 
 def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
-    from cwtest.backends import torch_side
+    from cwtest.backends import torch_backend
 
-    return export(torch_side.build(arch, Side("torch", "cpu"), seed, flavour), side)
+    return export(torch_backend.build(arch, Side("torch", "cpu"), seed, flavour), side)
 
 
 def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
@@ -70,3 +70,8 @@ def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np
     options = model.get_provider_options().get(_provider(side), {})
     observed.record(side, "tf32" if options.get("use_tf32") == "1" else "fp32", "n/a")
     return model.run(None, {"images": x})[0]
+
+
+def comparable(model):
+    """An exported graph is already what the torch side computes in eval mode (dropout off, logits out)."""
+    return overridden([])

@@ -1,4 +1,7 @@
-"""The PyTorch side of paired training: build the trial's model, train it, save and load it."""
+"""The PyTorch backend: torchvision's models and the published torch definitions, NCHW float32 input
+scaled to [0, 1]; forward and gradients for the transfer suite, and for paired training a model
+built under the knobs, trained, predicted, nudged, saved and loaded.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cwtest.backends import overridden
 from cwtest.backends.determinism import torch_kernels
 from cwtest.backends.precision import torch_mode
 from cwtest.backends.sides import Side
@@ -14,10 +18,76 @@ from cwtest.models.architectures import REGISTRY
 from cwtest.training.harmonize import torch_bn_epsilon
 from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs, torch_epsilon
 
+
+def available(side: Side) -> str | None:
+    """None when the side can run here, else why it cannot."""
+    import torch
+
+    if side.device.startswith("cuda") and not torch.cuda.is_available():
+        return f"{side}: no CUDA device is visible to torch on this machine"
+    return None
+
+
+def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
+    import torch
+
+    torch.manual_seed(seed)
+    return REGISTRY[arch].flavours[flavour].torch().to(side.device)
+
+
+def _inputs(images: np.ndarray, side: Side):
+    import torch
+
+    return torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).to(side.device)
+
+
+def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+    import torch
+
+    x = _inputs(images, side)
+    model.train(training)
+    with torch.no_grad(), torch_mode(side):
+        return model(x).float().cpu().numpy()  # autocast modes return half-precision logits
+
+
+def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side,
+              float64: bool = False) -> dict[str, np.ndarray]:
+    """Parameter name -> gradient of the mean cross-entropy of the logits, one pass in training mode;
+    `float64` computes it on a float64 copy of the model, as a reference for fp32 rounding."""
+    return float_gradients(model, images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0, labels, side, float64)
+
+
+def float_gradients(model, x: np.ndarray, labels: np.ndarray, side: Side,
+                    float64: bool = False) -> dict[str, np.ndarray]:
+    """`gradients` on float NCHW inputs (cwtest.models.device_transfer nudges them)."""
+    import copy
+
+    import torch
+
+    inputs = torch.from_numpy(x).to(side.device)
+    if float64:
+        model, inputs = copy.deepcopy(model).double(), inputs.double()
+    model.train(True)
+    model.zero_grad(set_to_none=True)
+    with torch_mode(side):  # backward too: its convolutions read the TF32 flags when they run
+        torch.nn.functional.cross_entropy(model(inputs), torch.from_numpy(labels).long().to(side.device)).backward()
+    found = {name: p.grad.cpu().numpy() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    return found
+
+
+def comparable(model):
+    import torch.nn as nn
+
+    return overridden([(m, "p", 0.0) for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)])
+
+
+# --- training ----------------------------------------------------------------------------------------
+
 EVAL_BATCH = 500
 
 
-def build(arch: str, knobs: frozenset[str], side: Side, seed: int = 0):
+def build_trainable(arch: str, knobs: frozenset[str], side: Side, seed: int = 0):
     import torch
 
     torch.manual_seed(seed)
@@ -102,6 +172,6 @@ def load(arch: str, folder: Path, trial: str, side: Side):
         named = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line), "")
         raise InputError(f"--crossedwires-checkpoints: {path} is not a plain state dict and was not loaded "
                          f"(torch.load with weights_only=True refused it{': ' + named if named else ''})") from None
-    model = build(arch, frozenset(), side)
+    model = build_trainable(arch, frozenset(), side)
     model.load_state_dict(state)
     return model
