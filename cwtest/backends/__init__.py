@@ -87,4 +87,4 @@ def trainer_for(side: Side) -> TrainingBackend:
     """The side's backend, which must train."""
     if side.framework not in TRAINABLE:
         raise InputError(f"--crossedwires-pair: {side.framework} cannot train (trainable: {', '.join(TRAINABLE)})")
-    return importlib.import_module(BACKENDS[side.framework])
+    return backend_for(side.framework)  # a TrainingBackend: tests/test_backends.py checks each in TRAINABLE
