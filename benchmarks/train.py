@@ -1,12 +1,18 @@
 """Paired-trainer speed against a minimal hand-written training loop, per side.
 
     python benchmarks/train.py [--arch vgg16,densenet121] [--batch 64] [--steps 10] [--repeats 3]
+                               [--keras-backend tensorflow|jax|torch] [--exchange jax|torch|tensorflow]
 
-For each architecture and framework, the same model, batch size and number of steps run
-through cwtest's trainer (cwtest.backends.torch_backend / cwtest.backends.keras_backend: per-step loss
-recording, NaN checks, progress) and through the smallest loop that trains the model (data
-converted to float tensors once, no bookkeeping), alternating, after one warm-up each.
-Prints images/s of both and their ratio (trainer / minimal; aim >= 0.9).
+For each architecture, torch and Keras (on --keras-backend: Keras picks one backend per process), the
+same model, batch size and number of steps run through cwtest's trainer (cwtest.backends.torch_backend
+/ cwtest.backends.keras_backend: per-step loss recording, NaN checks, progress) and through the
+smallest loop that trains the model (torch: a hand-written loop on tensors converted once; Keras:
+`Model.fit` itself on those arrays, no bookkeeping), alternating, after one warm-up each. Prints
+images/s of both and their ratio (trainer / minimal; aim >= 0.9).
+
+--exchange BACKEND trains a Keras side on BACKEND in a child process (cwtest.backends.remote), as a
+pair of two Keras backends does, at the smoke budget, and prints the share of its wall time that went
+to the exchange (pickling and pipes; aim <= 5%).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import time
 import numpy as np
 
 from cwtest.backends import frameworks
-from cwtest.backends.sides import Side
+from cwtest.backends.sides import KERAS_SIDES, Side
 from cwtest.inputs.data import synthetic_cifar10
 from cwtest.training.protocol import Plan, Progress
 
@@ -37,20 +43,11 @@ def _minimal_torch(model, x, y, plan):
         optimizer.step()
 
 
-def _minimal_keras(model, x, y, plan):
-    keras, tf = frameworks.keras(), frameworks.tensorflow()
-    optimizer = keras.optimizers.Adam(plan.learning_rate, epsilon=plan.adam_epsilon)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    images = tf.constant(x.astype(np.float32) / 255.0)
-
-    @tf.function
-    def step(batch, labels):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(labels, model(batch, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-
-    for start in range(0, len(y), plan.batch_size):
-        step(images[start:start + plan.batch_size], y[start:start + plan.batch_size])
+def _minimal_keras(model, x, y, plan, keras_backend: str):
+    keras = frameworks.keras()
+    model.compile(optimizer=keras.optimizers.Adam(plan.learning_rate, epsilon=plan.adam_epsilon),
+                  loss=keras.losses.SparseCategoricalCrossentropy(), jit_compile=keras_backend == "jax")
+    model.fit(x.astype(np.float32) / 255.0, y, batch_size=plan.batch_size, epochs=1, shuffle=False, verbose=0)
 
 
 def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> tuple[float, float]:
@@ -61,7 +58,8 @@ def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> 
     data = synthetic_cifar10(train=batch * steps, test=10)
     x, y = data.x_train, data.y_train
     plan = Plan(1e-4, 1e-7, batch, 1, len(y), 10)
-    minimal = _minimal_torch if framework == "torch" else _minimal_keras
+    minimal = _minimal_torch if side.keras_backend is None else (
+        lambda model, x, y, plan: _minimal_keras(model, x, y, plan, side.keras_backend))
     quiet = Progress("bench", plan, lambda line: None)
     rates = {"trainer": [], "minimal": []}
     for round_ in range(repeats + 1):  # round 0 warms up both (graph tracing, allocator)
@@ -77,18 +75,41 @@ def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> 
     return statistics.median(rates["trainer"]), statistics.median(rates["minimal"])
 
 
+def exchange_share(arch: str, keras_backend: str, batch: int) -> tuple[float, float]:
+    """(the exchange's seconds, the child's training's wall seconds) for one smoke-budget training in a child."""
+    from cwtest.backends import trainer_for
+
+    side = Side(KERAS_SIDES[keras_backend], "cpu")
+    trainer = trainer_for(side)  # a child process: this process runs Keras on another backend
+    data = synthetic_cifar10(train=500, test=250)
+    plan = Plan(1e-4, 1e-7, batch, 1, len(data.y_train), len(data.y_test))
+    model = trainer.build_trainable(arch, frozenset(), side)
+    trainer.exchange_seconds = 0.0
+    started = time.perf_counter()
+    trainer.train(model, plan, data.x_train, data.y_train, frozenset(), side, Progress("bench", plan, lambda line: None))
+    trainer.predict(model, data.x_test, side)
+    return trainer.exchange_seconds, time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="vgg16,densenet121")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keras-backend", default="tensorflow", choices=sorted(KERAS_SIDES))
+    parser.add_argument("--exchange", choices=sorted(KERAS_SIDES), help="a Keras backend to train in a child process")
     args = parser.parse_args()
-    frameworks.tensorflow()  # torch first, then TensorFlow: the order that works in one process
+    frameworks.keras(args.keras_backend)  # torch first, then Keras on its backend: the order that works in one process
     for arch in args.arch.split(","):
-        for framework in ("torch", "tensorflow"):
+        if args.exchange:
+            exchanged, wall = exchange_share(arch, args.exchange, args.batch)
+            print(f"{arch:<12} keras-{args.exchange} in a child process: exchange {exchanged:.2f} s of {wall:.1f} s "
+                  f"wall, share {exchanged / wall:.1%}")
+            continue
+        for framework in ("torch", KERAS_SIDES[args.keras_backend]):
             trainer, minimal = measure(arch, framework, args.batch, args.steps, args.repeats)
-            print(f"{arch:<12} {framework:<10} trainer {trainer:7.1f} images/s, minimal loop {minimal:7.1f} "
+            print(f"{arch:<12} {framework:<11} trainer {trainer:7.1f} images/s, minimal loop {minimal:7.1f} "
                   f"images/s, ratio {trainer / minimal:.2f}")
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-
 from pathlib import Path
 
 from cwtest.analysis import mutual_information, plot_data, plots

@@ -46,7 +46,7 @@ def test_cross_framework_tests_keep_running_beside_a_cuda_pair(pytester, monkeyp
                       "test_gradients and not device or adam", "-q")
     outcomes = result.parseoutcomes()
     assert set(outcomes) <= {"skipped", "deselected"}, outcomes
-    result.stdout.fnmatch_lines(["*needs a torch side and a tensorflow side*", "*this test compares torch with Keras*"])
+    result.stdout.fnmatch_lines(["*needs a torch side and a Keras side*", "*this test compares torch with Keras*"])
 
 
 def test_rows_say_what_was_in_force(pytester, monkeypatch):

@@ -12,15 +12,15 @@ from cwtest.training.protocol import Plan
 
 @pytest.mark.parametrize("arch", ["vgg16", "resnet50", "densenet121"])
 def test_every_knob_changes_a_side_or_says_it_does_nothing_here(arch):
-    changed = side_knobs(arch, ALL, "torch") | side_knobs(arch, ALL, "tensorflow")
+    changed = side_knobs(arch, ALL, "torch") | side_knobs(arch, ALL, "keras")
     for name, knob in KNOBS.items():
         assert (name in changed) == (knob.archs is None or arch in knob.archs), name
-    assert side_knobs(arch, ALL, "torch") & side_knobs(arch, ALL, "tensorflow") == {"deterministic"}
+    assert side_knobs(arch, ALL, "torch") & side_knobs(arch, ALL, "keras") == {"deterministic"}
 
 
 def test_densenet_has_no_dropout_and_one_structure():
-    for framework in ("torch", "tensorflow"):
-        assert side_knobs("densenet121", frozenset({"dropout", "architecture"}), framework) == frozenset()
+    for api in ("torch", "keras"):
+        assert side_knobs("densenet121", frozenset({"dropout", "architecture"}), api) == frozenset()
 
 
 def test_a_side_the_knob_leaves_alone_is_reused_and_would_train_the_same():

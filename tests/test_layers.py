@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from cwtest.blocks.layer_parity import assert_within, case_values
-from cwtest.metrics import measure
 from cwtest.blocks.layers import BLOCKS, REGISTRY
 from cwtest.blocks.optimizers import OPTIMIZERS, path_scale, start, trajectories
 from cwtest.blocks.optimizers import REGISTRY as OPTIMIZERS_BY_NAME
 from cwtest.blocks.semantics import CHECKS, DIFFERENCES, cases
+from cwtest.metrics import measure
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,6 @@ import pytest
 
 from cwtest.backends import observed
 from cwtest.backends.determinism import prepare_environment, torch_kernels, torch_state
-from cwtest.models.device_transfer import nudged
 from cwtest.backends.precision import (
     FLOOR_MARGIN,
     MODES,
@@ -21,6 +20,7 @@ from cwtest.backends.precision import (
     unit_ratio,
 )
 from cwtest.backends.sides import PRECISIONS, Side
+from cwtest.models.device_transfer import nudged
 
 # H200, torch 2.11, eval mode, batch 256, random inputs, CPU fp32 as reference: the largest logit
 # and the max abs logit error per mode (reference figures from an H200, ../shared/docs/gpu.md).

@@ -36,7 +36,8 @@ def test_trial_options_with_a_side_that_cannot_train(pytester, option, value):
     args = [f"--crossedwires-{option}", *([value] if value else [])]
     assert _refused(pytester, *ONNX_PAIR, *args) == (
         f"--crossedwires-{option}: only the trial suite reads it, and it cannot train onnxruntime:cpu "
-        f"(trainable: torch, tensorflow); name trainable sides in --crossedwires-pair or drop --crossedwires-{option}")
+        f"(trainable: torch, tensorflow, keras-jax, keras-torch); name trainable sides in --crossedwires-pair or drop "
+        f"--crossedwires-{option}")
 
 
 def test_a_side_that_cannot_train_is_fine_without_trial_options(pytester):
@@ -50,6 +51,14 @@ def test_checkpoints_need_torch_against_tensorflow(pytester, pair):
         f"--crossedwires-checkpoints: the CrossedWires layout holds one torch and one tensorflow model per trial, "
         f"and {pair.replace(',', '->')} is not torch against tensorflow; name one side of each in "
         f"--crossedwires-pair, or drop --crossedwires-checkpoints")
+
+
+@pytest.mark.parametrize("pair", ["torch:cpu,keras-torch:cpu", "keras-torch:cpu,keras-jax:cpu", "torch:cpu:bf16,tensorflow:cpu"])
+def test_decompose_needs_torch_against_keras_on_another_backend(pytester, pair):
+    assert _refused(pytester, "--crossedwires-pair", pair, "--crossedwires-decompose") == (
+        f"--crossedwires-decompose: splits a torch side's difference from a Keras side on TensorFlow or JAX, and "
+        f"{pair.replace(',', '->')} is not such a pair; name e.g. torch:cpu,tensorflow:cpu or torch:cpu,keras-jax:cpu, "
+        f"or drop --crossedwires-decompose")
 
 
 @pytest.mark.parametrize("knobs", ["init", "init,loss"])
@@ -76,5 +85,5 @@ def test_trial_tests_skip_a_side_that_cannot_train(pytester):
     result = pytester.runpytest_subprocess(str(suite), *ONNX_PAIR, "--crossedwires-arch", "vgg16",
                                            "--crossedwires-select", "top:1", "-rs", "-p", "no:cacheprovider")
     result.assert_outcomes(skipped=2)
-    result.stdout.fnmatch_lines(["SKIPPED * onnxruntime:cpu: onnxruntime cannot train; the trial suite needs torch "
-                                 "or tensorflow sides in --crossedwires-pair"] * 2)
+    result.stdout.fnmatch_lines(["SKIPPED * onnxruntime:cpu: onnxruntime cannot train; the trial suite needs trainable "
+                                 "sides in --crossedwires-pair (torch, tensorflow, keras-jax, keras-torch)"] * 2)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cwtest.backends.sides import Side, parse_pair, parse_side
+from cwtest.backends.sides import Side, decomposition_sides, parse_pair, parse_side
 from cwtest.errors import InputError
 
 
@@ -20,10 +20,36 @@ def test_indexed_devices_and_precision():
     assert parse_side("onnxruntime:cuda:tf32").precision == "tf32"
 
 
+def test_keras_sides_name_their_backend():
+    assert parse_side("keras-tensorflow:cpu") == Side("tensorflow", "cpu")  # the dataset's name for it
+    jax, on_torch = parse_side("keras-jax:gpu:tf32"), parse_side("keras-torch:cpu")
+    assert (jax.framework, jax.device, jax.precision, jax.keras_backend) == ("keras-jax", "gpu", "tf32", "jax")
+    assert on_torch.keras_backend == "torch" and on_torch.api == "keras"
+    assert parse_side("tensorflow:cpu").api == "keras" and parse_side("torch:cpu").api == "torch"
+    assert parse_side("torch:cpu").keras_backend is None
+    assert parse_pair("keras-torch:cpu,keras-jax:cpu").keras_backends == ("torch", "jax")
+    assert parse_pair("torch:cpu,keras-jax:gpu:1").right == Side("keras-jax", "gpu:1")
+
+
+def test_decomposition_sides():
+    torch_side, keras_on_torch, other = decomposition_sides(parse_pair("keras-jax:cpu,torch:cpu"))
+    assert (torch_side, keras_on_torch, other) == (Side("torch", "cpu"), Side("keras-torch", "cpu"),
+                                                   Side("keras-jax", "cpu"))
+    assert decomposition_sides(parse_pair("torch:cuda:1:tf32,tensorflow:gpu:tf32"))[1] == Side("keras-torch", "gpu:1",
+                                                                                               "tf32")
+    assert decomposition_sides(parse_pair("torch:cpu,keras-torch:cpu")) is None  # no other Keras backend
+    assert decomposition_sides(parse_pair("keras-torch:cpu,keras-jax:cpu")) is None  # no torch side
+    assert decomposition_sides(parse_pair("torch:cpu:bf16,tensorflow:cpu")) is None  # Keras takes no bf16
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
         ("jax:cpu,torch:cpu", "unknown framework 'jax'"),
+        ("keras-mxnet:cpu,torch:cpu", "unknown framework 'keras-mxnet'"),
+        ("torch:cpu,keras-jax:cuda", "unknown device 'cuda' for keras-jax \\(known: cpu, gpu\\)"),
+        ("torch:cpu,keras-torch:cpu:bf16", "bf16 is a torch autocast mode; keras-torch sides take fp32 or tf32$"),
+        ("torch:cpu,[keras]:cpu", "is not framework:device"),
         ("torch:tpu,tensorflow:cpu", "unknown device 'tpu' for torch"),
         ("torch:gpu,tensorflow:cpu", "unknown device 'gpu' for torch \\(known: cpu, cuda\\)"),
         ("torch:cpu:fp8,tensorflow:cpu", "unknown precision 'fp8'"),

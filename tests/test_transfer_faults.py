@@ -12,9 +12,9 @@ import pytest
 
 from cwtest.backends.sides import Side
 from cwtest.errors import InputError
+from cwtest.metrics import measure
 from cwtest.models.architectures import REGISTRY, parse_flavours
 from cwtest.models.localize import first_over, layer_errors
-from cwtest.metrics import measure
 from cwtest.models.parity import logits
 from cwtest.models.structure import compare
 from cwtest.models.tolerances import DEFAULTS, parse, tolerance

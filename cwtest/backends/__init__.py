@@ -3,7 +3,9 @@ versions, and one backend module per framework (`*_backend.py`), found through `
 
 A backend module implements `Backend` (build a model for a side, run it on uint8 NHWC images); one that
 trains implements `TrainingBackend` as well. Modules satisfy these protocols as they are, function by
-function (PEP 544), so adding a framework is one new module named in `BACKENDS`.
+function (PEP 544), so adding a framework is one new module named in `BACKENDS`. A Keras side on another
+Keras backend than the one this process runs Keras on is served by a child process
+(cwtest.backends.remote), behind the same protocol.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol
 
+from cwtest.backends.frameworks import chosen_keras_backend
+from cwtest.backends.sides import KERAS_BACKENDS, Side
 from cwtest.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from cwtest.backends.sides import Side
     from cwtest.training.protocol import Plan, Progress, SideRun
 
-BACKENDS = {"torch": "cwtest.backends.torch_backend", "tensorflow": "cwtest.backends.keras_backend",
-            "onnxruntime": "cwtest.backends.onnxruntime_backend"}
-TRAINABLE = ("torch", "tensorflow")  # the frameworks whose backends implement TrainingBackend
+# Side framework -> its backend module: one module serves Keras on each of Keras's own backends.
+BACKENDS = {"torch": "cwtest.backends.torch_backend", "onnxruntime": "cwtest.backends.onnxruntime_backend"} | {
+    framework: "cwtest.backends.keras_backend" for framework in KERAS_BACKENDS}
+TRAINABLE = ("torch", *KERAS_BACKENDS)  # the frameworks whose backends implement TrainingBackend
 
 
 class Backend(Protocol):
@@ -41,6 +45,12 @@ class Backend(Protocol):
 
 
 class TrainingBackend(Backend, Protocol):
+    def weights(self, model: object) -> list[np.ndarray]:
+        """Every weight (parameters and statistics) in the framework's layout and order."""
+
+    def set_weights(self, model: object, arrays: list[np.ndarray]) -> None:
+        """The arrays `weights` gives (from a model of the same build), back in place."""
+
     def gradients(self, model: object, images: np.ndarray, labels: np.ndarray, side: Side) -> dict[str, np.ndarray]:
         """Each parameter's gradient of the mean cross-entropy of the logits, in the framework's layout."""
 
@@ -77,9 +87,16 @@ def overridden(changes: list[tuple[object, str, object]]) -> Iterator[None]:
             setattr(owner, attribute, value)
 
 
-def backend_for(framework: str) -> Backend:
+def backend_for(side: Side | str) -> Backend:
+    """The backend module of a side, or of a framework named as in a side ("torch", "keras-jax", ...)."""
+    framework = side if isinstance(side, str) else side.framework
     if framework not in BACKENDS:
         raise NotImplementedError(f"no backend for {framework} yet")
+    keras_backend = KERAS_BACKENDS.get(framework)
+    if keras_backend is not None and keras_backend != chosen_keras_backend():
+        from cwtest.backends.remote import keras_on
+
+        return keras_on(keras_backend)  # Keras runs on one backend per process: another one runs in a child
     return importlib.import_module(BACKENDS[framework])
 
 
@@ -87,4 +104,4 @@ def trainer_for(side: Side) -> TrainingBackend:
     """The side's backend, which must train."""
     if side.framework not in TRAINABLE:
         raise InputError(f"--crossedwires-pair: {side.framework} cannot train (trainable: {', '.join(TRAINABLE)})")
-    return backend_for(side.framework)  # a TrainingBackend: tests/test_backends.py checks each in TRAINABLE
+    return backend_for(side)  # a TrainingBackend: tests/test_backends.py checks each in TRAINABLE

@@ -5,6 +5,10 @@ Triton's LLVM loaded after TensorFlow's crashes the process (a segfault inside
 `triton/_C/libtriton`). So TensorFlow and Keras are always imported after torch,
 torchvision and Triton, whatever order the tests ask for them in.
 
+Keras reads its backend (TensorFlow, JAX or torch) from KERAS_BACKEND once, when it is first
+imported, and keeps it for the life of the process: `keras(backend)` sets it before that import and
+refuses another backend afterwards, so a side never runs silently on the wrong one.
+
 Their versions are read from package metadata, so that reading them imports nothing heavy.
 """
 
@@ -13,7 +17,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sys
 from importlib import metadata
+
+from cwtest.errors import InputError
 
 
 def _torch_stack_first() -> None:
@@ -31,8 +38,34 @@ def tensorflow():
     return tensorflow
 
 
-def keras():
-    tensorflow()
+def keras_backend_in_use() -> str | None:
+    """The backend Keras runs on in this process, None before Keras is imported."""
+    loaded = sys.modules.get("keras")
+    return loaded.backend.backend() if loaded is not None else None
+
+
+def chosen_keras_backend() -> str:
+    """The backend Keras runs on, or will when imported (the run's pair chose it), importing nothing."""
+    return keras_backend_in_use() or os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def choose_keras_backend(backend: str, environ=os.environ) -> None:
+    """Make `backend` the one Keras will load; an error where Keras already runs on another."""
+    in_use = keras_backend_in_use()
+    if in_use is not None and in_use != backend:
+        raise InputError(f"Keras already runs on {in_use} in this process and cannot switch to {backend}")
+    environ["KERAS_BACKEND"] = backend
+
+
+def keras(backend: str | None = None):
+    """Keras, on `backend` (or on the one already chosen, TensorFlow by default)."""
+    if backend is not None:
+        choose_keras_backend(backend)
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        tensorflow()
+    else:
+        _torch_stack_first()
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keras imports TensorFlow's utilities where installed
     import keras
 
     return keras
@@ -44,6 +77,7 @@ DISTRIBUTIONS = {
     "torchvision": ("torchvision",),
     "tensorflow": ("tensorflow", "tensorflow-cpu"),
     "keras": ("keras",),
+    "jax": ("jax",),
     "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
 }
 

@@ -1,70 +1,155 @@
-"""The Keras (TensorFlow) backend: keras.applications models, NHWC float32 input scaled to [0, 1];
-forward and gradients for the transfer suite, and for paired training a model built under the
-knobs, trained with the same steps as `Model.fit` (training=True forward, gradient tape, Adam),
-predicted, nudged, saved and loaded as a SavedModel.
+"""The Keras backend, on any of Keras 3's own backends (TensorFlow, JAX, torch): keras.applications
+models, NHWC float32 input scaled to [0, 1]; forward and gradients for the transfer and layer suites,
+and for paired training a model built under the knobs, trained by Keras's own train step (the one
+`Model.fit` runs, through `train_on_batch`), predicted, nudged, saved and loaded.
+
+Keras runs on one backend per process (cwtest.backends.frameworks.keras): a side names it, and
+`available` says so where this process runs Keras on another.
 """
 
 from __future__ import annotations
 
 import importlib.util
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from cwtest.backends import frameworks, overridden
-from cwtest.backends.precision import tensorflow_mode
+from cwtest.backends.determinism import switch_on
+from cwtest.backends.precision import keras_mode
 from cwtest.backends.sides import Side
 from cwtest.models.architectures import REGISTRY
 from cwtest.training.harmonize import keras_flavour
 from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs
 
-
-def tf_device(side: Side) -> str:
-    """The TensorFlow device string of a side: gpu:1 -> /GPU:1."""
-    kind, _, index = side.device.partition(":")
-    return f"/{kind.upper()}:{index or 0}"
+# What each Keras backend needs installed, and the package to name when it is not.
+REQUIRES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
 def available(side: Side) -> str | None:
-    if importlib.util.find_spec("tensorflow") is None:
-        return f"{side}: TensorFlow is not installed here (pip install tensorflow, or name no tensorflow side)"
-    if side.precision in ("bf16", "fp16"):
-        return f"{side}: Keras mixed precision is a build-time policy cwtest does not set; use fp32 or tf32"
-    tf = frameworks.tensorflow()
-
-    if side.device.startswith("gpu") and not tf.config.list_physical_devices("GPU"):
-        return f"{side}: no GPU is visible to TensorFlow on this machine"
+    backend = side.keras_backend
+    if importlib.util.find_spec(REQUIRES[backend]) is None:
+        return f"{side}: {REQUIRES[backend]} is not installed here (pip install {REQUIRES[backend]})"
+    if importlib.util.find_spec("keras") is None:
+        return f"{side}: Keras is not installed here (pip install keras)"
+    in_use = frameworks.keras_backend_in_use()
+    if in_use is not None and in_use != backend:
+        return (f"{side}: Keras runs on {in_use} in this process and picks its backend once; "
+                f"name {side} in --crossedwires-pair to run it")
+    if side.accelerated:
+        keras = frameworks.keras(backend)
+        if not keras.distribution.list_devices("gpu"):
+            return f"{side}: no GPU is visible to {backend} on this machine"
     return None
 
 
-def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
-    keras, tf = frameworks.keras(), frameworks.tensorflow()
+@contextmanager
+def on(side: Side):
+    """Computations of `side`: on its device, in its precision mode."""
+    keras = frameworks.keras(side.keras_backend)
+    kind, _, index = side.device.partition(":")
+    # "cpu", not "cpu:0": Keras 3.15 on torch moves each new variable's Parameter with .to(device), and
+    # torch.device("cpu:0") is another device to a tensor on "cpu": the copy is no leaf, gets no gradient,
+    # and fit raises "No gradients provided for any variable".
+    with keras.device(kind if kind == "cpu" else f"{kind}:{index or 0}"), keras_mode(side):
+        yield keras
 
-    keras.utils.set_random_seed(seed)
-    with tf.device(tf_device(side)):
+
+def traced(step: Callable) -> Callable:
+    """`step` as one traced graph where Keras runs on TensorFlow (whose eager ops cost milliseconds of
+    Python each), as it is on the other backends (whose eager steps are what their users run)."""
+    keras = frameworks.keras()
+    return frameworks.tensorflow().function(step) if keras.backend.backend() == "tensorflow" else step
+
+
+def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
+    with on(side) as keras:
+        keras.utils.set_random_seed(seed)
         return REGISTRY[arch].flavours[flavour].keras()
 
 
-def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
-    tf = frameworks.tensorflow()
+def weights(model) -> list[np.ndarray]:
+    return model.get_weights()
 
-    with tf.device(tf_device(side)), tensorflow_mode(side):
-        outputs = model(images.astype(np.float32) / 255.0, training=training)
+
+def set_weights(model, arrays: list[np.ndarray]) -> None:
+    model.set_weights(arrays)
+
+
+def to_numpy(tensor) -> np.ndarray:
+    """A backend tensor as an array. Keras on torch converts through `np.array(tensor)`, which numpy 2
+    warns about for every torch tensor (its __array__ takes no copy argument): torch's own call instead."""
+    if hasattr(tensor, "detach"):
+        return tensor.detach().cpu().numpy()
+    return frameworks.keras().ops.convert_to_numpy(tensor)
+
+
+def _numpy(outputs):
     # A model with several outputs (intermediate activations, say) gives one array each.
-    return [np.asarray(o) for o in outputs] if isinstance(outputs, (list, tuple)) else np.asarray(outputs)
+    if isinstance(outputs, (list, tuple)):
+        return [to_numpy(o) for o in outputs]
+    return to_numpy(outputs)
+
+
+def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+    with on(side):
+        return _numpy(model(images.astype(np.float32) / 255.0, training=training))
+
+
+def differentiate(model, inputs: list[np.ndarray], loss: Callable, training: bool
+                  ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Gradients of `loss(outputs)` (written in keras.ops) with respect to the inputs and to each trainable
+    weight (by path), one pass: Keras has no backend-neutral gradient, so each backend takes its own."""
+    keras = frameworks.keras()
+    weights = getattr(model, "trainable_weights", [])  # a loss is a plain function of its inputs
+
+    def call_input(xs):  # a model of one input takes it bare
+        return xs if len(xs) > 1 else xs[0]
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        tf = frameworks.tensorflow()
+        xs = [tf.constant(x) for x in inputs]
+        with tf.GradientTape() as tape:
+            tape.watch(xs)
+            value = loss(model(call_input(xs), training=training))
+        found = tape.gradient(value, xs + list(weights))
+    elif backend == "torch":
+        import torch
+
+        xs = [torch.tensor(x, requires_grad=True) for x in inputs]
+        value = loss(model(call_input(xs), training=training))
+        found = torch.autograd.grad(value, xs + [w.value for w in weights], allow_unused=True)
+    else:  # jax: a pure function of the inputs and weights
+        import jax
+
+        state = getattr(model, "non_trainable_weights", [])
+
+        def pure(xs, values):
+            with keras.StatelessScope(state_mapping=list(zip(weights, values))) as scope:
+                outputs = model(call_input(xs), training=training)
+            return loss(outputs), [scope.get_current_value(v) for v in state]
+
+        (_, updates), (gx, gw) = jax.value_and_grad(pure, argnums=(0, 1), has_aux=True)(
+            list(inputs), [w.value for w in weights])
+        for variable, value in zip(state, updates):
+            if value is not None:  # as the other backends' training-mode call updates BatchNorm's statistics
+                variable.assign(value)
+        found = list(gx) + list(gw)
+    arrays = [np.zeros(np.shape(v), np.float32) if g is None else to_numpy(g)
+              for v, g in zip(list(inputs) + list(weights), found)]
+    return arrays[:len(inputs)], {w.path: g for w, g in zip(weights, arrays[len(inputs):])}
 
 
 def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side) -> dict[str, np.ndarray]:
     """Weight path -> gradient of the mean cross-entropy of the logits (the model must return logits),
     one pass in training mode: the same loss as the torch backend's."""
-    keras, tf = frameworks.keras(), frameworks.tensorflow()
-
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    with tf.device(tf_device(side)), tensorflow_mode(side):
-        with tf.GradientTape() as tape:
-            value = loss(labels, model(images.astype(np.float32) / 255.0, training=True))
-        found = tape.gradient(value, model.trainable_weights)
-    return {w.path: np.asarray(g) for w, g in zip(model.trainable_weights, found)}
+    with on(side) as keras:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return differentiate(model, [images.astype(np.float32) / 255.0],
+                             lambda logits: loss(labels, logits), training=True)[1]
 
 
 def comparable(model):
@@ -85,10 +170,9 @@ TORCH_BN_MOMENTUM = 0.9  # torch's momentum=0.1 in Keras's convention
 
 def build_trainable(arch: str, knobs: frozenset[str], side: Side, seed: int = 0):
     """The published Keras model, or its torch-structured twin with `architecture`; logits out with `loss`."""
-    keras, tf = frameworks.keras(), frameworks.tensorflow()
-    keras.utils.set_random_seed(seed)
     flavour = REGISTRY[arch].flavours[keras_flavour(arch, knobs)]
-    with tf.device(tf_device(side)):
+    with on(side) as keras:
+        keras.utils.set_random_seed(seed)
         model = flavour.keras()
     head = model.layers[-1]
     # The head is one Dense layer; its activation decides whether the model returns logits.
@@ -106,30 +190,26 @@ def nudge(model) -> None:
 
 def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str], side: Side,
           progress: Progress) -> SideRun:
-    keras, tf = frameworks.keras(), frameworks.tensorflow()
+    """Keras's train step, batch by batch (`train_on_batch` runs the step `Model.fit` runs, and gives
+    each step's loss): graph mode without XLA on TensorFlow and eager torch, as the published runs and
+    native torch compute; JAX always compiles (XLA is how it runs)."""
+    keras = frameworks.keras(side.keras_backend)
     if "deterministic" in knobs:
-        tf.config.experimental.enable_op_determinism()
-    optimizer = keras.optimizers.Adam(learning_rate=plan.learning_rate, epsilon=plan.adam_epsilon)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits="loss" in knobs)
-
-    @tf.function
-    def step(images, labels):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(labels, model(tf.cast(images, tf.float32) / 255.0, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-        return loss
+        switch_on(side.keras_backend)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=plan.learning_rate, epsilon=plan.adam_epsilon),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits="loss" in knobs),
+                  jit_compile=side.keras_backend == "jax")
 
     def run_step(start: int, stop: int, number: int) -> float:
-        return float(step(x[start:stop], y[start:stop]))
+        return float(model.train_on_batch(x[start:stop].astype(np.float32) / 255.0, y[start:stop]))
 
-    with tf.device(tf_device(side)), tensorflow_mode(side):
+    with on(side):
         return run_epochs(plan, len(y), run_step, str(side), progress)
 
 
 def predict(model, x: np.ndarray, side: Side) -> np.ndarray:
-    tf = frameworks.tensorflow()
-    with tf.device(tf_device(side)), tensorflow_mode(side):
-        return np.concatenate([np.asarray(_outputs(model, x[a:b].astype(np.float32) / 255.0)).argmax(1)
+    with on(side):
+        return np.concatenate([_numpy(_outputs(model, x[a:b].astype(np.float32) / 255.0)).argmax(1)
                                for a, b in batches(len(x), EVAL_BATCH)])
 
 
@@ -143,7 +223,8 @@ def _outputs(model, images):
 
 
 def save(model, folder: Path, trial: str) -> Path:
-    """As the CrossedWires dataset stores it: `<trial>tf_model/`, a TensorFlow SavedModel."""
+    """As the CrossedWires dataset stores it: `<trial>tf_model/`, a TensorFlow SavedModel (which
+    Keras writes from a model on TensorFlow only)."""
     path = folder / f"{trial}tf_model"
     model.export(str(path), format="tf_saved_model", verbose=False)
     return path

@@ -1,8 +1,10 @@
 """Precision modes of a side: what each switches on in torch and TensorFlow, what is read back
 as in force while a side computes, and the tolerance that goes with each mode.
 
-Modes: `fp32` is strict (TF32 off in both frameworks: TensorFlow turns it on by default and torch
-for cuDNN convolutions), `tf32` turns TF32 on, `bf16` and `fp16` run torch under autocast.
+Modes: `fp32` is strict (TF32 off in every framework: TensorFlow turns it on by default, torch
+for cuDNN convolutions, JAX for matmuls and convolutions on a GPU (its "default" precision)), `tf32`
+turns TF32 on, `bf16` and `fp16` run torch under autocast. A Keras side runs in its Keras backend's
+mode: TensorFlow's, JAX's (jax.default_matmul_precision) or torch's flags.
 TF32 only exists on CUDA devices: a CPU side in `tf32` reads back as `fp32`, which the report shows.
 
 Tolerance rule. Per-element rtol/atol are torch.testing's for the format (tf32 has fp16's 10-bit
@@ -20,10 +22,10 @@ VGG16, ResNet50 and DenseNet121 alike, while one mode's units are 16 to 770 time
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cwtest.backends import frameworks, observed
-from cwtest.backends.determinism import tensorflow_state, torch_state
+from cwtest.backends.determinism import jax_state, tensorflow_state, torch_state
 from cwtest.backends.sides import Side
 
 
@@ -107,6 +109,24 @@ def tensorflow_mode(side: Side):
         yield
     finally:
         tf.config.experimental.enable_tensor_float_32_execution(saved)
+
+
+@contextmanager
+def jax_mode(side: Side):
+    """Run JAX computations of `side` at the matmul precision of its mode: "highest" is fp32 on a GPU."""
+    import jax
+
+    with jax.default_matmul_precision("tensorfloat32" if side.precision == "tf32" else "highest"):
+        in_force = "tf32" if side.precision == "tf32" and _kind(side) != "cpu" else "fp32"
+        observed.record(side, in_force, jax_state())
+        yield
+
+
+def keras_mode(side: Side):
+    """The mode of a Keras side, set in its Keras backend."""
+    if side.keras_backend == "torch":  # Keras says "gpu" where torch's flags and autocast say "cuda"
+        return torch_mode(replace(side, device=side.device.replace("gpu", "cuda")))
+    return {"tensorflow": tensorflow_mode, "jax": jax_mode}[side.keras_backend](side)
 
 
 def unit_ratio(mode: Mode) -> float:

@@ -1,4 +1,9 @@
-"""Sides of a comparison: `framework:device[:precision]`, two of them make a pair."""
+"""Sides of a comparison: `framework:device[:precision]`, two of them make a pair.
+
+A framework is torch, onnxruntime, or Keras on one of its three backends: `keras-tensorflow`
+(also spelt `tensorflow`, its name in the CrossedWires dataset), `keras-jax` and `keras-torch`.
+Names carry no brackets or other shell globs, so a pair needs no quoting in bash or zsh.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,21 @@ from dataclasses import dataclass
 
 from cwtest.errors import InputError
 
-FRAMEWORKS = ("torch", "tensorflow", "onnxruntime")
-# Each framework names its accelerator the way its users do: torch "cuda", TensorFlow "gpu".
-DEVICES = {"torch": ("cpu", "cuda"), "tensorflow": ("cpu", "gpu"), "onnxruntime": ("cpu", "cuda")}
+# The Keras sides and the Keras backend each runs on; "tensorflow" is Keras on TensorFlow.
+KERAS_BACKENDS = {"tensorflow": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
+ALIASES = {"keras-tensorflow": "tensorflow"}
+KERAS_SIDES = {backend: framework for framework, backend in KERAS_BACKENDS.items()}  # "jax" -> "keras-jax"
+FRAMEWORKS = ("torch", *KERAS_BACKENDS, "onnxruntime")
+# Each framework names its accelerator the way its users do: torch "cuda", Keras "gpu".
+DEVICES = {"torch": ("cpu", "cuda"), "onnxruntime": ("cpu", "cuda")} | {k: ("cpu", "gpu") for k in KERAS_BACKENDS}
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 # bf16 and fp16 are torch autocast modes. Keras mixed precision is a build-time policy cwtest does not
 # set, and cwtest runs ONNX graphs in float32: there they could only skip, so they are refused here.
-FRAMEWORK_PRECISIONS = {"torch": PRECISIONS, "tensorflow": ("fp32", "tf32"), "onnxruntime": ("fp32", "tf32")}
+FRAMEWORK_PRECISIONS = {"torch": PRECISIONS, "onnxruntime": ("fp32", "tf32")} | {
+    k: ("fp32", "tf32") for k in KERAS_BACKENDS}
 DEFAULT_PAIR = "torch:cpu,tensorflow:cpu"
 
-_SIDE = re.compile(r"^(?P<fw>[a-z]+):(?P<dev>[a-z]+)(?::(?P<idx>\d+))?(?::(?P<prec>[a-z0-9]+))?$")
+_SIDE = re.compile(r"^(?P<fw>[a-z][a-z-]*):(?P<dev>[a-z]+)(?::(?P<idx>\d+))?(?::(?P<prec>[a-z0-9]+))?$")
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,16 @@ class Side:
     framework: str
     device: str  # "cpu", "cuda:0", "gpu:1", ...
     precision: str = "fp32"
+
+    @property
+    def keras_backend(self) -> str | None:
+        """The Keras backend of a Keras side ("tensorflow", "jax", "torch"), None for other sides."""
+        return KERAS_BACKENDS.get(self.framework)
+
+    @property
+    def api(self) -> str:
+        """Whose model code the side runs: "torch" (torchvision), "keras" (keras.applications), "onnxruntime"."""
+        return "keras" if self.keras_backend else self.framework
 
     @property
     def accelerated(self) -> bool:
@@ -38,7 +58,7 @@ def parse_side(text: str, option: str = "--crossedwires-pair") -> Side:
     match = _SIDE.match(text.strip())
     if not match:
         raise InputError(f"{option}: {text!r} is not framework:device[:precision], e.g. torch:cpu")
-    framework, device = match["fw"], match["dev"]
+    framework, device = ALIASES.get(match["fw"], match["fw"]), match["dev"]
     if framework not in FRAMEWORKS:
         raise InputError(f"{option}: unknown framework {framework!r} (known: {', '.join(FRAMEWORKS)})")
     if device not in DEVICES[framework]:
@@ -66,8 +86,23 @@ class Pair:
         return f"{self.left}->{self.right}"
 
     @property
+    def keras_backends(self) -> tuple[str, ...]:
+        """The Keras backends the pair's Keras sides run on, left side's first, each once."""
+        return tuple(dict.fromkeys(s.keras_backend for s in (self.left, self.right) if s.keras_backend))
+
+    @property
     def devices(self) -> str:
         return self.left.device if self.left.device == self.right.device else f"{self.left.device}/{self.right.device}"
+
+
+def decomposition_sides(pair: Pair) -> tuple[Side, Side, Side] | None:
+    """(torch, Keras on torch, the pair's Keras side) for a pair of a torch side and a Keras side on
+    another Keras backend, on the torch side's device and precision (fp32 or tf32); None for any other pair."""
+    torch_side = next((s for s in (pair.left, pair.right) if s.framework == "torch"), None)
+    keras_side = next((s for s in (pair.left, pair.right) if s.keras_backend not in (None, "torch")), None)
+    if torch_side is None or keras_side is None or torch_side.precision not in FRAMEWORK_PRECISIONS["keras-torch"]:
+        return None
+    return torch_side, Side("keras-torch", torch_side.device.replace("cuda", "gpu"), torch_side.precision), keras_side
 
 
 def parse_pair(text: str, option: str = "--crossedwires-pair") -> Pair:

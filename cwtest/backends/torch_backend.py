@@ -35,6 +35,23 @@ def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
     return REGISTRY[arch].flavours[flavour].torch().to(side.device)
 
 
+def weights(model) -> list[np.ndarray]:
+    """Every floating-point parameter and buffer, in state_dict order (BatchNorm's step count is not a weight)."""
+    return [v.detach().cpu().numpy() for v in model.state_dict().values() if v.is_floating_point()]
+
+
+def set_weights(model, arrays: list[np.ndarray]) -> None:
+    """The arrays `weights` gives, back in place, each onto its tensor's device."""
+    import torch
+
+    targets = [v for v in model.state_dict().values() if v.is_floating_point()]
+    if len(targets) != len(arrays):
+        raise ValueError(f"{len(arrays)} arrays for the {len(targets)} weights of {type(model).__name__}")
+    with torch.no_grad():
+        for target, array in zip(targets, arrays):
+            target.copy_(torch.from_numpy(np.asarray(array)))
+
+
 def _inputs(images: np.ndarray, side: Side):
     import torch
 

@@ -55,6 +55,14 @@ class _KerasChain:
     def get_layer(self, name: str):
         return next(layer for layer in self.layers if layer.name == name)
 
+    @property
+    def trainable_weights(self) -> list:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
     def __call__(self, x, training: bool = False):
         return functools.reduce(lambda y, layer: layer(y, training=training), self.layers, x)
 

@@ -13,14 +13,21 @@ from typing import Callable
 import numpy as np
 
 from cwtest.backends import frameworks
+from cwtest.backends.keras_backend import to_numpy
+from cwtest.backends.sides import KERAS_SIDES, Side
 from cwtest.metrics import FLOAT64_MARGIN, Errors, measure
+from cwtest.models.transfer import owned
 from cwtest.session import blackbox
 
-TORCH_CPU, KERAS_CPU = "torch:cpu", "tensorflow:cpu"  # the sides of a torch-against-Keras case
+TORCH_CPU = "torch:cpu"  # the reference side of a torch-against-Keras case
+
+def keras_cpu() -> Side:
+    """The other side: Keras on the CPU, on the backend it runs on in this process."""
+    return Side(KERAS_SIDES[frameworks.keras().backend.backend()], "cpu")
+
 # torch's state keys in the order Keras keeps the matching weights (kernel, bias / gamma, beta,
 # moving_mean, moving_variance); BatchNorm's num_batches_tracked has no Keras counterpart.
 KERAS_ORDER = ("weight", "bias", "running_mean", "running_var")
-
 
 @dataclass(frozen=True)
 class Values:
@@ -47,7 +54,6 @@ class Values:
         return {what: measure(ref, other, max(scale, terms.get(what, 0.0)), exact.get(what))
                 for what, (ref, other, scale) in self.quantities.items()}
 
-
 def assert_within(results: dict[str, Errors], limit: float, case_id: str, check: str) -> None:
     """One line per quantity over the limit, the registry entry's tolerance for this check."""
     over = [f"  {what}: {e.eps_units:.1f} eps units (max abs {e.max_abs:.3g}, "
@@ -58,7 +64,6 @@ def assert_within(results: dict[str, Errors], limit: float, case_id: str, check:
     if over:
         raise AssertionError(f"{case_id}: {check} differs beyond {limit:g} fp32-eps units of the output scale "
                              f"(the registry entry's tolerance):\n" + "\n".join(over))
-
 
 def keras_layout(module, layer, values: dict) -> dict:
     """A torch module's arrays (parameters, buffers or their gradients) as the Keras layer holds them."""
@@ -76,15 +81,12 @@ def keras_layout(module, layer, values: dict) -> dict:
             out[key] = np.ascontiguousarray(array)
     return out
 
-
 def _state(module) -> dict:
     own = [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]
     return {k: v.detach().numpy() for k, v in own if k in KERAS_ORDER}
 
-
 def _to_torch_layout(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array.transpose(0, 3, 1, 2)) if array.ndim == 4 else array
-
 
 def torch_input(array: np.ndarray):
     """An NHWC case input as the NCHW tensor torch's own constructors would make: numpy keeps the NHWC
@@ -94,12 +96,10 @@ def torch_input(array: np.ndarray):
 
     return torch.from_numpy(_to_torch_layout(array)).clone(memory_format=torch.contiguous_format)
 
-
 def inputs_for(params: dict) -> list[np.ndarray]:
     """The case's inputs (NHWC), drawn from its seed: hypothesis draws shapes and a seed, not arrays."""
     rng = np.random.default_rng(params["seed"])
     return [(rng.standard_normal(shape) * params.get("scale", 1.0)).astype(np.float32) for shape in params["inputs"]]
-
 
 def _seed_cpu(seed: int) -> None:
     """Seeds the generator a module built on the CPU draws its weights from. `torch.manual_seed`
@@ -108,7 +108,6 @@ def _seed_cpu(seed: int) -> None:
     import torch
 
     torch.default_generator.manual_seed(seed)
-
 
 def build_pair(block, params: dict, published: frozenset):
     """The torch module and the Keras model of a case, Keras holding torch's weights."""
@@ -121,15 +120,13 @@ def build_pair(block, params: dict, published: frozenset):
         state = _state(sub)
         if state:
             layer = model.get_layer(name)
-            layer.set_weights(list(keras_layout(sub, layer, state).values()))
+            layer.set_weights([owned(a) for a in keras_layout(sub, layer, state).values()])
     return module, model
-
 
 def compare(block, params: dict, published: frozenset = frozenset(), check: str = "forward") -> dict[str, Errors]:
     """forward: outputs and the state after the call; gradients: of sum(output * a random cotangent)
     with respect to the inputs and every weight."""
     return case_values(block, params, published, check).errors()
-
 
 def case_values(block, params: dict, published: frozenset = frozenset(), check: str = "forward") -> Values:
     """The arrays `compare` measures, torch's first."""
@@ -147,13 +144,13 @@ def case_values(block, params: dict, published: frozenset = frozenset(), check: 
     if check == "gradients":
         return _gradients(module, model, weighted, torch_in, torch_out, xs, training, params["seed"],
                           block.gradient_scale)
-    blackbox.note(side=f"{KERAS_CPU} forward")
+    blackbox.note(side=f"{keras_cpu()} forward")
     # Tensors, not arrays: a Keras layer given an array converts it through checks that cost more than
     # the conversion itself.
     keras_in = [frameworks.keras().ops.convert_to_tensor(x) for x in xs]
     keras_out = model(keras_in if len(keras_in) > 1 else keras_in[0], training=training)
     scale = _forward_scale(block, module, torch_in)
-    results = {"output": (torch_out.detach().numpy(), np.asarray(keras_out), scale)}
+    results = {"output": (torch_out.detach().numpy(), to_numpy(keras_out), scale)}
     for name, sub in weighted:
         layer = model.get_layer(name)
         ours = keras_layout(sub, layer, _state(sub))
@@ -162,8 +159,7 @@ def case_values(block, params: dict, published: frozenset = frozenset(), check: 
         scale = max(float(np.abs(a).max(initial=0.0)) for a in ours.values())
         results.update({f"{name}.{key}": (a, np.asarray(theirs), scale)
                         for (key, a), theirs in zip(ours.items(), layer.get_weights())})
-    return Values((TORCH_CPU, KERAS_CPU), results)
-
+    return Values((TORCH_CPU, str(keras_cpu())), results)
 
 def _forward_scale(block, module, inputs) -> float:
     """What the block's outputs are measured against besides their own largest magnitude (see
@@ -173,7 +169,6 @@ def _forward_scale(block, module, inputs) -> float:
     if block.forward_scale == "inputs":
         return max(float(x.detach().abs().max()) for x in inputs)
     return 0.0
-
 
 def _terms_scale(module, inputs) -> float:
     """The largest output of the module run on |inputs| with |weights|: the size of the products an
@@ -189,24 +184,22 @@ def _terms_scale(module, inputs) -> float:
     with torch.no_grad():
         return float(functional_call(module, absolute, tuple(x.detach().abs() for x in inputs)).abs().max())
 
-
 def _gradients(module, model, weighted, torch_in, torch_out, xs, training, seed, against: str) -> Values:
     """Gradients of sum(output * cotangent) for the inputs and the weights, on both sides."""
     import torch
 
-    tf = frameworks.tensorflow()
+    from cwtest.backends.keras_backend import differentiate
+
+    keras = frameworks.keras()
     cotangent = np.random.default_rng(seed + 1).standard_normal(tuple(torch_out.shape)).astype(np.float32)
-    keras_in = [tf.constant(x) for x in xs]
-    blackbox.note(side=f"{KERAS_CPU} forward")
-    with tf.GradientTape() as tape:
-        tape.watch(keras_in)
-        keras_out = model(keras_in if len(keras_in) > 1 else keras_in[0], training=training)
-        keras_loss = tf.reduce_sum(keras_out * cotangent)
+    blackbox.note(side=f"{keras_cpu()} forward and backward")
+    weighting = keras.ops.convert_to_tensor(cotangent)  # a tensor: torch's `tensor * array` goes through numpy
+    input_grads, weight_grads = differentiate(model, xs, lambda out: keras.ops.sum(out * weighting), training)
     blackbox.note(side=f"{TORCH_CPU} backward")
     (torch_out * torch.from_numpy(cotangent)).sum().backward()
-    blackbox.note(side=f"{KERAS_CPU} backward")
     trainable = [(name, sub, model.get_layer(name).trainable_weights) for name, sub in weighted]
-    keras_grads = tape.gradient(keras_loss, keras_in + [w for *_, weights in trainable for w in weights])
+    keras_grads = input_grads + [weight_grads[w.path] for *_, weights in trainable for w in weights]
+    keras_in = xs
     pairs = {f"d input{i}": (x.grad.numpy().transpose(0, 2, 3, 1) if x.dim() == 4 else x.grad.numpy(), g)
              for i, (x, g) in enumerate(zip(torch_in, keras_grads))}
     keras_grads = iter(keras_grads[len(keras_in):])
@@ -220,11 +213,10 @@ def _gradients(module, model, weighted, torch_in, torch_out, xs, training, seed,
     scale = max(float(np.abs(ours).max(initial=0.0)) for ours, _ in pairs.values())
     if against == "cotangent":
         scale = max(scale, float(np.abs(cotangent).max()))
-    return Values((TORCH_CPU, KERAS_CPU),
+    return Values((TORCH_CPU, str(keras_cpu())),
                   {what: (ours, np.asarray(theirs), scale) for what, (ours, theirs) in pairs.items()},
                   lambda: _float64_gradients(module, model, weighted, xs, cotangent, training),
                   (lambda: _gradient_terms(module, xs, cotangent, training)) if against == "terms" else None)
-
 
 def _float64_gradients(module, model, weighted, xs, cotangent, training) -> dict[str, np.ndarray]:
     """torch's gradients of the same case in float64, keyed and laid out as `_gradients`'s."""
@@ -246,7 +238,6 @@ def _float64_gradients(module, model, weighted, xs, cotangent, training) -> dict
         grads = {k: p.grad.numpy() for k, p in subs[name].named_parameters(recurse=False)}
         found.update({f"d {name}.{key}": g for key, g in keras_layout(subs[name], model.get_layer(name), grads).items()})
     return found
-
 
 def _gradient_terms(module, xs, cotangent, training) -> dict[str, float]:
     """Per gradient, its largest sum of |cotangent| * |d output / d element| over the outputs (torch, in
@@ -281,7 +272,6 @@ def _gradient_terms(module, xs, cotangent, training) -> dict[str, float]:
     for name, local in _layer_terms(double, inputs, torch.from_numpy(cotangent).double()).items():
         found[name] = max(found.get(name, 0.0), local)
     return found
-
 
 def _layer_terms(double, inputs, cotangent) -> dict[str, float]:
     """Per parameter, the terms of its own layer's reduction: |upstream gradient at the layer's output| *
@@ -320,12 +310,10 @@ def _layer_terms(double, inputs, cotangent) -> dict[str, float]:
             found[f"d {name}.{key}"] = float((size * j.abs().reshape(size.shape[0], -1)).sum(0).max())
     return found
 
-
 def compare_devices(block, params: dict, source, target, check: str = "forward") -> dict[str, Errors]:
     """The case's torch module on two sides (devices or precisions), the target's a copy of the source's:
     as `compare`, with the source as the reference and everything in torch's layout."""
     return device_values(block, params, source, target, check).errors()
-
 
 def device_values(block, params: dict, source, target, check: str = "forward") -> Values:
     """The arrays `compare_devices` measures, the source's first."""

@@ -12,7 +12,8 @@ from typing import Callable
 
 from hypothesis import strategies as st
 
-from cwtest.blocks import layer_builders as build, layer_strategies as cases
+from cwtest.blocks import layer_builders as build
+from cwtest.blocks import layer_strategies as cases
 
 # Tolerances, in units of fp32 epsilon times the compared values' scale (layer_parity.compare).
 # Measured as the worst harmonized case over 150 random examples per entry (torch 2.14.1,

@@ -14,6 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from cwtest.backends import frameworks
+from cwtest.backends.keras_backend import traced
 
 # Per step, in fp32-eps units of the largest parameter or step along the way (path_scale).
 # The gap grows linearly: with weight decay torch multiplies by fl(1 - lr*wd) while Keras
@@ -130,7 +131,7 @@ def trajectories(entry: Optimizer, params: dict, published: frozenset = frozense
     """(torch, Keras) parameters after each checkpoint step (default: the case's last step)."""
     import torch
 
-    keras, tf = frameworks.keras(), frameworks.tensorflow()
+    keras = frameworks.keras()
     checkpoints = checkpoints or (params["steps"],)
     theta, gradients = start(params, max(checkpoints))
     torch_theta = torch.tensor(theta, requires_grad=True)
@@ -143,17 +144,17 @@ def trajectories(entry: Optimizer, params: dict, published: frozenset = frozense
         optimizer.apply_gradients([(gradient, keras_theta)])
 
     if len(gradients) > EAGER_STEPS:
-        # The same ops traced once: an eager Keras step costs about 4 ms of Python, most of a long
-        # trajectory's time (the Adam demonstration's 1000 steps), where tracing costs about 0.1 s.
+        # The same ops traced once: an eager Keras step on TensorFlow costs about 4 ms of Python, most of
+        # a long trajectory's time (the Adam demonstration's 1000 steps), where tracing costs about 0.1 s.
         # The demonstration's parameters came out bit for bit as eagerly, at every checkpoint.
-        keras_step = tf.function(keras_step)
+        keras_step = traced(keras_step)
     found = []
     for t, gradient in enumerate(gradients, start=1):
         torch_theta.grad = torch.from_numpy(gradient)
         torch_step(t)
-        keras_step(tf.constant(gradient))
+        keras_step(keras.ops.convert_to_tensor(gradient))
         if t in checkpoints:
-            found.append((torch_theta.detach().numpy().copy(), np.asarray(keras_theta)))
+            found.append((torch_theta.detach().numpy().copy(), np.array(keras_theta.numpy())))
     return found
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtest.backends.sides import Pair
 from cwtest.backends import trainer_for
+from cwtest.backends.sides import Pair
 from cwtest.training.protocol import accuracy
 
 

@@ -1,5 +1,6 @@
-"""One framework on two devices (or precisions): the "transfer" is a state-dict copy onto the
-other side's device, and the comparison is of the same torch model computed in two places.
+"""One model code on two devices, precisions or Keras backends: the "transfer" is a copy of the weights
+onto the other side, and the comparison is of the same model computed in two places. Gradients are
+compared for torch sides (their allowances rest on torch's float64 reference).
 
 Gradients are compared with the source's own sensitivity to rounding beside them (the "nudge
 spread", cwtest.backends.precision.gradient_allowance): the source's gradients again with its input images
@@ -15,12 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.backends import torch_backend
+from cwtest.backends import backend_for
 from cwtest.backends.precision import Mode, nudge_size
 from cwtest.backends.sides import Side
 from cwtest.backends.torch_backend import float_gradients
 from cwtest.models.parity import comparable, relative_l2
-
 
 # Random patterns per batch, each nudged up and down; the spread is the largest change over them. One: where
 # a 64-unit nudge missed a ReLU step the target took, a second pattern missed it too, and a larger nudge
@@ -29,11 +29,12 @@ NUDGE_PATTERNS = 1
 
 
 def copied(arch: str, source: Side, target: Side, seed: int = 0) -> tuple[object, object]:
-    """The source's model and a copy of its weights and statistics on the target's device; the target
-    is built from another seed, so that only the copy can make the two agree."""
-    first = torch_backend.build(arch, source, seed)
-    second = torch_backend.build(arch, target, seed + 1)
-    second.load_state_dict(first.state_dict())
+    """The source's model and a copy of its weights and statistics on the target (another device, precision
+    or Keras backend: one model code); the target is built from another seed, so that only the copy can
+    make the two agree."""
+    first = backend_for(source).build(arch, source, seed)
+    second = backend_for(target).build(arch, target, seed + 1)
+    backend_for(target).set_weights(second, backend_for(source).weights(first))
     return first, second
 
 
@@ -113,6 +114,6 @@ def gradient_errors(models, images: np.ndarray, labels: np.ndarray, source: Side
     """Every parameter's gradient on the target against the source's, one training-mode pass each
     (dropout off), with the source's fp32-against-float64 floor and its spread under `mode`'s nudge."""
     x = float_images(images)
-    with comparable(models[0], "torch"), comparable(models[1], "torch"):
+    with comparable(models[0], source), comparable(models[1], target):
         found = source_gradients(models[0], x, labels, source, mode)
         return compared(found, float_gradients(models[1], x, labels, target))

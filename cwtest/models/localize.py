@@ -48,7 +48,7 @@ def _torch_activations(model, modules, images: np.ndarray, side: Side, training:
     hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach().cpu().numpy().copy()))
              for n, m in enumerate(modules)]
     try:
-        backend_for("torch").forward(model, images, side, training=training)
+        backend_for(side).forward(model, images, side, training=training)
     finally:
         for hook in hooks:
             hook.remove()
@@ -60,7 +60,7 @@ def _keras_activations(model, layers, images: np.ndarray, side: Side, training: 
 
     keras = frameworks.keras()
     probe = keras.Model(model.input, [layer.output for layer in layers])
-    found = backend_for("tensorflow").forward(probe, images, side, training=training)
+    found = backend_for(side).forward(probe, images, side, training=training)
     return found if isinstance(found, list) else [found]
 
 
@@ -72,8 +72,8 @@ def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, t
     if not indices:
         return []
     chosen = [pairs[i] for i in indices]
-    with preserved(pair.torch_model, pair.keras_model), comparable(pair.torch_model, "torch"), \
-            comparable(pair.keras_model, "tensorflow"):
+    with preserved(pair.torch_model, pair.keras_model), comparable(pair.torch_model, torch_side), \
+            comparable(pair.keras_model, keras_side):
         torch_values = _torch_activations(pair.torch_model, [t.handle for t, _ in chosen], images, torch_side, training)
         keras_values = _keras_activations(pair.keras_model, [k.handle for _, k in chosen], images, keras_side, training)
         rows, previous = [], None

@@ -34,14 +34,14 @@ def decidable_agreement(actual: np.ndarray, reference: np.ndarray, max_abs: floa
     return float(same[decidable].mean()), int(decidable.sum())
 
 
-def comparable(model, framework: str):
-    """Dropout off and a softmax head read as logits, put back afterwards (the framework's backend knows how)."""
-    return backend_for(framework).comparable(model)
+def comparable(model, side: Side | str):
+    """Dropout off and a softmax head read as logits, put back afterwards (the side's backend knows how)."""
+    return backend_for(side).comparable(model)
 
 
 def logits(model, side: Side, images: np.ndarray, training: bool = False) -> np.ndarray:
-    with comparable(model, side.framework):
-        return backend_for(side.framework).forward(model, images, side, training=training)
+    with comparable(model, side):
+        return backend_for(side).forward(model, images, side, training=training)
 
 
 @contextmanager
@@ -77,13 +77,13 @@ def gradient_errors(pair, images: np.ndarray, labels: np.ndarray, torch_side: Si
     after one backward pass of the mean cross-entropy of the logits in training mode (dropout off)."""
     from cwtest.models.transfer import to_torch
 
-    torch_backend = backend_for("torch")
+    torch_backend = backend_for(torch_side)
     with preserved(pair.torch_model, pair.keras_model):
-        with comparable(pair.torch_model, "torch"):
+        with comparable(pair.torch_model, torch_side):
             torch_grads = torch_backend.gradients(pair.torch_model, images, labels, torch_side)
             exact = torch_backend.gradients(pair.torch_model, images, labels, torch_side, float64=True)
-        with comparable(pair.keras_model, "tensorflow"):
-            keras_grads = backend_for("tensorflow").gradients(pair.keras_model, images, labels, keras_side)
+        with comparable(pair.keras_model, keras_side):
+            keras_grads = backend_for(keras_side).gradients(pair.keras_model, images, labels, keras_side)
     found = []
     for torch_layer, keras_layer in pair.structure.pairs:
         names = [f"{torch_layer.name}.{n}" for n in ("weight", "bias") if f"{torch_layer.name}.{n}" in torch_grads]

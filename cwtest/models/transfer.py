@@ -75,6 +75,13 @@ def to_torch(keras_layer: Layer, arrays: list[np.ndarray]) -> list[np.ndarray]:
     return [kernel.T, *rest]
 
 
+def owned(array: np.ndarray) -> np.ndarray:
+    """A contiguous copy that shares no memory with torch. `Tensor.numpy()` is a view of the tensor, and
+    Keras on JAX keeps a CPU array it is given without copying it: a BatchNorm's moving mean then moved
+    with every in-place update of torch's running_mean (a training-mode pass of the torch model)."""
+    return np.array(array, order="C", copy=True)
+
+
 def copy_weights(pairs, direction: str) -> None:
     """Copy every paired layer's weights (and BatchNorm statistics) from one side to the other."""
     import torch
@@ -86,7 +93,7 @@ def copy_weights(pairs, direction: str) -> None:
             tensors = torch_tensors(torch_layer.handle)
             if direction == "torch->keras":
                 arrays = [t.detach().cpu().numpy() for t in tensors]
-                keras_layer.handle.set_weights([np.ascontiguousarray(a) for a in to_keras(keras_layer, arrays)])
+                keras_layer.handle.set_weights([owned(a) for a in to_keras(keras_layer, arrays)])
             else:
                 for tensor, value in zip(tensors, to_torch(keras_layer, keras_layer.handle.get_weights()), strict=True):
                     tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
@@ -111,8 +118,8 @@ class Transferred:
 def transferred(arch: str, flavour: str, direction: str, torch_side: Side, keras_side: Side,
                 seed: int = 0) -> Transferred:
     """Both sides built (each from `seed`), compared, and, where they match, the source's weights copied over."""
-    torch_model = backend_for("torch").build(arch, torch_side, seed, flavour)
-    keras_model = backend_for("tensorflow").build(arch, keras_side, seed, flavour)
+    torch_model = backend_for(torch_side).build(arch, torch_side, seed, flavour)
+    keras_model = backend_for(keras_side).build(arch, keras_side, seed, flavour)
     comparison = compare(torch_model, keras_model, REGISTRY[arch].flavours[flavour].keras_name)
     if comparison.equivalent:
         copy_weights(comparison.pairs, direction)

@@ -72,3 +72,21 @@ def attribution_lines(rows: list[dict]) -> list[str]:
         table.append(f"{row['nodeid'].split('[')[-1].rstrip(']'):<40} {row.get('accuracy_diff', math.nan):>9.3f} "
                      + " ".join(cells))
     return table
+
+
+DECOMPOSE = "decompose_"
+
+
+def decomposition_lines(rows: list[dict]) -> list[str]:
+    """Per trial run with --crossedwires-decompose: the three sides' accuracies and the difference split
+    into semantics (torch less Keras on torch) and kernels (Keras on torch less the other Keras side)."""
+    found = [row for row in rows if f"{DECOMPOSE}semantics" in row]
+    if not found:
+        return []
+    columns = ("torch_test_acc", "keras_on_torch_test_acc", "keras_other_test_acc", "semantics", "kernels")
+    table = [f"{'trial':<40} {'torch':>8} {'keras/torch':>11} {'keras/other':>11} {'semantics':>10} {'kernels':>8}"]
+    for row in found:
+        values = [row.get(DECOMPOSE + c, math.nan) for c in columns]
+        table.append(f"{row['nodeid'].split('[')[-1].rstrip(']'):<40} {values[0]:>8.4f} {values[1]:>11.4f} "
+                     f"{values[2]:>11.4f} {values[3]:>+10.4f} {values[4]:>+8.4f}")
+    return table

@@ -17,10 +17,10 @@ import pytest
 
 from cwtest import __version__
 from cwtest.backends.determinism import prepare_environment
-from cwtest.backends.frameworks import framework_versions
+from cwtest.backends.frameworks import choose_keras_backend, framework_versions
 from cwtest.errors import InputError
 from cwtest.inputs.data import Cifar10, load_cifar10, synthetic_cifar10
-from cwtest.report.summary import attribution_lines
+from cwtest.report.summary import attribution_lines, decomposition_lines
 from cwtest.report.summary import lines as summary_lines
 from cwtest.report.writer import CONTEXT, METRIC, PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
 from cwtest.session import blackbox, live
@@ -57,9 +57,16 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
     if settings.pair.left.accelerated or settings.pair.right.accelerated:
-        prepare_environment()  # deterministic kernels (the option, the trainer's knob) need it before CUDA starts
+        # deterministic kernels (the option, the trainer's knob) need it before CUDA starts
+        prepare_environment(deterministic=settings.deterministic)
     config.stash[RESTORE] = []
+    if settings.pair.keras_backends:
+        _keras_backend(config, settings.pair.keras_backends[0])
     config.addinivalue_line("markers", f"{TRAINS}: a test that trains models (minutes each); runs before the others")
+    # Keras on torch turns torch tensors and its variables into arrays with np.array(x), which numpy 2
+    # warns about on every call (torch's __array__ takes no copy argument): Keras's, not the test's.
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy "
+                                              "keyword:DeprecationWarning:keras")
     _interrupt_on(config, signal.SIGTERM)
     if position is None:
         _blackbox_folder(config)
@@ -69,6 +76,24 @@ def pytest_configure(config: pytest.Config) -> None:
             _one_test_at_a_time(config)
         else:
             live.direct_to_terminal(config)
+
+
+def _keras_backend(config: pytest.Config, backend: str) -> None:
+    """The Keras backend of the pair's (first) Keras side, chosen before anything imports Keras; xdist's
+    workers inherit it. The old value is put back at the end."""
+    previous = os.environ.get("KERAS_BACKEND")
+    try:
+        choose_keras_backend(backend)
+    except InputError as exc:
+        raise pytest.UsageError(f"--crossedwires-pair: {exc}") from None
+
+    def undo() -> None:
+        if previous is None:
+            os.environ.pop("KERAS_BACKEND", None)
+        else:
+            os.environ["KERAS_BACKEND"] = previous
+
+    config.stash[RESTORE].append(undo)
 
 
 def _one_test_at_a_time(config: pytest.Config) -> None:
@@ -272,6 +297,11 @@ class ReportWriter:
         if attribution:
             terminalreporter.write_sep("-", "cwtest: accuracy difference by harmonization knob (share removed)")
             for line in attribution:
+                terminalreporter.write_line(line)
+        decomposition = decomposition_lines(self.rows)
+        if decomposition:
+            terminalreporter.write_sep("-", "cwtest: accuracy difference split into semantics and kernels")
+            for line in decomposition:
                 terminalreporter.write_line(line)
         if self.peaks:
             terminalreporter.write_line("cwtest: peak resident memory: " + ", ".join(

@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwtest.backends.sides import DEFAULT_PAIR, Pair, parse_pair
+from cwtest.backends import TRAINABLE
+from cwtest.backends.sides import DEFAULT_PAIR, Pair, decomposition_sides, parse_pair
 from cwtest.errors import InputError
 from cwtest.inputs.budgets import BUDGETS, Budget, get_budget
 from cwtest.inputs.choices import parse_choices
@@ -18,7 +19,6 @@ from cwtest.models.tolerances import DEFAULTS as TOLERANCES
 from cwtest.models.tolerances import parse as parse_tolerances
 from cwtest.report.reader import read_baseline
 from cwtest.training.harmonize import KNOBS, keras_flavour, parse_knobs
-from cwtest.backends import TRAINABLE
 
 # name -> (default, help). Each is `--crossedwires-NAME` on the command line, `crossedwires_NAME` in ini.
 OPTIONS = {
@@ -45,6 +45,10 @@ OPTIONS = {
                           "all or none, comma-separated (the harmonized tests always use all; default: none)"),
     "attribution": ("false", "also train each trial with each harmonization knob alone and all together, "
                              "and report how much of the accuracy difference each removes"),
+    "decompose": ("false", "also train each published trial with Keras on torch, and split the accuracy "
+                           "difference of the pair's torch and Keras sides into semantics (torch against "
+                           "Keras on torch: one set of kernels, two sets of conventions) and kernels (Keras on "
+                           "torch against the pair's Keras backend: one set of conventions)"),
     "deterministic": ("false", "switch deterministic kernels on for every suite, on both sides (torch "
                                "use_deterministic_algorithms in warn-only mode with a fixed cuBLAS workspace, "
                                "TensorFlow op determinism); each report row says what was in force"),
@@ -72,6 +76,7 @@ class Settings:
     tolerances: dict[str, float] = field(default_factory=dict)  # run overrides of tolerances.DEFAULTS
     knobs: frozenset[str] = frozenset()  # harmonization knobs of the published-protocol trial tests
     attribution: bool = False
+    decompose: bool = False
     repeats: int = 1
     deterministic: bool = False
     baseline: Path | None = None
@@ -88,7 +93,7 @@ def register(parser) -> None:
         flag = f"--crossedwires-{name}"
         if name == "arch":
             group.addoption(flag, action="append", dest="crossedwires_arch", default=None, help=help_text)
-        elif name in ("attribution", "deterministic"):
+        elif name in ("attribution", "decompose", "deterministic"):
             group.addoption(flag, action="store_const", const="true", dest=f"crossedwires_{name}",
                             default=None, help=help_text)
         else:
@@ -163,9 +168,9 @@ def check_combination(settings: Settings) -> None:
     """Reject options that every test reading them could only fail or ignore with this pair and these
     trials: such an option is bad input, found before any test runs, not a test failure."""
     pair = settings.pair
-    frameworks = {pair.left.framework, pair.right.framework}
+    frameworks, apis = {pair.left.framework, pair.right.framework}, {pair.left.api, pair.right.api}
     # Only the trial suite reads these, and it trains both sides of the pair.
-    training = {"harmonize": bool(settings.knobs), "attribution": settings.attribution,
+    training = {"harmonize": bool(settings.knobs), "attribution": settings.attribution, "decompose": settings.decompose,
                 "repeats": settings.repeats > 1, "baseline": settings.baseline is not None,
                 "checkpoints": settings.checkpoints is not None}
     given = [name for name, on in training.items() if on]
@@ -174,11 +179,15 @@ def check_combination(settings: Settings) -> None:
         raise InputError(f"--crossedwires-{given[0]}: only the trial suite reads it, and it cannot train "
                          f"{untrainable[0]} (trainable: {', '.join(TRAINABLE)}); name trainable sides in "
                          f"--crossedwires-pair or drop --crossedwires-{given[0]}")
+    if settings.decompose and (apis != {"torch", "keras"} or decomposition_sides(pair) is None):
+        raise InputError(f"--crossedwires-decompose: splits a torch side's difference from a Keras side on "
+                         f"TensorFlow or JAX, and {pair} is not such a pair; name e.g. torch:cpu,tensorflow:cpu "
+                         f"or torch:cpu,keras-jax:cpu, or drop --crossedwires-decompose")
     if settings.checkpoints is not None and frameworks != {"torch", "tensorflow"}:
         raise InputError(f"--crossedwires-checkpoints: the CrossedWires layout holds one torch and one tensorflow "
                          f"model per trial, and {pair} is not torch against tensorflow; name one side of each "
                          f"in --crossedwires-pair, or drop --crossedwires-checkpoints")
-    if "init" in settings.knobs and frameworks == {"torch", "tensorflow"}:
+    if "init" in settings.knobs and apis == {"torch", "keras"}:
         for arch in dict.fromkeys(t.arch for t in settings.selected):
             # init copies torch's weights layer by layer, which needs the same structure on both sides.
             differences = REGISTRY[arch].flavours[keras_flavour(arch, settings.knobs)].differences
@@ -208,6 +217,7 @@ def resolve(config) -> Settings:
                         tolerances=parse_tolerances(_raw(config, "tolerance")[0]),
                         knobs=parse_knobs(_raw(config, "harmonize")[0]),
                         attribution=_flag(_raw(config, "attribution")[0], "--crossedwires-attribution"),
+                        decompose=_flag(_raw(config, "decompose")[0], "--crossedwires-decompose"),
                         deterministic=_flag(_raw(config, "deterministic")[0], "--crossedwires-deterministic"),
                         repeats=_repeats(_raw(config, "repeats")[0]),
                         baseline=_baseline(_path(config, "baseline")),

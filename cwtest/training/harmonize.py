@@ -20,7 +20,7 @@ OPTION = "--crossedwires-harmonize"
 class Knob:
     name: str
     removes: str  # the difference, one line
-    side: str  # whose training it changes: "torch", "tensorflow" or "both"
+    side: str  # whose training it changes: "torch", "keras" (on any Keras backend) or "both"
     catalogue: str | None = None  # its entry in cwtest.blocks.semantics.DIFFERENCES, where it has one
     archs: frozenset[str] | None = None  # the architectures it changes anything in (None: all)
 
@@ -28,18 +28,18 @@ class Knob:
 _BATCH_NORM = frozenset({"resnet50", "densenet121"})  # VGG16 has no BatchNorm
 KNOBS = {k.name: k for k in (
     Knob("init", "independent random initializations (torch's and Keras's default initializers): "
-                 "the torch side's initial weights are copied into the Keras model", "tensorflow"),
+                 "the torch side's initial weights are copied into the Keras model", "keras"),
     Knob("architecture", "ResNet50 v1.5 (torchvision) against v1 (keras.applications): the Keras side is "
-                         "rebuilt as v1.5; VGG16 and DenseNet121 already share their structure", "tensorflow",
+                         "rebuilt as v1.5; VGG16 and DenseNet121 already share their structure", "keras",
          archs=frozenset({"resnet50"})),
     Knob("dropout", "torch VGG16 keeps two Dropout(0.5) layers in its head, Keras VGG16 has none: "
                     "torch's dropout is set to p=0", "torch",
          archs=frozenset({"vgg16"})),  # the only published torch model with Dropout modules
     Knob("loss", "Keras trains on its softmax output with SparseCategoricalCrossentropy, torch on logits: "
-                 "the Keras head returns logits and the loss takes from_logits=True", "tensorflow",
+                 "the Keras head returns logits and the loss takes from_logits=True", "keras",
          catalogue="softmax_loss_clipping"),
     Knob("bn_momentum", "BatchNorm running statistics keep 0.9 of the old value in torch, 0.99 in Keras: "
-                        "Keras momentum set to 0.9", "tensorflow", catalogue="bn_momentum", archs=_BATCH_NORM),
+                        "Keras momentum set to 0.9", "keras", catalogue="bn_momentum", archs=_BATCH_NORM),
     Knob("bn_epsilon", "BatchNorm epsilon 1e-5 in torch, 1.001e-5 in keras.applications: torch takes Keras's", "torch",
          catalogue="bn_epsilon", archs=_BATCH_NORM),
     Knob("adam_epsilon", "Keras adds epsilon to sqrt(v) before bias correction, torch after it: torch's "
@@ -74,8 +74,9 @@ def torch_bn_epsilon(arch: str, knobs: frozenset[str]) -> float | None:
     return KERAS_APPLICATIONS_BN_EPSILON
 
 
-def side_knobs(arch: str, knobs: frozenset[str], framework: str) -> frozenset[str]:
-    """The knobs among `knobs` that change how the `framework` side of a torch/Keras pair of
-    `arch` trains. Two runs that give a side the same set train that side the same way."""
-    return frozenset(name for name in knobs if KNOBS[name].side in (framework, "both")
+def side_knobs(arch: str, knobs: frozenset[str], api: str) -> frozenset[str]:
+    """The knobs among `knobs` that change how the side of a torch/Keras pair of `arch` that runs `api`'s
+    models ("torch" or "keras", cwtest.backends.sides.Side.api) trains. Two runs that give a side the same
+    set train that side the same way."""
+    return frozenset(name for name in knobs if KNOBS[name].side in (api, "both")
                      and (KNOBS[name].archs is None or arch in KNOBS[name].archs))

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtest.backends import trainer_for
-from cwtest.backends.sides import Pair, Side
+from cwtest.backends.sides import Pair, Side, decomposition_sides
 from cwtest.errors import InputError
 from cwtest.inputs.data import Cifar10
 from cwtest.models.architectures import REGISTRY
 from cwtest.training.harmonize import keras_flavour, side_knobs
-from cwtest.training.protocol import PARITY_STEPS, Plan, Progress, divergence, first_steps, step_differences
+from cwtest.training.protocol import PARITY_STEPS, Plan, Progress, SideRun, accuracy, divergence, first_steps, step_differences
 
 
 @dataclass(eq=False)
@@ -21,6 +21,7 @@ class TrainedPair:
     metrics: dict[str, float]
     models: tuple[object, object]
     step_losses: tuple[list[float], list[float]]
+    runs: tuple[SideRun, ...] = ()
 
 
 def _keras_flavour(arch: str, knobs: frozenset[str]):
@@ -35,17 +36,19 @@ def build_pair(arch: str, knobs: frozenset[str], pair: Pair, seed: int = 0) -> t
     return models[0], models[1]
 
 
+def _torch_first(pair: Pair, models):
+    """(torch model, Keras model) of a pair of one torch and one Keras side."""
+    return models if pair.left.api == "torch" else models[::-1]
+
+
 def _share_initial_weights(arch, knobs, pair: Pair, models) -> None:
-    if pair.left.framework == pair.right.framework == "torch":
-        models[1].load_state_dict(models[0].state_dict())
-        return
-    if pair.left.framework == pair.right.framework == "tensorflow":  # one flavour, so the same weight list
-        models[1].set_weights(models[0].get_weights())
+    if pair.left.api == pair.right.api:  # one flavour, so the same weight list
+        trainer_for(pair.right).set_weights(models[1], trainer_for(pair.left).weights(models[0]))
         return
     from cwtest.models.structure import compare, summary
     from cwtest.models.transfer import copy_weights
 
-    torch_model, keras_model = models if pair.left.framework == "torch" else models[::-1]
+    torch_model, keras_model = _torch_first(pair, models)
     comparison = compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name)
     if not comparison.equivalent:
         raise InputError(f"--crossedwires-harmonize: init needs both {arch} models to have the same structure "
@@ -55,17 +58,13 @@ def _share_initial_weights(arch, knobs, pair: Pair, models) -> None:
 
 def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> float:
     """Relative L2 distance of all paired weights after training: |a - b| / |b| over every layer."""
-    if pair.left.framework == pair.right.framework == "torch":
-        left, right = (dict(m.state_dict()) for m in models)
-        arrays = [(left[k].detach().cpu().numpy(), right[k].detach().cpu().numpy())
-                  for k in left if left[k].is_floating_point()]
-    elif pair.left.framework == pair.right.framework == "tensorflow":
-        arrays = list(zip(models[0].get_weights(), models[1].get_weights()))
+    if pair.left.api == pair.right.api:
+        arrays = list(zip(*(trainer_for(side).weights(model) for side, model in zip((pair.left, pair.right), models))))
     else:
         from cwtest.models.structure import compare
         from cwtest.models.transfer import keras_layout_pairs
 
-        torch_model, keras_model = models if pair.left.framework == "torch" else models[::-1]
+        torch_model, keras_model = _torch_first(pair, models)
         arrays = keras_layout_pairs(compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name).pairs)
     difference = math.sqrt(sum(float(np.sum((a.astype(np.float64) - b) ** 2)) for a, b in arrays))
     scale = math.sqrt(sum(float(np.sum(b.astype(np.float64) ** 2)) for _, b in arrays))
@@ -98,21 +97,68 @@ def train_pair(arch: str, label: str, plan: Plan, data: Cifar10, knobs: frozense
                    batch_size=plan.batch_size, steps=len(runs[0].step_losses))
     if "init" in knobs:
         metrics["weight_distance"] = weight_distance(arch, knobs, pair, models)
-    return TrainedPair(metrics, tuple(models), (runs[0].step_losses, runs[1].step_losses))
+    return TrainedPair(metrics, tuple(models), (runs[0].step_losses, runs[1].step_losses), tuple(runs))
+
+
+def train_side(arch: str, label: str, plan: Plan, data: Cifar10, knobs: frozenset[str], side: Side, emit=print,
+               seed: int = 0) -> SideRun:
+    """One side alone, built from `seed`, trained under the plan and predicted on the test images."""
+    trainer = trainer_for(side)
+    model = trainer.build_trainable(arch, knobs, side, seed)
+    run = trainer.train(model, plan, data.x_train, data.y_train, knobs, side, Progress(label, plan, emit))
+    run.predictions = trainer.predict(model, data.x_test, side)
+    return run
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """A torch/Keras accuracy difference split in two: torch against Keras on torch (the same kernels under
+    two frameworks' conventions: semantics) and Keras on torch against Keras on another backend (the same
+    conventions on other kernels and numerics). The parts are signed and add up to torch's accuracy less
+    the other Keras side's."""
+    sides: tuple[str, str, str]  # torch, Keras on torch, the other Keras side
+    accuracies: tuple[float, float, float]
+
+    @property
+    def semantics(self) -> float:
+        return self.accuracies[0] - self.accuracies[1]
+
+    @property
+    def kernels(self) -> float:
+        return self.accuracies[1] - self.accuracies[2]
+
+    def metrics(self) -> dict[str, float]:
+        names = ("torch", "keras_on_torch", "keras_other")
+        return {"decompose_semantics": self.semantics, "decompose_kernels": self.kernels,
+                **{f"decompose_{n}_test_acc": a for n, a in zip(names, self.accuracies)}}
+
+
+def decompose(arch: str, label: str, plan: Plan, data: Cifar10, pair: Pair, runs: dict[str, SideRun],
+              emit=print, seed: int = 0) -> Decomposition:
+    """The decomposition of a published-protocol pair. `runs` holds the pair's own runs by side name, where
+    it trained them; each side it lacks (Keras on torch, on the torch side's device) trains here, under the
+    same protocol and seed."""
+    sides = decomposition_sides(pair)
+    runs = dict(runs)
+    for side in sides:
+        if str(side) not in runs:
+            runs[str(side)] = train_side(arch, label, plan, data, frozenset(), side, emit, seed)
+    return Decomposition(tuple(str(s) for s in sides),
+                         tuple(accuracy(runs[str(s)].predictions, data.y_test) for s in sides))
 
 
 def _reuse_key(arch, knobs, pair: Pair, side: Side, seed: int, plan: Plan):
     """What decides how a side trains, or None where a knob may couple the sides (two sides of one
-    framework: init copies the left one's weights into the right one)."""
-    if pair.left.framework == pair.right.framework:
+    model code: init copies the left one's weights into the right one)."""
+    if pair.left.api == pair.right.api:
         return None
-    return str(side), arch, seed, plan, side_knobs(arch, knobs, side.framework)
+    return str(side), arch, seed, plan, side_knobs(arch, knobs, side.api)
 
 
 def starts_fresh(pair: Pair, knobs: frozenset[str]) -> bool:
     """Whether the pair's left model trains from its own build: `init` overwrites the Keras side's
-    weights with the torch side's, and the right side's in a pair of one framework."""
-    return "init" not in knobs or not (pair.left.framework == "tensorflow" and pair.right.framework == "torch")
+    weights with the torch side's, and the right side's in a pair of one model code."""
+    return "init" not in knobs or not (pair.left.api == "keras" and pair.right.api == "torch")
 
 
 def noise_floor(arch: str, plan: Plan, data: Cifar10, knobs: frozenset[str], side: Side, seed: int = 0,

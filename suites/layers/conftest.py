@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 from hypothesis import settings
 
 from cwtest.backends import backend_for
+from cwtest.backends.sides import Side
 
 
 @pytest.fixture
@@ -39,12 +38,14 @@ def reproduce(request):
 
 
 def _torch_against_keras(pair) -> None:
-    if pair.left.framework == pair.right.framework:
-        pytest.skip(f"{pair}: this test compares torch with Keras; a pair of one framework runs test_blocks.py "
-                    "only (or name torch:cpu,tensorflow:cpu)")
-    if importlib.util.find_spec("tensorflow") is None:
-        pytest.skip("the layer suite compares torch with Keras and TensorFlow is not installed here: install it, "
-                    "or name two torch sides, e.g. --crossedwires-pair torch:cpu,torch:cuda")
+    apis = {pair.left.api, pair.right.api}
+    if apis != {"torch", "keras"}:
+        pytest.skip(f"{pair}: this test compares torch with Keras; a pair of torch sides runs test_blocks.py "
+                    "only (or name torch:cpu,tensorflow:cpu, or torch:cpu,keras-jax:cpu)")
+    keras_side = pair.left if pair.left.api == "keras" else pair.right
+    reason = backend_for(keras_side).available(Side(keras_side.framework, "cpu"))  # blocks run on the CPU
+    if reason:
+        pytest.skip(reason)
 
 
 @pytest.fixture
@@ -61,13 +62,13 @@ def device_pair(request, crossedwires_settings):
     if pair.left.framework != pair.right.framework:
         _torch_against_keras(pair)
         return None
-    if pair.left.framework != "torch":
+    if pair.left.api != "torch":
         pytest.skip(f"{pair}: blocks run on two devices for torch only; name torch sides, e.g. torch:cpu,torch:cuda")
     case = request.node.callspec.params["case"]
     if case.published:
         pytest.skip(f"{case.id}: shows a torch/Keras difference, which a pair of torch sides does not have")
     for side in (pair.left, pair.right):
-        reason = backend_for("torch").available(side)
+        reason = backend_for(side).available(side)
         if reason:
             pytest.skip(reason)
     return pair.left, pair.right

@@ -11,11 +11,13 @@ crash report (cwtest.session.blackbox): a block that kills its process is named 
 """
 
 import pytest
-from hypothesis import given, note, strategies as st
+from hypothesis import given, note
+from hypothesis import strategies as st
 
-from cwtest.backends.precision import looser, tensorflow_mode, torch_mode, unit_ratio
+from cwtest.backends.frameworks import chosen_keras_backend
+from cwtest.backends.precision import keras_mode, looser, torch_mode, unit_ratio
 from cwtest.backends.sides import Side
-from cwtest.blocks.layer_parity import assert_within, case_values, device_values
+from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_cpu
 from cwtest.blocks.layers import BLOCKS
 from cwtest.blocks.semantics import pytest_params
 from cwtest.findings.rerun import judged_twice
@@ -34,7 +36,7 @@ def _check(case, data, check, worst_errors, reproduce, device_pair):
         if device_pair:
             return device_values(case.entry, params, *device_pair, check)
         # torch against Keras, both on the CPU, in fp32: entered so that the row reads it back
-        with torch_mode(Side("torch", "cpu")), tensorflow_mode(Side("tensorflow", "cpu")):
+        with torch_mode(Side("torch", "cpu")), keras_mode(keras_cpu()):
             return case_values(case.entry, params, case.published, check)
 
     def judge(results):
@@ -44,13 +46,13 @@ def _check(case, data, check, worst_errors, reproduce, device_pair):
     judged_twice(run, judge, limit)
 
 
-@pytest.mark.parametrize("case", pytest_params(BLOCKS, "forward"))
+@pytest.mark.parametrize("case", pytest_params(BLOCKS, "forward", chosen_keras_backend()))
 @given(data=st.data())
 def test_forward(case, data, worst_errors, reproduce, device_pair):
     _check(case, data, "forward", worst_errors, reproduce, device_pair)
 
 
-@pytest.mark.parametrize("case", pytest_params(BLOCKS, "gradients"))
+@pytest.mark.parametrize("case", pytest_params(BLOCKS, "gradients", chosen_keras_backend()))
 @given(data=st.data())
 def test_gradients(case, data, worst_errors, reproduce, device_pair):
     _check(case, data, "gradients", worst_errors, reproduce, device_pair)

@@ -4,15 +4,17 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, note, strategies as st
+from hypothesis import given, note
+from hypothesis import strategies as st
 
+from cwtest.backends.frameworks import chosen_keras_backend
 from cwtest.blocks.layer_parity import assert_within
-from cwtest.metrics import measure
 from cwtest.blocks.optimizers import OPTIMIZERS, REGISTRY, adam_reference, path_scale, start, trajectories
 from cwtest.blocks.semantics import pytest_params
+from cwtest.metrics import measure
 
 
-@pytest.mark.parametrize("case", pytest_params(OPTIMIZERS, "optimizer"))
+@pytest.mark.parametrize("case", pytest_params(OPTIMIZERS, "optimizer", chosen_keras_backend()))
 @given(data=st.data())
 def test_optimizer_steps(case, data, worst_errors, reproduce, torch_and_keras):
     note(reproduce)

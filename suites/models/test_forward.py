@@ -28,7 +28,7 @@ def test_forward_statistics(crossedwires_arch, sides, crossedwires_data, record_
         assert outputs.shape == (BATCH, 10), f"{side}: output shape {outputs.shape}"
         assert np.isfinite(outputs).all(), f"{side}: non-finite outputs"
         # The ONNX side runs the torch model's export: logits, as torch.
-        kind = entry.keras_output if side.framework == "tensorflow" else entry.torch_output
+        kind = entry.keras_output if side.api == "keras" else entry.torch_output
         probabilities = _probabilities(outputs.astype(np.float64), kind)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
         record_metric(f"{name}_output_mean", outputs.mean())

@@ -25,33 +25,41 @@ from cwtest.models.tolerances import tolerance as resolve_tolerance
 from cwtest.models.transfer import transferred
 from cwtest.session.plugin import SETTINGS
 
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "crossedwires_tolerance(**names): override named tolerances "
                                        f"({', '.join(DEFAULTS)}) for one test")
 
 
-def _first(sides, framework: str, default: Side | None = None) -> Side | None:
-    return next((s for s in sides if s.framework == framework), default)
+def _first(sides, api: str, default: Side | None = None) -> Side | None:
+    """The first side that runs `api`'s models ("torch", "keras", "onnxruntime"), else `default`."""
+    return next((s for s in sides if s.api == api), default)
+
+
+KERAS_CPU = Side("tensorflow", "cpu")  # the Keras side where the pair names none
 
 
 def routes(pair) -> tuple[list, list]:
     """(routes that copy weights between torch and Keras, routes that involve ONNX Runtime)."""
     sides = (pair.left, pair.right)
     copies = [(a, b) for a, b in ((pair.left, pair.right), (pair.right, pair.left))
-              if {a.framework, b.framework} == {"torch", "tensorflow"}]
+              if {a.api, b.api} == {"torch", "keras"}]
     onnx = _first(sides, "onnxruntime", Side("onnxruntime", "cpu"))
-    torch_side, keras_side = _first(sides, "torch", Side("torch", "cpu")), _first(sides, "tensorflow")
+    torch_side, keras_side = _first(sides, "torch", Side("torch", "cpu")), _first(sides, "keras")
     exported = [(torch_side, onnx)] + ([(onnx, keras_side)] if keras_side else [])
     return copies, exported
 
 
 def device_routes(pair) -> list:
-    """The left side to the right one, where both are one framework (on two devices or precisions)."""
-    return [(pair.left, pair.right)] if pair.left.framework == pair.right.framework else []
+    """The left side to the right one, where both run one model code (torch, or Keras on two devices,
+    precisions or Keras backends): no layout to translate, the weights copy as they are."""
+    same = pair.left.api == pair.right.api and pair.left.api in ("torch", "keras")
+    return [(pair.left, pair.right)] if same else []
 
 
-COPY_NEEDS = "needs a torch side and a tensorflow side: --crossedwires-pair torch:cpu,tensorflow:cpu"
-DEVICE_NEEDS = "needs two sides of one framework: --crossedwires-pair torch:cpu,torch:cuda"
+COPY_NEEDS = "needs a torch side and a Keras side: --crossedwires-pair torch:cpu,tensorflow:cpu (or keras-jax:cpu)"
+DEVICE_NEEDS = ("needs two sides of one model code: --crossedwires-pair torch:cpu,torch:cuda, or two Keras sides "
+                "(keras-torch:cpu,keras-jax:cpu)")
 
 
 def _route_params(found: list, needs: str = COPY_NEEDS) -> list:
@@ -78,7 +86,7 @@ def usable(*sides: Side, fp32_only: bool = True) -> None:
     for side in sides:
         if fp32_only and side.precision != "fp32":
             pytest.skip(f"{side}: the transfer suite's tolerances are fp32; name fp32 sides in --crossedwires-pair")
-        reason = backend_for(side.framework).available(side)
+        reason = backend_for(side).available(side)
         if reason:
             pytest.skip(reason)
 
@@ -94,18 +102,18 @@ def _cached_export(arch: str, flavour: str, torch_side: Side, onnx_side: Side, k
     return backend_for("onnxruntime").export(pair.torch_model, onnx_side)
 
 
-def _route_models(arch: str, flavour: str, route) -> tuple:
-    """(pair, {framework: model}, torch side, Keras side) for a route; the pair's weights come from the
+def _route_models(arch: str, flavour: str, route, keras_default: Side = KERAS_CPU) -> tuple:
+    """(pair, {api: model}, torch side, Keras side) for a route; the pair's weights come from the
     route's source, torch's for an ONNX route. Models are shared between tests: leave them as found."""
     usable(*route)
     torch_side = _first(route, "torch", Side("torch", "cpu"))
-    keras_side = _first(route, "tensorflow", Side("tensorflow", "cpu"))
+    keras_side = _first(route, "keras", keras_default)
     usable(torch_side, keras_side)
-    direction = "keras->torch" if route[0].framework == "tensorflow" else "torch->keras"
+    direction = "keras->torch" if route[0].api == "keras" else "torch->keras"
     pair = _cached_pair(arch, flavour, direction, torch_side, keras_side)
-    if any(side.framework == "tensorflow" for side in route):  # torch->onnxruntime needs no Keras weights
+    if any(side.api == "keras" for side in route):  # torch->onnxruntime needs no Keras weights
         _require_transfer(pair)
-    models = {"torch": pair.torch_model, "tensorflow": pair.keras_model}
+    models = {"torch": pair.torch_model, "keras": pair.keras_model}
     onnx_side = _first(route, "onnxruntime")
     if onnx_side:
         models["onnxruntime"] = _cached_export(arch, flavour, torch_side, onnx_side, keras_side)
@@ -115,16 +123,15 @@ def _route_models(arch: str, flavour: str, route) -> tuple:
 @pytest.fixture
 def device_models(crossedwires_arch, device_route):
     """() -> the route's source model and its copy on the target (fresh each call); skips where a side cannot run."""
-    for side in device_route:
-        if side.framework != "torch":
-            pytest.skip(f"{side}: device routes copy torch state dicts; name torch sides, e.g. torch:cpu,torch:cuda")
     usable(*device_route, fp32_only=False)  # the precision mode sets the tolerance (cwtest.backends.precision)
     return lambda: copied(crossedwires_arch, *device_route)
 
 
 @pytest.fixture
-def route_models():
-    return _route_models
+def route_models(crossedwires_settings):
+    """(arch, flavour, route) -> `_route_models`, with the run's Keras side where the route has none."""
+    pair = crossedwires_settings.pair
+    return functools.partial(_route_models, keras_default=_first((pair.left, pair.right), "keras", KERAS_CPU))
 
 
 @pytest.fixture
@@ -143,7 +150,7 @@ def structure_check():
 def structure_sides(crossedwires_settings) -> tuple[Side, Side]:
     """The torch and Keras sides of the run's pair (on the CPU where the pair has none)."""
     sides = (crossedwires_settings.pair.left, crossedwires_settings.pair.right)
-    return _first(sides, "torch", Side("torch", "cpu")), _first(sides, "tensorflow", Side("tensorflow", "cpu"))
+    return _first(sides, "torch", Side("torch", "cpu")), _first(sides, "keras", KERAS_CPU)
 
 
 def _require_transfer(pair) -> None:

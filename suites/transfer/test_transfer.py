@@ -15,9 +15,9 @@ import numpy as np
 from cwtest.backends.sides import Side
 from cwtest.blocks.layer_parity import Values
 from cwtest.findings.rerun import raise_if_moved
+from cwtest.metrics import measure
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.localize import first_over, layer_errors, selected, table
-from cwtest.metrics import measure
 from cwtest.models.parity import decidable_agreement, gradient_errors, image_batches, logits, preserved
 from cwtest.models.structure import compare
 from cwtest.models.transfer import copy_weights, torch_tensors
@@ -79,8 +79,8 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
             def run(images=images, training=mode == "train") -> Values:
                 with preserved(pair.torch_model, pair.keras_model):
                     return Values((str(source), str(target)), {"logits": (
-                        logits(models[source.framework], source, images, training=training),
-                        logits(models[target.framework], target, images, training=training), 0.0)})
+                        logits(models[source.api], source, images, training=training),
+                        logits(models[target.api], target, images, training=training), 0.0)})
 
             first = run()
             reference, actual, _ = first.quantities["logits"]

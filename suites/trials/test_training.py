@@ -17,13 +17,13 @@ import math
 import pytest
 
 from cwtest.analysis.equivalence import equivalence
+from cwtest.backends import TRAINABLE
 from cwtest.inputs.trials import DIVERGENT
 from cwtest.models import checkpoints
 from cwtest.report.reader import baseline_value
 from cwtest.session import live
 from cwtest.training.harmonize import ALL, KNOBS
-from cwtest.backends import TRAINABLE
-from cwtest.training.paired import noise_floor, starts_fresh, train_pair
+from cwtest.training.paired import decompose, noise_floor, starts_fresh, train_pair
 from cwtest.training.protocol import PARITY_STEPS, plan_for, step_differences, step_parity
 
 pytestmark = pytest.mark.crossedwires_trains  # run before the other suites' tests (cwtest.session.plugin)
@@ -43,8 +43,8 @@ def trainable_pair(crossedwires_settings) -> None:
     """Skips where a side cannot train: the transfer suite compares such a pair (onnxruntime), this one cannot."""
     for side in (crossedwires_settings.pair.left, crossedwires_settings.pair.right):
         if side.framework not in TRAINABLE:
-            pytest.skip(f"{side}: {side.framework} cannot train; the trial suite needs {' or '.join(TRAINABLE)} "
-                        "sides in --crossedwires-pair")
+            pytest.skip(f"{side}: {side.framework} cannot train; the trial suite needs trainable sides in "
+                        f"--crossedwires-pair ({', '.join(TRAINABLE)})")
 
 
 def _emit(line: str) -> None:
@@ -87,15 +87,25 @@ def test_harmonized(crossedwires_trial, crossedwires_settings, crossedwires_data
 
 
 def _published(trial, settings, data, plan, knobs, label, reuse=None):
-    """(metrics, loaded) for one published-protocol run: loaded from checkpoints when present.
-    Checkpoints hold runs without knobs: a run with knobs trains, whatever the folder holds."""
+    """(metrics, the sides' runs by name, loaded) for one published-protocol run: loaded from checkpoints
+    when present (no runs then). Checkpoints hold runs without knobs: a run with knobs trains, whatever
+    the folder holds."""
     if not knobs and checkpoints.present(settings.checkpoints, trial.name):
         return checkpoints.evaluate(settings.checkpoints, trial.arch, trial.name, settings.pair,
-                                    data.x_test, data.y_test), True
+                                    data.x_test, data.y_test), {}, True
     trained = train_pair(trial.arch, label, plan, data, knobs, settings.pair, _emit, reuse=reuse)
     if settings.checkpoints is not None and not knobs:
         checkpoints.save(settings.checkpoints, trial.name, settings.pair, trained.models)
-    return trained.metrics, False
+    return trained.metrics, {run.side: run for run in trained.runs}, False
+
+
+def _decomposition(trial, settings, data, plan, runs, record_metric) -> None:
+    """The published difference split into semantics and kernels (cwtest.training.paired.Decomposition)."""
+    found = decompose(trial.arch, f"{trial.id} decompose", plan, data, settings.pair,
+                      runs if not settings.knobs else {}, _emit)  # the parts are of the published protocol
+    _record_all(record_metric, found.metrics())
+    accuracies = ", ".join(f"{side} {acc:.4f}" for side, acc in zip(found.sides, found.accuracies))
+    _result(f"{trial.id} decomposed: {accuracies}; semantics {found.semantics:+.4f}, kernels {found.kernels:+.4f}")
 
 
 def _attribution(trial, settings, data, plan, published_diff, record_metric, reuse) -> None:
@@ -142,12 +152,14 @@ def test_published(crossedwires_trial, crossedwires_settings, crossedwires_data,
     trial, settings = crossedwires_trial, crossedwires_settings
     plan = plan_for(trial, settings.budget, crossedwires_data)
     reuse = {} if settings.attribution else None
-    metrics, loaded = _published(trial, settings, crossedwires_data, plan, settings.knobs, f"{trial.id} published",
-                                 reuse)
+    metrics, runs, loaded = _published(trial, settings, crossedwires_data, plan, settings.knobs,
+                                       f"{trial.id} published", reuse)
     _record_all(record_metric, metrics)
     record_metric("loaded_from_checkpoint", float(loaded))
     record_metric("recorded_accuracy_diff", trial.accuracy_diff)
     observed = metrics["accuracy_diff"]
+    if settings.decompose:
+        _decomposition(trial, settings, crossedwires_data, plan, runs, record_metric)
     if settings.attribution:
         _attribution(trial, settings, crossedwires_data, plan, observed, record_metric, reuse)
     if settings.repeats > 1:
