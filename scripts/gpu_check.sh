@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Accelerator parity on one GPU in under five minutes: the layer and transfer suites with torch:cpu
-# against torch:cuda in fp32 and tf32, one VGG16 trial at the smoke budget on the GPU, and the CSV
-# report; prints a summary. Needs torch (and torchvision) with CUDA; neither TensorFlow nor Keras
+# against torch:cuda in fp32 and tf32, one VGG16 trial at the smoke budget on the GPU, the transfer
+# suite of torch:cuda against Keras on JAX on the GPU (where Keras is there), and the CSV report;
+# prints a summary. Needs torch (and torchvision) with CUDA; neither TensorFlow nor Keras
 # (their tests skip, naming what is missing). The project need not be installed: the repository is
 # put on PYTHONPATH and the plugin loaded with -p cwtest.session.plugin.
 #
@@ -35,6 +36,20 @@ for mode in fp32 tf32; do
 done
 run trial_vgg16 "torch:cpu,torch:cuda" suites/trials/test_training.py --crossedwires-arch vgg16 \
     --crossedwires-select top:1 --crossedwires-budget smoke -k harmonized "$@"
+# torch against Keras on JAX on the GPU (needs keras and jax; ../shared/docs/gpu.md carries Keras there), in fp32:
+# TF32 off in torch, JAX matmuls at "highest". With CWTEST_CIFAR10 set (a cifar-10-batches-py folder), also the
+# top published DenseNet121 trial at the full budget: both accuracies, each side's images/s and the wall time,
+# against the trial's recorded V100 Runtime (the report's recorded_* columns).
+if "$python" -c 'import keras, jax' 2>/dev/null; then
+    run transfer_keras_jax "torch:cuda,keras-jax:gpu" suites/transfer --crossedwires-arch all "$@"
+    if [ -n "${CWTEST_CIFAR10:-}" ]; then
+        run trial_densenet121_full "torch:cuda,keras-jax:gpu" suites/trials/test_training.py --crossedwires-arch densenet121 \
+            --crossedwires-select name:dual_train_a0e76fd4 --crossedwires-budget full --crossedwires-data "$CWTEST_CIFAR10" \
+            -k published "$@"
+    fi
+else
+    echo "== torch:cuda,keras-jax:gpu: skipped (keras and jax are not importable: see ../shared/docs/gpu.md)"
+fi
 
 "$python" - "$out" <<'PY'
 import csv, sys
