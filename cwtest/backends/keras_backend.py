@@ -24,14 +24,10 @@ from cwtest.models.architectures import REGISTRY
 from cwtest.training.harmonize import keras_flavour
 from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs
 
-# What each Keras backend needs installed, and the package to name when it is not.
-REQUIRES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-
-
 def available(side: Side) -> str | None:
     backend = side.keras_backend
-    if importlib.util.find_spec(REQUIRES[backend]) is None:
-        return f"{side}: {REQUIRES[backend]} is not installed here (pip install {REQUIRES[backend]})"
+    if importlib.util.find_spec(backend) is None:  # each Keras backend is the package of its name
+        return f"{side}: {backend} is not installed here (pip install {backend})"
     if importlib.util.find_spec("keras") is None:
         return f"{side}: Keras is not installed here (pip install keras)"
     in_use = frameworks.keras_backend_in_use()

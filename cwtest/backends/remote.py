@@ -31,7 +31,6 @@ from cwtest.backends.sides import Side
 @dataclass(frozen=True)
 class RemoteModel:
     """A model that lives in a child process: what the parent passes back to the child's functions."""
-    backend: str
     handle: int
 
 
@@ -100,7 +99,7 @@ def serve(connection: _Channel) -> None:
             if name in ("build", "build_trainable", "load"):
                 handle = next(handles)
                 models[handle] = result
-                result = RemoteModel(os.environ["KERAS_BACKEND"], handle)
+                result = RemoteModel(handle)
             connection.send(("result", (result, time.perf_counter() - started)))
         except Exception:
             connection.send(("error", traceback.format_exc()))
