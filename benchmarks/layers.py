@@ -27,7 +27,8 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 
 from cwtest.backends import frameworks
-from cwtest.blocks.layer_parity import assert_within, build_pair, compare, inputs_for
+from cwtest.blocks.layer_parity import assert_within, build_pair, compare
+from cwtest.blocks.layer_strategies import inputs_for
 from cwtest.blocks.layers import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]

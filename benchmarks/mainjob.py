@@ -66,10 +66,10 @@ def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: i
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from train import _minimal_keras, _minimal_torch
 
+    from cwtest.backends import trainer_for
     from cwtest.backends.sides import Side
     from cwtest.inputs.data import synthetic_cifar10
     from cwtest.training.harmonize import ALL
-    from cwtest.backends import trainer_for
     from cwtest.training.protocol import Plan
 
     side, knobs = Side(framework, "cpu"), ALL if harmonized else frozenset()

@@ -14,7 +14,7 @@ from cwtest.training.protocol import Plan
 def test_every_knob_changes_a_side_or_says_it_does_nothing_here(arch):
     changed = side_knobs(arch, ALL, "torch") | side_knobs(arch, ALL, "keras")
     for name, knob in KNOBS.items():
-        assert (name in changed) == (knob.archs is None or arch in knob.archs), name
+        assert (name in changed) == knob.applies_to(arch), name
     assert side_knobs(arch, ALL, "torch") & side_knobs(arch, ALL, "keras") == {"deterministic"}
 
 

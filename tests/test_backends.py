@@ -3,10 +3,10 @@ Keras backend; and only the backends import the frameworks they run."""
 
 import importlib
 import inspect
+import re
+from pathlib import Path
 
 import pytest
-
-from pathlib import Path
 
 from cwtest.backends import BACKENDS, TRAINABLE, Backend, TrainingBackend
 from cwtest.backends.remote import RemoteKeras
@@ -41,22 +41,37 @@ def test_child_process_keras_implements_the_training_protocol():
     _implements(RemoteKeras, TrainingBackend, "RemoteKeras")
 
 
-# Where each framework may be imported: its backend module, the modules that set its process-wide modes,
-# and the import-order guard. (torch also builds the torchvision models and the layer registry's torch
-# twins outside the backends: the architecture and block registries hold both frameworks' builders.)
-FRAMEWORK_HOMES = {
-    "tensorflow": {"backends/frameworks.py", "backends/keras_backend.py", "backends/determinism.py",
-                   "backends/precision.py"},
-    "jax": {"backends/keras_backend.py", "backends/precision.py"},
-}
+# Where each framework may be imported: the backends package, and the catalogued defects' reproducers, which
+# are standalone programs for a framework's issue tracker (cwtest.findings.defects), not modules of cwtest.
+FRAMEWORKS = ("torch", "torchvision", "tensorflow", "keras", "jax", "onnxruntime", "onnx")
+HOMES = ("backends/", "findings/reproducers/")
 
 
-@pytest.mark.parametrize("framework", sorted(FRAMEWORK_HOMES))
+def _imports(line: str, framework: str) -> bool:
+    line = line.strip()
+    return (line.startswith((f"import {framework}", f"from {framework} ", f"from {framework}."))
+            or f"frameworks.{framework}()" in line)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_only_the_backends_import_the_framework(framework):
     package = Path(__file__).parents[1] / "cwtest"
-    imports = (f"import {framework}", f"from {framework}", f"frameworks.{framework}()")
-    found = {str(path.relative_to(package)) for path in package.rglob("*.py")
-             if any(line.strip().startswith(imports) or f"frameworks.{framework}()" in line
-                    for line in path.read_text().splitlines())}
-    outside = sorted(found - FRAMEWORK_HOMES[framework])
-    assert not outside, f"{framework} imported outside its homes: {outside}"
+    found = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                   if any(_imports(line, framework) for line in path.read_text().splitlines()))
+    outside = [name for name in found if not name.startswith(HOMES)]
+    assert not outside, f"{framework} imported outside the backends: {outside}"
+
+
+def test_the_check_finds_an_import():
+    assert _imports("    import torch.nn as nn", "torch") and _imports("from keras import ops", "keras")
+    assert _imports("keras = frameworks.keras()", "keras") and not _imports("from cwtest.backends import torch_blocks", "torch")
+
+
+def test_outside_the_backends_no_framework_name_is_compared():
+    package = Path(__file__).parents[1] / "cwtest"
+    names = "|".join(f'"{name}"' for name in ("torch", "tensorflow", "keras", "jax", "onnxruntime"))
+    comparison = re.compile(rf"(==|!=|\bin)\s*\(?\{{?({names})|({names})\s*(==|!=)")
+    found = [f"{path.relative_to(package)}:{number}: {line.strip()}"
+             for path in package.rglob("*.py") if not str(path.relative_to(package)).startswith(HOMES)
+             for number, line in enumerate(path.read_text().splitlines(), 1) if comparison.search(line)]
+    assert not found, "framework names compared outside the backends:\n" + "\n".join(found)

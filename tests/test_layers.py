@@ -145,7 +145,8 @@ def test_a_copied_block_computes_with_its_own_weights(name):
 
     import torch
 
-    from cwtest.blocks.layer_parity import inputs_for, torch_input
+    from cwtest.backends.torch_blocks import torch_input
+    from cwtest.blocks.layer_strategies import inputs_for
 
     block = REGISTRY[name]
 

@@ -22,6 +22,7 @@ from cwtest.errors import InputError
 if TYPE_CHECKING:
     import numpy as np
 
+    from cwtest.models.structure import Read
     from cwtest.training.protocol import Plan, Progress, SideRun
 
 # Side framework -> its backend module: one module serves Keras on each of Keras's own backends.
@@ -43,6 +44,12 @@ class Backend(Protocol):
     def comparable(self, model: object) -> AbstractContextManager:
         """The model with dropout off and a softmax head read as logits, put back afterwards."""
 
+    def precision(self, side: Side) -> AbstractContextManager:
+        """The side's precision mode (cwtest.backends.precision: fp32 or TF32 matmuls, autocast) in force inside."""
+
+    def versions(self, side: Side) -> dict[str, str]:
+        """The installed version of each distribution the side runs on ('' where one is missing)."""
+
 
 class TrainingBackend(Backend, Protocol):
     def weights(self, model: object) -> list[np.ndarray]:
@@ -50,6 +57,22 @@ class TrainingBackend(Backend, Protocol):
 
     def set_weights(self, model: object, arrays: list[np.ndarray]) -> None:
         """The arrays `weights` gives (from a model of the same build), back in place."""
+
+    def layers(self, model: object, image_size: int | None = None) -> Read:
+        """The layers that hold weights, as the structure check compares them (cwtest.models.structure)."""
+
+    def layer_weights(self, handle: object) -> list[np.ndarray]:
+        """A layer's arrays (a handle from `layers`), weight or kernel first, in the framework's layout."""
+
+    def set_layer_weights(self, handle: object, arrays: list[np.ndarray]) -> None:
+        """A layer's arrays, ordered as `layer_weights` gives them, back in place."""
+
+    def activations(self, model: object, handles: list, images: np.ndarray, side: Side, training: bool = False
+                    ) -> list[np.ndarray]:
+        """The outputs of the given layers (handles from `layers`) on uint8 NHWC images, channels last."""
+
+    def deterministic(self, side: Side, on: bool) -> AbstractContextManager:
+        """Deterministic kernels inside where `on`; outside as before, where the framework can switch back."""
 
     def gradients(self, model: object, images: np.ndarray, labels: np.ndarray, side: Side) -> dict[str, np.ndarray]:
         """Each parameter's gradient of the mean cross-entropy of the logits, in the framework's layout."""

@@ -82,12 +82,12 @@ DISTRIBUTIONS = {
 }
 
 
-def framework_versions() -> dict[str, str]:
-    """Installed version per framework, '' where it is not installed."""
+def framework_versions(names: tuple[str, ...] = tuple(DISTRIBUTIONS)) -> dict[str, str]:
+    """Installed version per framework (of `names`, columns of DISTRIBUTIONS), '' where it is not installed."""
     found = {}
-    for name, distributions in DISTRIBUTIONS.items():
+    for name in names:
         found[name] = ""
-        for distribution in distributions:
+        for distribution in DISTRIBUTIONS[name]:
             try:
                 found[name] = metadata.version(distribution)
                 break

@@ -21,8 +21,10 @@ from cwtest.backends.determinism import switch_on
 from cwtest.backends.precision import keras_mode
 from cwtest.backends.sides import Side
 from cwtest.models.architectures import REGISTRY
+from cwtest.models.structure import Layer, Read
 from cwtest.training.harmonize import keras_flavour
 from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs
+
 
 def available(side: Side) -> str | None:
     backend = side.keras_backend
@@ -66,12 +68,87 @@ def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
         return REGISTRY[arch].flavours[flavour].keras()
 
 
+def precision(side: Side):
+    return keras_mode(side)
+
+
+def versions(side: Side) -> dict[str, str]:
+    return frameworks.framework_versions(("keras", side.keras_backend))
+
+
+@contextmanager
+def deterministic(side: Side, on: bool):
+    """TensorFlow's op determinism, once on, stays on for the rest of the process (it has no switch back);
+    JAX's is an XLA flag set before JAX starts (cwtest.backends.determinism.prepare_environment)."""
+    if on:
+        switch_on(side.keras_backend)
+    yield
+
+
 def weights(model) -> list[np.ndarray]:
     return model.get_weights()
 
 
 def set_weights(model, arrays: list[np.ndarray]) -> None:
     model.set_weights(arrays)
+
+
+def _inbound(layer):
+    """The layer that feeds `layer` in a functional Keras model."""
+    return layer.input._keras_history.operation
+
+
+def _keras_padding(layer) -> tuple[int, ...]:
+    pad = [0, 0, 0, 0]
+    source = _inbound(layer)
+    if type(source).__name__ == "ZeroPadding2D":
+        (top, bottom), (left, right) = source.padding
+        pad = [top, bottom, left, right]
+    if layer.padding == "same":
+        for axis, size in enumerate(layer.input.shape[1:3]):
+            stride, kernel = layer.strides[axis], layer.kernel_size[axis]
+            total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+            pad[2 * axis] += total // 2  # TensorFlow puts the odd pixel at the bottom/right
+            pad[2 * axis + 1] += total - total // 2
+    return tuple(pad)
+
+
+def layers(model, image_size: int | None = None) -> Read:
+    """The layers that hold weights, as the structure check compares them (cwtest.models.structure), and
+    the image side of the model's input."""
+    kinds = {"Conv2D": "conv", "Dense": "dense", "BatchNormalization": "batchnorm"}
+    found = []
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        kind = kinds.get(type(layer).__name__, type(layer).__name__)
+        flattened = None
+        if kind == "dense" and type(_inbound(layer)).__name__ == "Flatten":
+            flattened = tuple(_inbound(layer).input.shape[1:])
+        found.append(Layer(
+            layer.name, kind, tuple(layer.output.shape[1:]), int(sum(np.prod(w.shape) for w in layer.weights)),
+            stride=tuple(layer.strides) if kind == "conv" else None,
+            padding=_keras_padding(layer) if kind == "conv" else None,
+            bias=layer.use_bias if kind in ("conv", "dense") else None,
+            flattened=flattened, handle=layer))
+    return Read(found, int(model.input_shape[1]))
+
+
+
+def layer_weights(handle) -> list[np.ndarray]:
+    """A layer's arrays (from `layers`), kernel first, in Keras's layout."""
+    return handle.get_weights()
+
+
+def set_layer_weights(handle, arrays: list[np.ndarray]) -> None:
+    handle.set_weights(arrays)
+
+
+def activations(model, handles: list, images: np.ndarray, side: Side, training: bool = False) -> list[np.ndarray]:
+    """The outputs of the given layers (from `layers`) on uint8 NHWC images."""
+    probe = frameworks.keras().Model(model.input, [layer.output for layer in handles])
+    found = forward(probe, images, side, training=training)
+    return found if isinstance(found, list) else [found]
 
 
 def to_numpy(tensor) -> np.ndarray:
@@ -190,8 +267,6 @@ def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str]
     each step's loss): graph mode without XLA on TensorFlow and eager torch, as the published runs and
     native torch compute; JAX always compiles (XLA is how it runs)."""
     keras = frameworks.keras(side.keras_backend)
-    if "deterministic" in knobs:
-        switch_on(side.keras_backend)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=plan.learning_rate, epsilon=plan.adam_epsilon),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits="loss" in knobs),
                   jit_compile=side.keras_backend == "jax")
@@ -199,7 +274,7 @@ def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str]
     def run_step(start: int, stop: int, number: int) -> float:
         return float(model.train_on_batch(x[start:stop].astype(np.float32) / 255.0, y[start:stop]))
 
-    with on(side):
+    with on(side), deterministic(side, "deterministic" in knobs):
         return run_epochs(plan, len(y), run_step, str(side), progress)
 
 

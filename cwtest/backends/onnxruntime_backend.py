@@ -6,12 +6,14 @@ so this side runs in eval mode only. It takes NCHW float32 input scaled to [0, 1
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 
 import numpy as np
 
 from cwtest.backends import observed, overridden
+from cwtest.backends.frameworks import framework_versions
 from cwtest.backends.sides import Side
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -30,6 +32,15 @@ def available(side: Side) -> str | None:
     if _provider(side) not in onnxruntime.get_available_providers():
         return f"{side}: this onnxruntime build has no {_provider(side)} (install onnxruntime-gpu for cuda)"
     return None
+
+
+def precision(side: Side):
+    """Nothing to switch in this process: the session's options carry the side's mode (`build`)."""
+    return contextlib.nullcontext()
+
+
+def versions(side: Side) -> dict[str, str]:
+    return framework_versions(("onnxruntime",))
 
 
 def export(torch_model, side: Side, image_size: int = 32):

@@ -24,6 +24,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from cwtest.backends import frameworks, observed
 from cwtest.backends.determinism import jax_state, tensorflow_state, torch_state
 from cwtest.backends.sides import Side
@@ -180,6 +182,11 @@ FLOOR_MARGIN = {"fp32": 16.0, "bf16": 16.0, "fp16": 16.0, "tf32": 44.0}
 # a step too, which only widens the floor term.
 NUDGE_UNITS = {"fp32": 256.0, "bf16": 1.0, "fp16": 1.0, "tf32": 1.0}
 NUDGE_MARGIN = 2.0
+
+
+def nudge_pattern(shape: tuple, rng) -> np.ndarray:
+    """The fixed random +-1 pattern a nudge moves each element of an array of `shape` by (a numpy Generator's)."""
+    return rng.choice((-1.0, 1.0), size=shape)
 
 
 def nudge_size(mode: Mode) -> float:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import traceback
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Iterator
 
 import numpy as np
 
+from cwtest.backends.frameworks import framework_versions
 from cwtest.backends.sides import Side
 
 
@@ -157,6 +158,12 @@ class RemoteKeras:
         finally:
             self._call("exit_comparable", model.handle)
 
+    def precision(self, side: Side):
+        return nullcontext()  # the child puts the side's mode in force around each call it serves
+
+    def versions(self, side: Side) -> dict[str, str]:
+        return framework_versions(("keras", side.keras_backend))
+
     def weights(self, model: RemoteModel) -> list[np.ndarray]:
         return self._call("weights", model)
 
@@ -164,6 +171,27 @@ class RemoteKeras:
         self._call("set_weights", model, arrays)
 
     # --- TrainingBackend ---
+    # Layer handles live in the process that runs the model: the structure check, layer weights and
+    # activations read a Keras model in the process that runs Keras (a torch/Keras pair's Keras side always
+    # runs there; only a pair's second Keras backend runs here, and it pairs with a model of the same code).
+    def _elsewhere(self) -> RemoteError:
+        return RemoteError(f"Keras on {self.backend} runs in a child process; its layers are read there only")
+
+    def layers(self, model: RemoteModel, image_size: int | None = None):
+        raise self._elsewhere()
+
+    def layer_weights(self, handle) -> list[np.ndarray]:
+        raise self._elsewhere()
+
+    def set_layer_weights(self, handle, arrays: list[np.ndarray]) -> None:
+        raise self._elsewhere()
+
+    def activations(self, model: RemoteModel, handles: list, images: np.ndarray, side: Side, training: bool = False):
+        raise self._elsewhere()
+
+    def deterministic(self, side: Side, on: bool):
+        return nullcontext()  # the child switches determinism on in `train`, where the knob asks for it
+
     def gradients(self, model: RemoteModel, images: np.ndarray, labels: np.ndarray, side: Side) -> dict:
         return self._call("gradients", model, images, labels, side)
 

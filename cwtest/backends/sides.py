@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cwtest.backends.frameworks import chosen_keras_backend
 from cwtest.errors import InputError
 
 # The Keras sides and the Keras backend each runs on; "tensorflow" is Keras on TensorFlow.
@@ -54,6 +55,14 @@ class Side:
         return text if self.precision == "fp32" else f"{text}:{self.precision}"
 
 
+TORCH_CPU = Side("torch", "cpu")
+
+
+def keras_in_process(device: str = "cpu") -> Side:
+    """The Keras side that runs in this process: Keras on the backend it runs on, or will (importing nothing)."""
+    return Side(KERAS_SIDES[chosen_keras_backend()], device)
+
+
 def parse_side(text: str, option: str = "--crossedwires-pair") -> Side:
     match = _SIDE.match(text.strip())
     if not match:
@@ -94,6 +103,33 @@ class Pair:
     def devices(self) -> str:
         return self.left.device if self.left.device == self.right.device else f"{self.left.device}/{self.right.device}"
 
+    @property
+    def one_model_code(self) -> bool:
+        """Both sides run the same model code (two devices, precisions or Keras backends): one weight list."""
+        return self.left.api == self.right.api
+
+    @property
+    def torch_and_keras(self) -> bool:
+        """One side runs torch's model code, the other Keras's: weights move through the weight map."""
+        return {self.left.api, self.right.api} == {"torch", "keras"}
+
+    def torch_first(self, items: tuple | list) -> tuple | list:
+        """The left and right side's items of a torch/Keras pair, the torch side's first."""
+        return items if self.left.api == "torch" else items[::-1]
+
+    @property
+    def keras_then_torch(self) -> bool:
+        return self.left.api == "keras" and self.right.api == "torch"
+
+    @property
+    def crossedwires_columns(self) -> tuple[str, str] | None:
+        """("left", "right") or ("right", "left"): which side is the CrossedWires dataset's PyTorch (pt) and
+        which its TensorFlow (tf) model; None for a pair that is not torch against Keras on TensorFlow."""
+        frameworks = (self.left.framework, self.right.framework)
+        if sorted(frameworks) != ["tensorflow", "torch"]:
+            return None
+        return ("left", "right") if frameworks[0] == "torch" else ("right", "left")
+
 
 def decomposition_sides(pair: Pair) -> tuple[Side, Side, Side] | None:
     """(torch, Keras on torch, the pair's Keras side) for a pair of a torch side and a Keras side on
@@ -103,6 +139,12 @@ def decomposition_sides(pair: Pair) -> tuple[Side, Side, Side] | None:
     if torch_side is None or keras_side is None or torch_side.precision not in FRAMEWORK_PRECISIONS["keras-torch"]:
         return None
     return torch_side, Side("keras-torch", torch_side.device.replace("cuda", "gpu"), torch_side.precision), keras_side
+
+
+def reported_pair(text: str) -> Pair:
+    """A pair as a report writes it (`str(Pair)`: `torch:cpu->tensorflow:cpu`)."""
+    left, _, right = text.partition("->")
+    return Pair(parse_side(left, "report pair"), parse_side(right, "report pair"))
 
 
 def parse_pair(text: str, option: str = "--crossedwires-pair") -> Pair:

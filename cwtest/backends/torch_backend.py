@@ -11,10 +11,13 @@ import numpy as np
 
 from cwtest.backends import overridden
 from cwtest.backends.determinism import torch_kernels
-from cwtest.backends.precision import torch_mode
+from cwtest.backends.frameworks import framework_versions
+from cwtest.backends.precision import nudge_pattern, torch_mode
 from cwtest.backends.sides import Side
 from cwtest.errors import InputError
+from cwtest.inputs.data import IMAGE_SIZE
 from cwtest.models.architectures import REGISTRY
+from cwtest.models.structure import Layer, Read
 from cwtest.training.harmonize import torch_bn_epsilon
 from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs, torch_epsilon
 
@@ -35,6 +38,18 @@ def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
     return REGISTRY[arch].flavours[flavour].torch().to(side.device)
 
 
+def precision(side: Side):
+    return torch_mode(side)
+
+
+def versions(side: Side) -> dict[str, str]:
+    return framework_versions(("torch", "torchvision"))
+
+
+def deterministic(side: Side, on: bool):
+    return torch_kernels(on)
+
+
 def weights(model) -> list[np.ndarray]:
     """Every floating-point parameter and buffer, in state_dict order (BatchNorm's step count is not a weight)."""
     return [v.detach().cpu().numpy() for v in model.state_dict().values() if v.is_floating_point()]
@@ -50,6 +65,101 @@ def set_weights(model, arrays: list[np.ndarray]) -> None:
     with torch.no_grad():
         for target, array in zip(targets, arrays):
             target.copy_(torch.from_numpy(np.asarray(array)))
+
+
+def layers(model, image_size: int | None = None) -> Read:
+    """The layers that hold weights, as the structure check compares them (cwtest.models.structure)."""
+    import torch
+    import torch.nn as nn
+
+    image_size = image_size or IMAGE_SIZE
+
+    kinds = {nn.Conv2d: "conv", nn.Linear: "dense", nn.BatchNorm2d: "batchnorm"}
+    modules = [(n, m) for n, m in model.named_modules()
+               if not list(m.children()) and any(True for _ in m.parameters(recurse=False))]
+    shapes = {}
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, tuple(o.shape[1:])))
+             for n, m in modules]
+    device = next(model.parameters()).device
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, 3, image_size, image_size, device=device))
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    found = []
+    for name, module in modules:
+        shape = shapes[name]
+        channels_last = (*shape[1:], shape[0]) if len(shape) == 3 else shape
+        count = sum(p.numel() for p in module.parameters()) + sum(
+            b.numel() for n, b in module.named_buffers() if n in ("running_mean", "running_var"))
+        kind = kinds.get(type(module), type(module).__name__)
+        conv = kind == "conv"
+        found.append(Layer(
+            name, kind, channels_last, count,
+            stride=tuple(module.stride) if conv else None,
+            padding=(module.padding[0], module.padding[0], module.padding[1], module.padding[1]) if conv else None,
+            bias=module.bias is not None if kind in ("conv", "dense") else None,
+            handle=module))
+    return Read(found, image_size)
+
+
+
+# A paired layer's tensors in the weight map's order (cwtest.models.transfer): weight, bias, BatchNorm statistics.
+_LAYER_TENSORS = ("weight", "bias", "running_mean", "running_var")
+
+
+def _layer_tensors(handle) -> list:
+    return [t for t in (getattr(handle, n, None) for n in _LAYER_TENSORS) if t is not None]
+
+
+def layer_weights(handle) -> list[np.ndarray]:
+    """A layer's arrays (from `layers`), weight first, in torch's layout."""
+    import torch
+
+    with torch.no_grad():
+        return [t.detach().cpu().numpy() for t in _layer_tensors(handle)]
+
+
+def set_layer_weights(handle, arrays: list[np.ndarray]) -> None:
+    """A layer's arrays, as `layer_weights` orders them, copied in place onto its tensors' device."""
+    import torch
+
+    with torch.no_grad():
+        for tensor, value in zip(_layer_tensors(handle), arrays, strict=True):
+            tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+
+
+def activations(model, handles: list, images: np.ndarray, side: Side, training: bool = False) -> list[np.ndarray]:
+    """The outputs of the given layers (from `layers`) on uint8 NHWC images, channels last."""
+    captured = {}
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach().cpu().numpy().copy()))
+             for n, m in enumerate(handles)]
+    try:
+        forward(model, images, side, training=training)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    found = [captured[n] for n in range(len(handles))]
+    return [a.transpose(0, 2, 3, 1) if a.ndim == 4 else a for a in found]
+
+
+def nudged(model, size: float, sign: float, seed: int = 1):
+    """A copy of `model` with every parameter nudged as cwtest.backends.precision.nudged nudges an array."""
+    import copy
+
+    import torch
+
+    moved = copy.deepcopy(model)
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for p in moved.parameters():
+            pattern = torch.from_numpy(nudge_pattern(tuple(p.shape), rng)).to(p.device)
+            p.copy_(p.double() * (1.0 + sign * size * pattern))  # copy_ rounds back to the parameter's dtype
+    return moved
 
 
 def _inputs(images: np.ndarray, side: Side):
@@ -153,7 +263,7 @@ def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str]
 
     model.train()
     # Without the knob the run's own setting (--crossedwires-deterministic) stays in force.
-    with torch_kernels("deterministic" in knobs), torch_mode(side):
+    with deterministic(side, "deterministic" in knobs), precision(side):
         return run_epochs(plan, len(y), step, str(side), progress)
 
 

@@ -1,10 +1,11 @@
 """What the layer suite draws for each block of the registry (cwtest.blocks.layers): hypothesis
 strategies of plain data, the inputs' NHWC shapes, a seed, a scale and the block's options. Arrays are
-made from the seed (cwtest.blocks.layer_parity.inputs_for), so a failing case prints as a few numbers.
+made from the seed (cwtest.blocks.layer_strategies.inputs_for), so a failing case prints as a few numbers.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 SEEDS = st.integers(0, 2**16)
@@ -153,3 +154,15 @@ def logits_params(draw):
     # Large scales put true-class probabilities under Keras's 1e-7 clip.
     return {"inputs": [(draw(st.integers(1, 8)), draw(st.integers(2, 10)))], "seed": draw(SEEDS),
             "scale": draw(st.sampled_from([1.0, 10.0, 30.0, 100.0]))}
+
+
+def inputs_for(params: dict) -> list[np.ndarray]:
+    """The case's inputs (NHWC), drawn from its seed: hypothesis draws shapes and a seed, not arrays."""
+    rng = np.random.default_rng(params["seed"])
+    return [(rng.standard_normal(shape) * params.get("scale", 1.0)).astype(np.float32) for shape in params["inputs"]]
+
+
+def labels_for(params: dict) -> np.ndarray:
+    """A loss block's class labels, drawn from its seed; its input is (batch, classes) logits."""
+    batch, classes = params["inputs"][0]
+    return np.random.default_rng(params["seed"] + 2).integers(0, classes, batch)

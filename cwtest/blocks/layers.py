@@ -1,8 +1,9 @@
 """The layer registry: one declarative entry per building block of VGG16, ResNet50 and DenseNet121.
 
-An entry says how torch and Keras build the block from one parameter set (cwtest.blocks.layer_builders),
-which parameters and input shapes to draw (cwtest.blocks.layer_strategies), which catalogued
-differences (cwtest.blocks.semantics) apply, and its tolerance. Nothing here imports torch or TensorFlow.
+An entry says how torch and Keras build the block from one parameter set (cwtest.backends.torch_blocks,
+cwtest.backends.keras_blocks: the entry hands its builders to the backends), which parameters and
+input shapes to draw (cwtest.blocks.layer_strategies), which catalogued differences
+(cwtest.blocks.semantics) apply, and its tolerance. Nothing here imports torch or TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Callable
 
 from hypothesis import strategies as st
 
-from cwtest.blocks import layer_builders as build
+from cwtest.backends import keras_blocks, torch_blocks
 from cwtest.blocks import layer_strategies as cases
 
 # Tolerances, in units of fp32 epsilon times the compared values' scale (layer_parity.compare).
@@ -47,7 +48,7 @@ class Block:
     # terms: the larger of the sum of |cotangent| * |d output / d element| over the outputs and of
     # its layer's reduction, |upstream gradient| * |d layer output / d parameter| (a parameter's
     # gradient sums over every output position it touches, and can cancel to far less than those
-    # terms, as a forward sum can; see layer_parity._gradient_terms).
+    # terms, as a forward sum can; see cwtest.backends.torch_blocks.gradient_terms).
     gradient_scale: str = "gradients"
     # What forward errors are measured against: "output" (the largest output) or "terms" (the largest
     # sum of |weight| * |input| products behind an output: the block run on |inputs| with |weights|),
@@ -63,7 +64,7 @@ class Block:
 def _weightless(torch_layer, keras_layer):
     """A block of one layer without weights: (nn, params) -> module and (keras.layers, params) -> layer."""
     return (lambda nn, p, published: torch_layer(nn, p),
-            lambda keras, p, published: build.keras_chain(keras, p, keras_layer(keras.layers, p)))
+            lambda keras, p, published: keras_blocks.chain(keras, p, keras_layer(keras.layers, p)))
 
 
 DROPOUT = _weightless(lambda nn, p: nn.Dropout(p["rate"]), lambda L, p: L.Dropout(p["rate"]))
@@ -73,23 +74,23 @@ BLOCKS = (
     # that cancelled to 2.1e-3) and vgg_conv_block 106.6 (max abs 6.4e-9 on 5e-4). Their gradients too
     # (gradient_scale): against the largest gradient, four thorough runs reached 21.5 (dense) and 19.9
     # (conv2d_depthwise) of 32; against their terms, densenet_transition's 45.9 measured 1.5.
-    Block("conv2d", cases.conv_params(), build.torch_conv, build.keras_conv, forward_scale="terms", gradient_scale="terms"),
-    Block("conv2d_same_stride2", cases.same_stride2_params(), build.torch_same_stride2, build.keras_same_stride2,
+    Block("conv2d", cases.conv_params(), torch_blocks.conv, keras_blocks.conv, forward_scale="terms", gradient_scale="terms"),
+    Block("conv2d_same_stride2", cases.same_stride2_params(), torch_blocks.same_stride2, keras_blocks.same_stride2,
           differences=("same_padding_stride2",), forward_scale="terms", gradient_scale="terms"),
-    Block("conv2d_depthwise", cases.depthwise_params(), build.torch_depthwise, build.keras_depthwise, forward_scale="terms",
+    Block("conv2d_depthwise", cases.depthwise_params(), torch_blocks.depthwise, keras_blocks.depthwise, forward_scale="terms",
           gradient_scale="terms"),
     Block("dense", cases.dense_params(),
-          lambda nn, p, published: build.torch_chain(nn, dense=nn.Linear(p["inputs"][0][1], p["units"], p["bias"])),
-          lambda keras, p, published: build.keras_chain(keras, p, keras.layers.Dense(p["units"], use_bias=p["bias"],
-                                                                                name="dense", **build.OVERWRITTEN)),
+          lambda nn, p, published: torch_blocks.chain(nn, dense=nn.Linear(p["inputs"][0][1], p["units"], p["bias"])),
+          lambda keras, p, published: keras_blocks.chain(keras, p, keras.layers.Dense(p["units"], use_bias=p["bias"],
+                                                                                name="dense", **keras_blocks.OVERWRITTEN)),
           forward_scale="terms", gradient_scale="terms"),
-    Block("flatten_dense", cases.flatten_dense_params(), build.torch_flatten_dense,
-          lambda keras, p, published: build.keras_chain(keras, p, keras.layers.Flatten(),
-                                                   keras.layers.Dense(p["units"], name="dense", **build.OVERWRITTEN)),
+    Block("flatten_dense", cases.flatten_dense_params(), torch_blocks.flatten_dense,
+          lambda keras, p, published: keras_blocks.chain(keras, p, keras.layers.Flatten(),
+                                                   keras.layers.Dense(p["units"], name="dense", **keras_blocks.OVERWRITTEN)),
           forward_scale="terms", gradient_scale="terms"),
-    Block("batchnorm_eval", cases.batchnorm_params(), build.torch_batchnorm_block, build.keras_batchnorm_block,
+    Block("batchnorm_eval", cases.batchnorm_params(), torch_blocks.batchnorm_block, keras_blocks.batchnorm_block,
           differences=("bn_epsilon",)),
-    Block("batchnorm_train", cases.batchnorm_params(), build.torch_batchnorm_block, build.keras_batchnorm_block,
+    Block("batchnorm_train", cases.batchnorm_params(), torch_blocks.batchnorm_block, keras_blocks.batchnorm_block,
           differences=("bn_epsilon", "bn_momentum", "bn_running_variance"), training=True),
     Block("maxpool", cases.pool_params(), *_weightless(lambda nn, p: nn.MaxPool2d(p["pool"], p["stride"]),
                                                   lambda L, p: L.MaxPooling2D(p["pool"], p["stride"]))),
@@ -115,27 +116,30 @@ BLOCKS = (
           *_weightless(lambda nn, p: nn.Softmax(dim=1 if len(p["inputs"][0]) == 4 else -1),
                        lambda L, p: L.Softmax(axis=-1)), gradient_scale="cotangent"),
     Block("add", cases.two_images_params(same_channels=True),
-          lambda nn, p, published: build.torch_graph(nn, lambda m, x, y: x + y),
-          lambda keras, p, published: build.keras_model(keras, p, lambda x, y: keras.layers.Add()([x, y]))),
-    Block("concatenate", cases.two_images_params(same_channels=False), build.torch_concatenate,
-          lambda keras, p, published: build.keras_model(keras, p, lambda x, y: keras.layers.Concatenate()([x, y]))),
+          lambda nn, p, published: torch_blocks.graph(nn, lambda m, x, y: x + y),
+          lambda keras, p, published: keras_blocks.functional(keras, p, lambda x, y: keras.layers.Add()([x, y]))),
+    Block("concatenate", cases.two_images_params(same_channels=False), torch_blocks.concatenate,
+          lambda keras, p, published: keras_blocks.functional(keras, p, lambda x, y: keras.layers.Concatenate()([x, y]))),
     Block("dropout_inference", cases.dropout_params(st.floats(0.0, 0.9)), *DROPOUT),
     Block("dropout_train_p0", cases.dropout_params(st.just(0.0)), *DROPOUT, training=True),
-    Block("vgg_conv_block", cases.vgg_params(), build.torch_vgg, build.keras_vgg, forward_scale="terms", gradient_scale="terms"),
+    Block("vgg_conv_block", cases.vgg_params(), torch_blocks.vgg, keras_blocks.vgg, forward_scale="terms",
+          gradient_scale="terms"),
     # v1's conv biases sit before training-mode BatchNorms, which subtract them again: with
     # inputs at scale 0.1 a bias is 10-100x the spread it is subtracted from, and round-off
     # grows by that ratio. Measured worst: forward 118.7, gradients 430.8 units (a later thorough
     # run: 756.3, against the largest gradient).
-    Block("resnet_bottleneck_v1", cases.bottleneck_params(), build.bottleneck_torch(v15=False), build.bottleneck_keras(v15=False),
+    Block("resnet_bottleneck_v1", cases.bottleneck_params(), torch_blocks.bottleneck(v15=False),
+          keras_blocks.bottleneck(v15=False),
           tolerance=Tolerance(forward=256.0, gradients=1024.0), gradient_scale="terms"),
     # Input gradients of training-mode BatchNorm over 8 values per channel (after stride 2)
     # cancel in the same way. Measured worst: gradients 43.8 units (a later thorough run: 98.0,
     # against the largest gradient).
-    Block("resnet_bottleneck_v1_5", cases.bottleneck_params(), build.bottleneck_torch(v15=True), build.bottleneck_keras(v15=True),
+    Block("resnet_bottleneck_v1_5", cases.bottleneck_params(), torch_blocks.bottleneck(v15=True),
+          keras_blocks.bottleneck(v15=True),
           tolerance=Tolerance(gradients=128.0), gradient_scale="terms"),
-    Block("densenet_dense_layer", cases.dense_layer_params(), build.torch_dense_layer, build.keras_dense_layer,
+    Block("densenet_dense_layer", cases.dense_layer_params(), torch_blocks.dense_layer, keras_blocks.dense_layer,
           gradient_scale="terms"),
-    Block("densenet_transition", cases.transition_params(), build.torch_transition, build.keras_transition,
+    Block("densenet_transition", cases.transition_params(), torch_blocks.transition, keras_blocks.transition,
           gradient_scale="terms"),
     # The logits' gradient (softmax(z) - onehot) / n cancels to denormals where the right class
     # takes all the probability (a dev-profile draw: max abs 9.6e-43 on both sides, 8.4e6 units
@@ -143,9 +147,9 @@ BLOCKS = (
     # (thorough profile): 0.96 units from logits, 1.36 from the softmax.
     # The loss itself, logsumexp(z) - z_y, against the logits: a thorough draw (logits scaled by 10)
     # gave a loss of 6.9e-3 from terms near 20, 142.8 units of the loss apart, 0.05 of the logits.
-    Block("cross_entropy_logits", cases.logits_params(), build.torch_cross_entropy, build.keras_cross_entropy_logits,
+    Block("cross_entropy_logits", cases.logits_params(), torch_blocks.cross_entropy, keras_blocks.cross_entropy_logits,
           gradient_scale="cotangent", forward_scale="inputs"),
-    Block("cross_entropy_softmax", cases.logits_params(), build.torch_cross_entropy, build.keras_cross_entropy_softmax,
+    Block("cross_entropy_softmax", cases.logits_params(), torch_blocks.cross_entropy, keras_blocks.cross_entropy_softmax,
           differences=("softmax_loss_clipping",), gradient_scale="cotangent", forward_scale="inputs"),
 )
 REGISTRY = {block.name: block for block in BLOCKS}

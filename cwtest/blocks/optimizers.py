@@ -1,7 +1,8 @@
 """The optimizer registry: torch and Keras optimizers stepped with identical gradients.
 
 Both sides start from the same parameters and get the same gradient at every step, so any
-gap is the optimizers' own arithmetic. Builders import nothing: the framework is passed in.
+gap is the optimizers' own arithmetic. The entries hand their builders (cwtest.backends.torch_blocks,
+cwtest.backends.keras_blocks) to the backends, which step them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from typing import Callable
 import numpy as np
 from hypothesis import strategies as st
 
-from cwtest.backends import frameworks
-from cwtest.backends.keras_backend import traced
+from cwtest.backends import keras_blocks, torch_blocks
 
 # Per step, in fp32-eps units of the largest parameter or step along the way (path_scale).
 # The gap grows linearly: with weight decay torch multiplies by fl(1 - lr*wd) while Keras
@@ -23,7 +23,6 @@ from cwtest.backends.keras_backend import traced
 # wd 0.01, 26 steps: 21.6 units); limit about twice that. adam_small_weights, harmonized: at most
 # 0.99 units per step over 150 examples (its published adam_bias_correction: 3.8 to 40 per step).
 OPTIMIZER_EPS_UNITS_PER_STEP = 2.0
-EAGER_STEPS = 100  # a trajectory longer than this steps Keras through one traced function
 
 
 @dataclass(frozen=True)
@@ -49,53 +48,10 @@ def _adam_params(draw):
             "eps": draw(st.sampled_from([1e-7, 1e-8])), "weight_decay": draw(st.sampled_from([0.01, 0.1, 0.0]))}
 
 
-def keras_adam_alpha(lr: float, beta1: float, beta2: float, t: int) -> float:
-    """Keras's Adam step size at step t, lr * sqrt(1 - beta2^t) / (1 - beta1^t), computed as Keras
-    computes it: in float32, from the betas rounded to float32 (0.999 -> 0.99900001)."""
-    one, step = np.float32(1), np.float32(t)
-    beta1_power, beta2_power = np.power(np.float32(beta1), step), np.power(np.float32(beta2), step)
-    return float(np.float32(lr) * np.sqrt(one - beta2_power) / (one - beta1_power))
-
-
-def _torch_adam(torch, tensors, p, published):
-    # torch Adam's weight_decay is L2 in the gradient; AdamW's is Keras's decoupled decay.
-    decoupled = "adam_weight_decay" not in published
-    cls = torch.optim.AdamW if decoupled else torch.optim.Adam
-    optimizer = cls(tensors, lr=p["lr"], betas=(p["beta1"], p["beta2"]), eps=p["eps"], weight_decay=p["weight_decay"])
-    group = optimizer.param_groups[0]
-
-    def step(t):
-        correction1, correction2 = 1 - p["beta1"] ** t, 1 - p["beta2"] ** t  # torch's, in float64
-        if "adam_epsilon" not in published:  # Keras's epsilon hat, expressed in torch's placement
-            group["eps"] = p["eps"] / math.sqrt(correction2)
-        if "adam_bias_correction" not in published:
-            # torch steps by lr / correction1 * sqrt(correction2): a learning rate that makes that
-            # Keras's float32 step size, and a decay rate that keeps AdamW's lr * weight_decay.
-            group["lr"] = keras_adam_alpha(p["lr"], p["beta1"], p["beta2"], t) * correction1 / math.sqrt(correction2)
-            if decoupled and p["weight_decay"]:
-                group["weight_decay"] = p["lr"] * p["weight_decay"] / group["lr"]
-        optimizer.step()
-
-    return step
-
-
-def _keras_adam(keras, p, published):
-    return keras.optimizers.Adam(p["lr"], p["beta1"], p["beta2"], p["eps"], weight_decay=p["weight_decay"])
-
-
 @st.composite
 def _sgd_params(draw):
     momentum = draw(st.sampled_from([0.0, 0.9, 0.5]))
     return {**_common(draw), "momentum": momentum, "nesterov": momentum > 0 and draw(st.booleans())}
-
-
-def _torch_sgd(torch, tensors, p, published):
-    optimizer = torch.optim.SGD(tensors, lr=p["lr"], momentum=p["momentum"], nesterov=p["nesterov"])
-    return lambda t: optimizer.step()
-
-
-def _keras_sgd(keras, p, published):
-    return keras.optimizers.SGD(p["lr"], momentum=p["momentum"], nesterov=p["nesterov"])
 
 
 @st.composite
@@ -111,10 +67,10 @@ def _adam_small_weights_params(draw):
 OPTIMIZERS = (
     # adam_bias_correction is harmonized in every Adam case; its published form shows only where the
     # parameters are small against the step, which adam_small_weights draws (and adam rarely does).
-    Optimizer("adam", _adam_params(), _torch_adam, _keras_adam, differences=("adam_epsilon", "adam_weight_decay")),
-    Optimizer("adam_small_weights", _adam_small_weights_params(), _torch_adam, _keras_adam,
+    Optimizer("adam", _adam_params(), torch_blocks.adam, keras_blocks.adam, differences=("adam_epsilon", "adam_weight_decay")),
+    Optimizer("adam_small_weights", _adam_small_weights_params(), torch_blocks.adam, keras_blocks.adam,
               differences=("adam_bias_correction",)),
-    Optimizer("sgd", _sgd_params(), _torch_sgd, _keras_sgd),
+    Optimizer("sgd", _sgd_params(), torch_blocks.sgd, keras_blocks.sgd),
 )
 REGISTRY = {entry.name: entry for entry in OPTIMIZERS}
 
@@ -129,33 +85,11 @@ def start(params: dict, steps: int) -> tuple[np.ndarray, np.ndarray]:
 def trajectories(entry: Optimizer, params: dict, published: frozenset = frozenset(),
                  checkpoints: tuple[int, ...] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(torch, Keras) parameters after each checkpoint step (default: the case's last step)."""
-    import torch
-
-    keras = frameworks.keras()
     checkpoints = checkpoints or (params["steps"],)
     theta, gradients = start(params, max(checkpoints))
-    torch_theta = torch.tensor(theta, requires_grad=True)
-    torch_step = entry.torch(torch, [torch_theta], params, published)
-    keras_theta = keras.Variable(theta)
-    optimizer = entry.keras(keras, params, published)
-    optimizer.build([keras_theta])
-
-    def keras_step(gradient):
-        optimizer.apply_gradients([(gradient, keras_theta)])
-
-    if len(gradients) > EAGER_STEPS:
-        # The same ops traced once: an eager Keras step on TensorFlow costs about 4 ms of Python, most of
-        # a long trajectory's time (the Adam demonstration's 1000 steps), where tracing costs about 0.1 s.
-        # The demonstration's parameters came out bit for bit as eagerly, at every checkpoint.
-        keras_step = traced(keras_step)
-    found = []
-    for t, gradient in enumerate(gradients, start=1):
-        torch_theta.grad = torch.from_numpy(gradient)
-        torch_step(t)
-        keras_step(keras.ops.convert_to_tensor(gradient))
-        if t in checkpoints:
-            found.append((torch_theta.detach().numpy().copy(), np.array(keras_theta.numpy())))
-    return found
+    torch_path = torch_blocks.optimizer_path(entry.torch, theta, gradients, params, published, checkpoints)
+    keras_path = keras_blocks.optimizer_path(entry.keras, theta, gradients, params, published, checkpoints)
+    return list(zip(torch_path, keras_path))
 
 
 def path_scale(theta: np.ndarray, path: list[np.ndarray]) -> float:

@@ -30,7 +30,9 @@ class Defect:
     reproducer: str  # file name in cwtest/findings/reproducers/
     # The kernel the defect is in, as oneDNN's verbose log names it (implementation, propagation kind):
     # where another kernel runs (another CPU, another release), the reproducer's program must compute right.
-    kernel: str
+    # None for a defect outside oneDNN, which shows wherever its program runs.
+    kernel: str | None
+    met_on: tuple[str, ...] = ()  # the Keras backends whose layer-suite cases would meet it (see avoided_by)
 
     @property
     def script(self) -> Path:
@@ -50,12 +52,32 @@ DEFECTS = {d.name: d for d in (
            "Conv2d(kernel 1, stride 2) backward on the CPU; input NCHW of shape (2, 1, 6, 4) whose channel "
            "stride is 1 (an NHWC array viewed as NCHW, which torch takes as channels-last)",
            "the layer suite hands torch its inputs in torch's own contiguous strides "
-           "(cwtest.blocks.layer_parity.torch_input), which oneDNN runs in its plain layout",
+           "(cwtest.backends.torch_blocks.torch_input), which oneDNN runs in its plain layout",
            "uxlfoundation/oneDNN#6035 (1x1 convolution backward_weights writes past the rtus workspace, "
            "nhwc, IC < ic_block)",
            "onednn_conv1x1_nhwc_backward_weights.py",
            "jit_1x1:avx2,backward_weights"),
+    Defect("torch_slow_conv2d_grad_weight_contiguous", "torch", "torch 2.14.1 (CPU build), with Keras 3.15.1 on torch",
+           "the backward of a Conv2d with one output channel over a channels-last input and a permuted weight "
+           "raises 'slow_conv2d: grad_weight must be contiguous': every Keras-on-torch Conv2D of one filter "
+           "computes that way, so its weight gradient cannot be taken",
+           "conv2d(x.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1)) backward on the CPU, x of shape (1, 2, 2, 2) "
+           "(NHWC), kernel (2, 2, 2, 1): batch 1, one filter, 2+ input channels, a kernel over 1x1",
+           "on Keras on torch the layer suite's gradient check draws no case with a batch of one and a single "
+           "filter (or a DenseNet layer of growth 1) over 2+ channels (`avoids_slow_conv2d`)",
+           "not yet reported (docs/defects/torch_slow_conv2d_grad_weight_contiguous.md)",
+           "torch_slow_conv2d_grad_weight_contiguous.py", None, met_on=("torch",)),
 )}
+
+
+def avoids_slow_conv2d(keras_backend: str, check: str, params: dict) -> bool:
+    """False for a layer-suite case that would meet torch_slow_conv2d_grad_weight_contiguous: gradients on
+    Keras on torch, a batch of one, more than one input channel and a conv of one filter (a block's
+    `filters`, or a DenseNet layer's `growth`, the filters of its 3x3 conv)."""
+    (batch, *_, channels), *_ = params["inputs"]
+    one_filter = params.get("filters") == 1 or params.get("growth") == 1
+    met = keras_backend in DEFECTS["torch_slow_conv2d_grad_weight_contiguous"].met_on
+    return not (met and check == "gradients" and batch == 1 and channels > 1 and one_filter)
 
 
 def kernels_run(onednn_verbose: str) -> set[str]:

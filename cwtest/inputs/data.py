@@ -24,6 +24,8 @@ from cwtest.inputs.budgets import Budget
 OPTION = "--crossedwires-data"
 FOLDER = "cifar-10-batches-py"
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+NUM_CLASSES = len(CLASSES)
+IMAGE_SIZE = 32  # the models' input side; the Keras side is channels last (TensorFlow runs CPU convolutions only in NHWC)
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"
 META_FILE = "batches.meta"

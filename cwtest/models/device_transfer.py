@@ -11,13 +11,12 @@ such a step shows in the source's own gradients under the nudge, on that batch.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.backends import backend_for
-from cwtest.backends.precision import Mode, nudge_size
+from cwtest.backends import backend_for, torch_backend
+from cwtest.backends.precision import Mode, nudge_pattern, nudge_size
 from cwtest.backends.sides import Side
 from cwtest.backends.torch_backend import float_gradients
 from cwtest.models.parity import comparable, relative_l2
@@ -43,26 +42,9 @@ def float_images(images: np.ndarray) -> np.ndarray:
     return images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
 
 
-def _pattern(shape: tuple, rng: np.random.Generator) -> np.ndarray:
-    return rng.choice((-1.0, 1.0), size=shape)
-
-
 def nudged(x: np.ndarray, size: float, sign: float, seed: int = 0) -> np.ndarray:
     """x * (1 + sign * size * s) for a fixed random +-1 pattern s, computed in float64 and rounded to float32."""
-    return (x.astype(np.float64) * (1.0 + sign * size * _pattern(x.shape, np.random.default_rng(seed)))).astype(np.float32)
-
-
-def nudged_model(model, size: float, sign: float, seed: int = 1):
-    """A copy of `model` with every parameter nudged as `nudged` nudges an array (one pattern per seed)."""
-    import torch
-
-    moved = copy.deepcopy(model)
-    rng = np.random.default_rng(seed)
-    with torch.no_grad():
-        for p in moved.parameters():
-            pattern = torch.from_numpy(_pattern(tuple(p.shape), rng)).to(p.device)
-            p.copy_(p.double() * (1.0 + sign * size * pattern))  # copy_ rounds back to the parameter's dtype
-    return moved
+    return (x.astype(np.float64) * (1.0 + sign * size * nudge_pattern(x.shape, np.random.default_rng(seed)))).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -93,7 +75,7 @@ def source_gradients(model, x: np.ndarray, labels: np.ndarray, side: Side, mode:
     """
     value, exact = float_gradients(model, x, labels, side), float_gradients(model, x, labels, side, float64=True)
     size = nudge_size(mode)
-    moved = [float_gradients(nudged_model(model, size, sign, 2 * seed + 1), nudged(x, size, sign, 2 * seed), labels,
+    moved = [float_gradients(torch_backend.nudged(model, size, sign, 2 * seed + 1), nudged(x, size, sign, 2 * seed), labels,
                              side) for seed in range(patterns) for sign in (1.0, -1.0)]
     return SourceGradients(value, exact, moved)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtest.backends import backend_for
-from cwtest.backends.sides import Side
+from cwtest.backends.sides import DEFAULT_PAIR, Side, parse_pair
 from cwtest.errors import InputError
 from cwtest.metrics import Errors, measure
 from cwtest.models.parity import comparable, preserved
@@ -43,27 +43,6 @@ def selected(pairs, selectors: tuple[str, ...]) -> list[int]:
     return [i for i, (t, k) in enumerate(pairs) if any(matches(t.name, s) or matches(k.name, s) for s in selectors)]
 
 
-def _torch_activations(model, modules, images: np.ndarray, side: Side, training: bool) -> list[np.ndarray]:
-    captured = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach().cpu().numpy().copy()))
-             for n, m in enumerate(modules)]
-    try:
-        backend_for(side).forward(model, images, side, training=training)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return [captured[n] for n in range(len(modules))]
-
-
-def _keras_activations(model, layers, images: np.ndarray, side: Side, training: bool) -> list[np.ndarray]:
-    from cwtest.backends import frameworks
-
-    keras = frameworks.keras()
-    probe = keras.Model(model.input, [layer.output for layer in layers])
-    found = backend_for(side).forward(probe, images, side, training=training)
-    return found if isinstance(found, list) else [found]
-
-
 def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, training: bool = False,
                  indices: list[int] | None = None) -> list[LayerError]:
     """The error of every selected paired layer's activation, Keras against torch."""
@@ -74,12 +53,12 @@ def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, t
     chosen = [pairs[i] for i in indices]
     with preserved(pair.torch_model, pair.keras_model), comparable(pair.torch_model, torch_side), \
             comparable(pair.keras_model, keras_side):
-        torch_values = _torch_activations(pair.torch_model, [t.handle for t, _ in chosen], images, torch_side, training)
-        keras_values = _keras_activations(pair.keras_model, [k.handle for _, k in chosen], images, keras_side, training)
+        torch_values = backend_for(torch_side).activations(pair.torch_model, [t.handle for t, _ in chosen], images,
+                                                           torch_side, training)
+        keras_values = backend_for(keras_side).activations(pair.keras_model, [k.handle for _, k in chosen], images,
+                                                           keras_side, training)
         rows, previous = [], None
         for index, (t, k), torch_value, keras_value in zip(indices, chosen, torch_values, keras_values):
-            if torch_value.ndim == 4:
-                torch_value = torch_value.transpose(0, 2, 3, 1)
             # A Keras conv or dense layer may carry its activation (VGG16's ReLUs, a softmax
             # head): apply it to the torch output so that both are read at the same point.
             activation = getattr(k.handle, "activation", None)
@@ -110,7 +89,7 @@ def table(rows: list[LayerError], tolerance: float, limit: int = 12) -> str:
 
 # `cwtest plot layers`: the per-layer error profile of one architecture's transferred pair, the torch
 # model's weights copied into the Keras model of the same flavour, both run on the same images.
-TORCH, KERAS = Side("torch", "cpu"), Side("tensorflow", "cpu")
+TORCH, KERAS = parse_pair(DEFAULT_PAIR).left, parse_pair(DEFAULT_PAIR).right  # torch:cpu, tensorflow:cpu
 IMAGES = 16
 
 

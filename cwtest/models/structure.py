@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
+from cwtest.backends import backend_for
+from cwtest.backends.sides import TORCH_CPU, Side, keras_in_process
 
 # The fields two paired layers must agree on; `Mismatch.field` is one of these, or
 # "missing" for a layer with no counterpart on the other side.
@@ -32,6 +33,14 @@ class Layer:
     # Keras only: the (H, W, C) map a Flatten turned into this dense layer's input.
     flattened: tuple[int, ...] | None = None
     handle: object = field(default=None, compare=False, repr=False)  # the framework's layer object
+
+
+@dataclass(frozen=True)
+class Read:
+    """A model's layers as its backend reads them, and the image side its input takes."""
+
+    layers: list[Layer]
+    image_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,82 +65,6 @@ class Comparison:
         return not self.mismatches
 
 
-def torch_layers(model, image_size: int) -> list[Layer]:
-    import torch
-    import torch.nn as nn
-
-    kinds = {nn.Conv2d: "conv", nn.Linear: "dense", nn.BatchNorm2d: "batchnorm"}
-    modules = [(n, m) for n, m in model.named_modules()
-               if not list(m.children()) and any(True for _ in m.parameters(recurse=False))]
-    shapes = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, tuple(o.shape[1:])))
-             for n, m in modules]
-    device = next(model.parameters()).device
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(1, 3, image_size, image_size, device=device))
-    finally:
-        model.train(was_training)
-        for hook in hooks:
-            hook.remove()
-    found = []
-    for name, module in modules:
-        shape = shapes[name]
-        channels_last = (*shape[1:], shape[0]) if len(shape) == 3 else shape
-        count = sum(p.numel() for p in module.parameters()) + sum(
-            b.numel() for n, b in module.named_buffers() if n in ("running_mean", "running_var"))
-        kind = kinds.get(type(module), type(module).__name__)
-        conv = kind == "conv"
-        found.append(Layer(
-            name, kind, channels_last, count,
-            stride=tuple(module.stride) if conv else None,
-            padding=(module.padding[0], module.padding[0], module.padding[1], module.padding[1]) if conv else None,
-            bias=module.bias is not None if kind in ("conv", "dense") else None,
-            handle=module))
-    return found
-
-
-def _inbound(layer):
-    """The layer that feeds `layer` in a functional Keras model."""
-    return layer.input._keras_history.operation
-
-
-def _keras_padding(layer) -> tuple[int, ...]:
-    pad = [0, 0, 0, 0]
-    source = _inbound(layer)
-    if type(source).__name__ == "ZeroPadding2D":
-        (top, bottom), (left, right) = source.padding
-        pad = [top, bottom, left, right]
-    if layer.padding == "same":
-        for axis, size in enumerate(layer.input.shape[1:3]):
-            stride, kernel = layer.strides[axis], layer.kernel_size[axis]
-            total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
-            pad[2 * axis] += total // 2  # TensorFlow puts the odd pixel at the bottom/right
-            pad[2 * axis + 1] += total - total // 2
-    return tuple(pad)
-
-
-def keras_layers(model) -> list[Layer]:
-    kinds = {"Conv2D": "conv", "Dense": "dense", "BatchNormalization": "batchnorm"}
-    found = []
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        kind = kinds.get(type(layer).__name__, type(layer).__name__)
-        flattened = None
-        if kind == "dense" and type(_inbound(layer)).__name__ == "Flatten":
-            flattened = tuple(_inbound(layer).input.shape[1:])
-        found.append(Layer(
-            layer.name, kind, tuple(layer.output.shape[1:]), int(sum(np.prod(w.shape) for w in layer.weights)),
-            stride=tuple(layer.strides) if kind == "conv" else None,
-            padding=_keras_padding(layer) if kind == "conv" else None,
-            bias=layer.use_bias if kind in ("conv", "dense") else None,
-            flattened=flattened, handle=layer))
-    return found
-
-
 def pair_layers(torch_side: list[Layer], keras_side: list[Layer],
                 keras_name: Callable[[str], str] | None) -> tuple[list[tuple[Layer, Layer]], list[Mismatch]]:
     if keras_name is None:
@@ -148,9 +81,14 @@ def pair_layers(torch_side: list[Layer], keras_side: list[Layer],
     return pairs, missing
 
 
-def compare(torch_model, keras_model, keras_name: Callable[[str], str] | None = None) -> Comparison:
-    image_size = int(keras_model.input_shape[1])
-    pairs, mismatches = pair_layers(torch_layers(torch_model, image_size), keras_layers(keras_model), keras_name)
+def compare(torch_model, keras_model, keras_name: Callable[[str], str] | None = None,
+            torch_side: Side = TORCH_CPU, keras_side: Side | None = None) -> Comparison:
+    """The layers of a torch model and a Keras model paired and compared; each read by its side's backend
+    (Keras's by default on the backend this process runs Keras on)."""
+    keras_side = keras_side or keras_in_process()
+    keras_read = backend_for(keras_side).layers(keras_model)
+    torch_read = backend_for(torch_side).layers(torch_model, keras_read.image_size)
+    pairs, mismatches = pair_layers(torch_read.layers, keras_read.layers, keras_name)
     for t, k in pairs:
         for name in FIELDS:
             if getattr(t, name) != getattr(k, name):

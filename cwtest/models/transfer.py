@@ -15,17 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtest.backends import backend_for
-from cwtest.backends.sides import Side
+from cwtest.backends.sides import TORCH_CPU, Side, keras_in_process
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.structure import Comparison, Layer, compare
 
 DIRECTIONS = ("torch->keras", "keras->torch")
-
-
-def torch_tensors(module) -> list:
-    """The module's tensors a transfer moves, in the order `to_keras` returns their Keras values."""
-    names = ("weight", "bias", "running_mean", "running_var")
-    return [t for t in (getattr(module, n, None) for n in names) if t is not None]
 
 
 def _flatten_order(channels_first: np.ndarray, flattened: tuple[int, ...]) -> np.ndarray:
@@ -82,21 +76,19 @@ def owned(array: np.ndarray) -> np.ndarray:
     return np.array(array, order="C", copy=True)
 
 
-def copy_weights(pairs, direction: str) -> None:
-    """Copy every paired layer's weights (and BatchNorm statistics) from one side to the other."""
-    import torch
-
+def copy_weights(pairs, direction: str, torch_side: Side = TORCH_CPU, keras_side: Side | None = None) -> None:
+    """Copy every paired layer's weights (and BatchNorm statistics) from one side to the other, each read and
+    written by its side's backend (Keras's by default on the backend this process runs Keras on)."""
     if direction not in DIRECTIONS:
         raise ValueError(f"unknown direction {direction!r} (known: {', '.join(DIRECTIONS)})")
-    with torch.no_grad():
-        for torch_layer, keras_layer in pairs:
-            tensors = torch_tensors(torch_layer.handle)
-            if direction == "torch->keras":
-                arrays = [t.detach().cpu().numpy() for t in tensors]
-                keras_layer.handle.set_weights([owned(a) for a in to_keras(keras_layer, arrays)])
-            else:
-                for tensor, value in zip(tensors, to_torch(keras_layer, keras_layer.handle.get_weights()), strict=True):
-                    tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    torch_backend, keras_backend = backend_for(torch_side), backend_for(keras_side or keras_in_process())
+    for torch_layer, keras_layer in pairs:
+        if direction == "torch->keras":
+            arrays = to_keras(keras_layer, torch_backend.layer_weights(torch_layer.handle))
+            keras_backend.set_layer_weights(keras_layer.handle, [owned(a) for a in arrays])
+        else:
+            arrays = to_torch(keras_layer, keras_backend.layer_weights(keras_layer.handle))
+            torch_backend.set_layer_weights(torch_layer.handle, arrays)
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,19 +112,18 @@ def transferred(arch: str, flavour: str, direction: str, torch_side: Side, keras
     """Both sides built (each from `seed`), compared, and, where they match, the source's weights copied over."""
     torch_model = backend_for(torch_side).build(arch, torch_side, seed, flavour)
     keras_model = backend_for(keras_side).build(arch, keras_side, seed, flavour)
-    comparison = compare(torch_model, keras_model, REGISTRY[arch].flavours[flavour].keras_name)
+    comparison = compare(torch_model, keras_model, REGISTRY[arch].flavours[flavour].keras_name, torch_side, keras_side)
     if comparison.equivalent:
-        copy_weights(comparison.pairs, direction)
+        copy_weights(comparison.pairs, direction, torch_side, keras_side)
     return Transferred(arch, flavour, direction, torch_model, keras_model, comparison)
 
 
-def keras_layout_pairs(pairs) -> list[tuple[np.ndarray, np.ndarray]]:
+def keras_layout_pairs(pairs, torch_side: Side = TORCH_CPU, keras_side: Side | None = None
+                       ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(torch's array in Keras's layout, Keras's array) for every weight and statistic of the paired layers."""
-    import torch
-
+    torch_backend, keras_backend = backend_for(torch_side), backend_for(keras_side or keras_in_process())
     found = []
-    with torch.no_grad():
-        for torch_layer, keras_layer in pairs:
-            moved = to_keras(keras_layer, [t.cpu().numpy() for t in torch_tensors(torch_layer.handle)])
-            found += list(zip(moved, keras_layer.handle.get_weights()))
+    for torch_layer, keras_layer in pairs:
+        moved = to_keras(keras_layer, torch_backend.layer_weights(torch_layer.handle))
+        found += list(zip(moved, keras_backend.layer_weights(keras_layer.handle)))
     return found

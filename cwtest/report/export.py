@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime
 import json
 
+from cwtest.backends.sides import reported_pair
 from cwtest.errors import InputError
 from cwtest.inputs.trials import Trial
-from cwtest.report.reader import Report, frameworks_of, number, trained_rows, version_columns
+from cwtest.report.reader import Report, number, trained_rows, version_columns
 
 PUBLISHED = ("Name", "accuracy_diff", "pt_test_acc", "tf_test_acc", "State", "Notes", "User", "Tags", "Created",
              "Runtime", "Sweep", "adam_epsilon", "batch_size", "date", "epochs", "experiment_id", "hostname",
@@ -36,10 +37,10 @@ def _losses(row: dict[str, str], side: str) -> str:
 def export_rows(report: Report, trials: list[Trial], test: str | None) -> tuple[list[str], list[dict]]:
     """(columns, rows) of the export for the report's trained torch/TensorFlow pairs."""
     rows = trained_rows(report, test)
-    frameworks = frameworks_of(rows[0]["pair"])
-    if sorted(frameworks) != ["tensorflow", "torch"]:
+    columns = reported_pair(rows[0]["pair"]).crossedwires_columns
+    if columns is None:
         raise InputError(f"report {report.path}: the export holds torch/TensorFlow pairs, not {rows[0]['pair']}")
-    pt, tf = ("left", "right") if frameworks[0] == "torch" else ("right", "left")
+    pt, tf = columns
     by_id = {(t.arch, t.name): t for t in trials}
     created = datetime.datetime.fromtimestamp(report.path.stat().st_mtime, datetime.UTC)
     versions = list(version_columns(report.columns))

@@ -168,7 +168,6 @@ def check_combination(settings: Settings) -> None:
     """Reject options that every test reading them could only fail or ignore with this pair and these
     trials: such an option is bad input, found before any test runs, not a test failure."""
     pair = settings.pair
-    frameworks, apis = {pair.left.framework, pair.right.framework}, {pair.left.api, pair.right.api}
     # Only the trial suite reads these, and it trains both sides of the pair.
     training = {"harmonize": bool(settings.knobs), "attribution": settings.attribution, "decompose": settings.decompose,
                 "repeats": settings.repeats > 1, "baseline": settings.baseline is not None,
@@ -179,15 +178,15 @@ def check_combination(settings: Settings) -> None:
         raise InputError(f"--crossedwires-{given[0]}: only the trial suite reads it, and it cannot train "
                          f"{untrainable[0]} (trainable: {', '.join(TRAINABLE)}); name trainable sides in "
                          f"--crossedwires-pair or drop --crossedwires-{given[0]}")
-    if settings.decompose and (apis != {"torch", "keras"} or decomposition_sides(pair) is None):
+    if settings.decompose and (not pair.torch_and_keras or decomposition_sides(pair) is None):
         raise InputError(f"--crossedwires-decompose: splits a torch side's difference from a Keras side on "
                          f"TensorFlow or JAX, and {pair} is not such a pair; name e.g. torch:cpu,tensorflow:cpu "
                          f"or torch:cpu,keras-jax:cpu, or drop --crossedwires-decompose")
-    if settings.checkpoints is not None and frameworks != {"torch", "tensorflow"}:
+    if settings.checkpoints is not None and pair.crossedwires_columns is None:
         raise InputError(f"--crossedwires-checkpoints: the CrossedWires layout holds one torch and one tensorflow "
                          f"model per trial, and {pair} is not torch against tensorflow; name one side of each "
                          f"in --crossedwires-pair, or drop --crossedwires-checkpoints")
-    if "init" in settings.knobs and apis == {"torch", "keras"}:
+    if "init" in settings.knobs and pair.torch_and_keras:
         for arch in dict.fromkeys(t.arch for t in settings.selected):
             # init copies torch's weights layer by layer, which needs the same structure on both sides.
             differences = REGISTRY[arch].flavours[keras_flavour(arch, settings.knobs)].differences

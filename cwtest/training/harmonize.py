@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cwtest.backends.keras_models import KERAS_APPLICATIONS_BN_EPSILON
 from cwtest.errors import InputError
-from cwtest.models.architectures import KERAS_APPLICATIONS_BN_EPSILON
+from cwtest.models.architectures import REGISTRY
 
 OPTION = "--crossedwires-harmonize"
 
@@ -22,26 +23,30 @@ class Knob:
     removes: str  # the difference, one line
     side: str  # whose training it changes: "torch", "keras" (on any Keras backend) or "both"
     catalogue: str | None = None  # its entry in cwtest.blocks.semantics.DIFFERENCES, where it has one
-    archs: frozenset[str] | None = None  # the architectures it changes anything in (None: all)
+    # The cwtest.models.architectures.Architecture fact an architecture must have for the knob to change
+    # anything in it (None: every architecture).
+    needs: str | None = None
+
+    def applies_to(self, arch: str) -> bool:
+        return self.needs is None or getattr(REGISTRY[arch], self.needs)
 
 
-_BATCH_NORM = frozenset({"resnet50", "densenet121"})  # VGG16 has no BatchNorm
 KNOBS = {k.name: k for k in (
     Knob("init", "independent random initializations (torch's and Keras's default initializers): "
                  "the torch side's initial weights are copied into the Keras model", "keras"),
     Knob("architecture", "ResNet50 v1.5 (torchvision) against v1 (keras.applications): the Keras side is "
                          "rebuilt as v1.5; VGG16 and DenseNet121 already share their structure", "keras",
-         archs=frozenset({"resnet50"})),
+         needs="structure_differs"),
     Knob("dropout", "torch VGG16 keeps two Dropout(0.5) layers in its head, Keras VGG16 has none: "
                     "torch's dropout is set to p=0", "torch",
-         archs=frozenset({"vgg16"})),  # the only published torch model with Dropout modules
+         needs="torch_dropout"),
     Knob("loss", "Keras trains on its softmax output with SparseCategoricalCrossentropy, torch on logits: "
                  "the Keras head returns logits and the loss takes from_logits=True", "keras",
          catalogue="softmax_loss_clipping"),
     Knob("bn_momentum", "BatchNorm running statistics keep 0.9 of the old value in torch, 0.99 in Keras: "
-                        "Keras momentum set to 0.9", "keras", catalogue="bn_momentum", archs=_BATCH_NORM),
+                        "Keras momentum set to 0.9", "keras", catalogue="bn_momentum", needs="batch_norm"),
     Knob("bn_epsilon", "BatchNorm epsilon 1e-5 in torch, 1.001e-5 in keras.applications: torch takes Keras's", "torch",
-         catalogue="bn_epsilon", archs=_BATCH_NORM),
+         catalogue="bn_epsilon", needs="batch_norm"),
     Knob("adam_epsilon", "Keras adds epsilon to sqrt(v) before bias correction, torch after it: torch's "
                          "epsilon is set to eps / sqrt(1 - beta2^t) before step t", "torch", catalogue="adam_epsilon"),
     Knob("deterministic", "non-deterministic kernels: torch.use_deterministic_algorithms and TensorFlow op "
@@ -61,7 +66,7 @@ def parse_knobs(text: str, option: str = OPTION) -> frozenset[str]:
 
 def keras_flavour(arch: str, knobs: frozenset[str]) -> str:
     """The architecture flavour the Keras side is built from: torch's structure only where it differs."""
-    return "matched" if "architecture" in knobs and arch == "resnet50" else "published"
+    return "matched" if "architecture" in knobs and REGISTRY[arch].structure_differs else "published"
 
 
 def torch_bn_epsilon(arch: str, knobs: frozenset[str]) -> float | None:
@@ -79,4 +84,4 @@ def side_knobs(arch: str, knobs: frozenset[str], api: str) -> frozenset[str]:
     models ("torch" or "keras", cwtest.backends.sides.Side.api) trains. Two runs that give a side the same
     set train that side the same way."""
     return frozenset(name for name in knobs if KNOBS[name].side in (api, "both")
-                     and (KNOBS[name].archs is None or arch in KNOBS[name].archs))
+                     and KNOBS[name].applies_to(arch))

@@ -36,36 +36,34 @@ def build_pair(arch: str, knobs: frozenset[str], pair: Pair, seed: int = 0) -> t
     return models[0], models[1]
 
 
-def _torch_first(pair: Pair, models):
-    """(torch model, Keras model) of a pair of one torch and one Keras side."""
-    return models if pair.left.api == "torch" else models[::-1]
-
-
 def _share_initial_weights(arch, knobs, pair: Pair, models) -> None:
-    if pair.left.api == pair.right.api:  # one flavour, so the same weight list
+    if pair.one_model_code:  # one flavour, so the same weight list
         trainer_for(pair.right).set_weights(models[1], trainer_for(pair.left).weights(models[0]))
         return
     from cwtest.models.structure import compare, summary
     from cwtest.models.transfer import copy_weights
 
-    torch_model, keras_model = _torch_first(pair, models)
-    comparison = compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name)
+    torch_model, keras_model = pair.torch_first(models)
+    sides = pair.torch_first((pair.left, pair.right))
+    comparison = compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name, *sides)
     if not comparison.equivalent:
         raise InputError(f"--crossedwires-harmonize: init needs both {arch} models to have the same structure "
                          f"(add the architecture knob): {summary(comparison.mismatches)}")
-    copy_weights(comparison.pairs, "torch->keras")
+    copy_weights(comparison.pairs, "torch->keras", *sides)
 
 
 def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> float:
     """Relative L2 distance of all paired weights after training: |a - b| / |b| over every layer."""
-    if pair.left.api == pair.right.api:
+    if pair.one_model_code:
         arrays = list(zip(*(trainer_for(side).weights(model) for side, model in zip((pair.left, pair.right), models))))
     else:
         from cwtest.models.structure import compare
         from cwtest.models.transfer import keras_layout_pairs
 
-        torch_model, keras_model = _torch_first(pair, models)
-        arrays = keras_layout_pairs(compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name).pairs)
+        torch_model, keras_model = pair.torch_first(models)
+        sides = pair.torch_first((pair.left, pair.right))
+        arrays = keras_layout_pairs(compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name,
+                                            *sides).pairs, *sides)
     difference = math.sqrt(sum(float(np.sum((a.astype(np.float64) - b) ** 2)) for a, b in arrays))
     scale = math.sqrt(sum(float(np.sum(b.astype(np.float64) ** 2)) for _, b in arrays))
     return difference / scale if scale else math.nan
@@ -150,7 +148,7 @@ def decompose(arch: str, label: str, plan: Plan, data: Cifar10, pair: Pair, runs
 def _reuse_key(arch, knobs, pair: Pair, side: Side, seed: int, plan: Plan):
     """What decides how a side trains, or None where a knob may couple the sides (two sides of one
     model code: init copies the left one's weights into the right one)."""
-    if pair.left.api == pair.right.api:
+    if pair.one_model_code:
         return None
     return str(side), arch, seed, plan, side_knobs(arch, knobs, side.api)
 
@@ -158,7 +156,7 @@ def _reuse_key(arch, knobs, pair: Pair, side: Side, seed: int, plan: Plan):
 def starts_fresh(pair: Pair, knobs: frozenset[str]) -> bool:
     """Whether the pair's left model trains from its own build: `init` overwrites the Keras side's
     weights with the torch side's, and the right side's in a pair of one model code."""
-    return "init" not in knobs or not (pair.left.api == "keras" and pair.right.api == "torch")
+    return "init" not in knobs or not pair.keras_then_torch
 
 
 def noise_floor(arch: str, plan: Plan, data: Cifar10, knobs: frozenset[str], side: Side, seed: int = 0,

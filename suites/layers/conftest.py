@@ -38,11 +38,13 @@ def reproduce(request):
 
 
 def _torch_against_keras(pair) -> None:
-    apis = {pair.left.api, pair.right.api}
-    if apis != {"torch", "keras"}:
-        pytest.skip(f"{pair}: this test compares torch with Keras; a pair of torch sides runs test_blocks.py "
-                    "only (or name torch:cpu,tensorflow:cpu, or torch:cpu,keras-jax:cpu)")
-    keras_side = pair.left if pair.left.api == "keras" else pair.right
+    if not pair.torch_and_keras:
+        keras_sides = [str(s) for s in (pair.left, pair.right) if s.keras_backend]
+        pytest.skip(f"{pair}: this test compares torch with Keras (its reference is torch's float64): run it "
+                    f"once per Keras side, --crossedwires-pair torch:cpu,"
+                    f"{keras_sides[0] if keras_sides else 'tensorflow:cpu'}; a pair of torch sides runs "
+                    f"test_blocks.py on both")
+    _, keras_side = pair.torch_first((pair.left, pair.right))
     reason = backend_for(keras_side).available(Side(keras_side.framework, "cpu"))  # blocks run on the CPU
     if reason:
         pytest.skip(reason)

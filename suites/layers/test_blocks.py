@@ -11,7 +11,7 @@ crash report (cwtest.session.blackbox): a block that kills its process is named 
 """
 
 import pytest
-from hypothesis import given, note
+from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from cwtest.backends.frameworks import chosen_keras_backend
@@ -20,6 +20,7 @@ from cwtest.backends.sides import Side
 from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_cpu
 from cwtest.blocks.layers import BLOCKS
 from cwtest.blocks.semantics import pytest_params
+from cwtest.findings.defects import avoids_slow_conv2d
 from cwtest.findings.rerun import judged_twice
 from cwtest.session import blackbox
 
@@ -27,6 +28,8 @@ from cwtest.session import blackbox
 def _check(case, data, check, worst_errors, reproduce, device_pair):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
+    # A catalogued torch defect that Keras on torch meets (cwtest.findings.defects); its own test shows it.
+    assume(avoids_slow_conv2d(chosen_keras_backend(), check, params))
     blackbox.note(inputs=params)
     limit = getattr(case.entry.tolerance, check)
     if device_pair:

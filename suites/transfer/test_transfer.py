@@ -20,7 +20,7 @@ from cwtest.models.architectures import REGISTRY
 from cwtest.models.localize import first_over, layer_errors, selected, table
 from cwtest.models.parity import decidable_agreement, gradient_errors, image_batches, logits, preserved
 from cwtest.models.structure import compare
-from cwtest.models.transfer import copy_weights, torch_tensors
+from cwtest.models.transfer import copy_weights
 from cwtest.report.writer import CONTEXT
 
 BATCH = 16
@@ -42,14 +42,15 @@ def test_roundtrip(crossedwires_arch, flavour, structure_sides, route_models):
     """torch -> Keras -> a second torch model (other seed) reproduces every tensor bit for bit."""
     from cwtest.backends import torch_backend
 
-    pair, _, torch_side, _ = route_models(crossedwires_arch, flavour, structure_sides)
+    pair, _, torch_side, keras_side = route_models(crossedwires_arch, flavour, structure_sides)
     second = torch_backend.build(crossedwires_arch, torch_side, seed=1, flavour=flavour)
-    back = compare(second, pair.keras_model, REGISTRY[crossedwires_arch].flavours[flavour].keras_name)
-    copy_weights(back.pairs, "keras->torch")
+    back = compare(second, pair.keras_model, REGISTRY[crossedwires_arch].flavours[flavour].keras_name,
+                   torch_side, keras_side)
+    copy_weights(back.pairs, "keras->torch", torch_side, keras_side)
     for (original, _), (copied, _) in zip(pair.structure.pairs, back.pairs, strict=True):
-        for a, b in zip(torch_tensors(original.handle), torch_tensors(copied.handle), strict=True):
-            assert np.array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy()), \
-                f"{original.name}: torch->keras->torch changed the values"
+        for a, b in zip(torch_backend.layer_weights(original.handle), torch_backend.layer_weights(copied.handle),
+                        strict=True):
+            assert np.array_equal(a, b), f"{original.name}: torch->keras->torch changed the values"
 
 
 def _localize(pair, images, torch_side, keras_side, training: bool, limit: float, selectors, record_metric) -> str:

@@ -20,6 +20,7 @@ from cwtest.analysis.equivalence import equivalence
 from cwtest.backends import TRAINABLE
 from cwtest.inputs.trials import DIVERGENT
 from cwtest.models import checkpoints
+from cwtest.models.architectures import REGISTRY
 from cwtest.report.reader import baseline_value
 from cwtest.session import live
 from cwtest.training.harmonize import ALL, KNOBS
@@ -121,7 +122,7 @@ def _attribution(trial, settings, data, plan, published_diff, record_metric, reu
     variants = [("none", frozenset())] + [(name, frozenset({name})) for name in KNOBS if name != "deterministic"]
     variants += [("deterministic", frozenset({"deterministic"})), ("all", ALL)]
     for name, knobs in variants:
-        if name == "init" and trial.arch == "resnet50":
+        if name == "init" and REGISTRY[trial.arch].structure_differs:
             continue  # the published ResNet50 pair has no common structure to share weights through
         trained = train_pair(trial.arch, f"{trial.id} +{name}", plan, data, knobs, settings.pair, _emit,
                              reuse=None if name == "none" else reuse)
