@@ -120,6 +120,17 @@ def test_every_difference_has_a_published_case():
     assert found == set(DIFFERENCES)
 
 
+def test_a_difference_of_one_keras_backend_is_published_only_there():
+    def ids(check, keras_backend):
+        return {case.id for case in cases(BLOCKS, check, keras_backend)}
+
+    published = "batchnorm_train_offset-published_bn_one_pass_variance"
+    assert published in ids("forward", "torch")
+    assert published not in ids("forward", "jax") | ids("forward", "tensorflow")
+    assert "batchnorm_train_offset" in ids("forward", "jax")
+    assert "batchnorm_train_offset" not in ids("gradients", "torch")  # a forward-only entry
+
+
 def test_registry_ids_are_unique_and_collection_imports_no_framework():
     assert len(BLOCKS) >= 20
     for check in CHECKS:

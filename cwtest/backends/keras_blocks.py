@@ -63,28 +63,40 @@ def chain(keras, params, *layers):
 
 
 
+def _two_pass_moments(keras, inputs, axes):
+    """The batch mean and the variance around it, the mean subtracted first, as torch computes them."""
+    ops = keras.ops
+    mean = ops.mean(inputs, axis=axes, keepdims=True)
+    variance = ops.mean(ops.square(inputs - ops.stop_gradient(mean)), axis=axes, keepdims=True)
+    return ops.squeeze(mean, axes), ops.squeeze(variance, axes)
+
+
 @functools.cache
-def _unbiased_batchnorm(keras):
-    class UnbiasedBatchNormalization(keras.layers.BatchNormalization):
-        """Updates the moving variance with the unbiased batch variance, as torch does."""
+def _torch_like_batchnorm(keras, unbiased_update: bool, two_pass: bool):
+    class TorchLikeBatchNormalization(keras.layers.BatchNormalization):
+        """Keras's BatchNormalization, updating the moving variance with the unbiased batch variance as
+        torch does (unbiased_update), and computing the batch variance in two passes (two_pass)."""
+
+        def _moments(self, inputs, mask):
+            if not two_pass or mask is not None:
+                return super()._moments(inputs, mask)
+            return _two_pass_moments(keras, inputs, self._reduction_axes)
 
         def call(self, inputs, training=None, mask=None):
             outputs = super().call(inputs, training=training, mask=mask)
-            if training and self.trainable:
-                axes = [a for a in range(len(inputs.shape)) if a != self.axis % len(inputs.shape)]
-                count = math.prod(inputs.shape[a] for a in axes)
-                _, variance = keras.ops.moments(inputs, axes)
+            if unbiased_update and training and self.trainable:
+                count = math.prod(inputs.shape[a] for a in self._reduction_axes)
+                _, variance = self._moments(inputs, mask)
                 # Keras added (1-m)*biased; unbiased = biased * n/(n-1) = biased + biased/(n-1).
                 self.moving_variance.assign_add((1.0 - self.momentum) * variance / (count - 1))
             return outputs
 
-    return UnbiasedBatchNormalization
-
+    return TorchLikeBatchNormalization
 
 
 def _keras_batchnorm(keras, published, name, eps=1e-5, momentum=0.1):
     """The Keras twin of torch BatchNorm2d(eps=eps, momentum=momentum), but for published differences."""
-    cls = keras.layers.BatchNormalization if "bn_running_variance" in published else _unbiased_batchnorm(keras)
+    cls = _torch_like_batchnorm(keras, "bn_running_variance" not in published, "bn_one_pass_variance" not in published)
     options = {}
     if "bn_epsilon" not in published:
         options["epsilon"] = eps

@@ -1,5 +1,5 @@
 """What the layer suite draws for each block of the registry (cwtest.blocks.layers): hypothesis
-strategies of plain data, the inputs' NHWC shapes, a seed, a scale and the block's options. Arrays are
+strategies of plain data, the inputs' NHWC shapes, a seed, a scale (an offset) and the block's options. Arrays are
 made from the seed (cwtest.blocks.layer_strategies.inputs_for), so a failing case prints as a few numbers.
 """
 
@@ -75,6 +75,15 @@ def flatten_dense_params(draw):
 @st.composite
 def batchnorm_params(draw):
     return case(draw, image(draw, min_size=2, min_batch=2))
+
+
+# A batch whose mean is 100 or 1000 times its spread, as after a conv bias: where computing the batch
+# variance in one pass cancels (semantics.bn_one_pass_variance). Spread 1, so that the output's round-off,
+# which grows with the mean over the spread, is measured against the inputs (the offset).
+@st.composite
+def offset_batchnorm_params(draw):
+    return {**case(draw, image(draw, min_size=2, min_batch=2)), "scale": 1.0,
+            "offset": draw(st.sampled_from([100.0, 1000.0]))}
 
 
 @st.composite
@@ -159,7 +168,8 @@ def logits_params(draw):
 def inputs_for(params: dict) -> list[np.ndarray]:
     """The case's inputs (NHWC), drawn from its seed: hypothesis draws shapes and a seed, not arrays."""
     rng = np.random.default_rng(params["seed"])
-    return [(rng.standard_normal(shape) * params.get("scale", 1.0)).astype(np.float32) for shape in params["inputs"]]
+    return [(params.get("offset", 0.0) + rng.standard_normal(shape) * params.get("scale", 1.0)).astype(np.float32)
+            for shape in params["inputs"]]
 
 
 def labels_for(params: dict) -> np.ndarray:
