@@ -184,6 +184,7 @@ def test_report_rows_and_outcomes(pytester):
     trial = rows["test_trial[vgg16-dual_train_5e67eae2]"]
     assert (trial["trial"], trial["recorded_diff"], trial["budget"]) == ("dual_train_5e67eae2", "0.68152", "smoke")
     assert trial["pair"] == "torch:cpu->tensorflow:cpu" and trial["device"] == "cpu"
+    assert trial["backends"].startswith("torch:cpu: torch 2.") and "; tensorflow:cpu: keras 3." in trial["backends"]
     assert trial["schema_version"] == str(SCHEMA_VERSION) and trial["torch_version"] and trial["tensorflow_version"]
     assert not [p for p in pytester.path.iterdir() if p.name.endswith(".tmp")]
 

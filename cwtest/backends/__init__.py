@@ -123,6 +123,12 @@ def backend_for(side: Side | str) -> Backend:
     return importlib.import_module(BACKENDS[framework])
 
 
+def versions_of(side: Side) -> dict[str, str]:
+    """What the side runs on and its version: its backend module's `versions`, called directly, since
+    reading installed versions needs no framework of its own process (nor a child for a second Keras)."""
+    return importlib.import_module(BACKENDS[side.framework]).versions(side)
+
+
 def trainer_for(side: Side) -> TrainingBackend:
     """The side's backend, which must train."""
     if side.framework not in TRAINABLE:

@@ -10,6 +10,7 @@ the file at session end (also after an interruption) through a temporary file an
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -17,14 +18,18 @@ import os
 import tempfile
 from pathlib import Path
 
+from cwtest.backends import versions_of
 from cwtest.backends.frameworks import framework_versions
+from cwtest.backends.sides import reported_pair
 
-SCHEMA_VERSION = 2  # 2: precision and deterministic columns
+SCHEMA_VERSION = 3  # 2: precision and deterministic columns; 3: backends
 METRIC = "metric:"
 CONTEXT = "cw:"
 # precision and deterministic: what each side computed under, read back from the frameworks (cwtest.backends.observed).
 CONTEXT_FIELDS = ("arch", "trial", "pair", "device", "budget", "precision", "deterministic")
-HEAD = ("schema_version", "nodeid", "suite", *CONTEXT_FIELDS, "outcome", "duration_s")
+# backends: what each side of the row's pair runs on, with versions (`torch:cpu: torch 2.14.1, torchvision 0.29.1;
+# keras-jax:cpu: keras 3.15.1, jax 0.10.2`), read by the writer from the row's pair.
+HEAD = ("schema_version", "nodeid", "suite", *CONTEXT_FIELDS, "backends", "outcome", "duration_s")
 # A test's row takes the most severe outcome of its phases (a teardown error spoils a pass).
 SEVERITY = ("passed", "skipped", "xfailed", "xpassed", "failed", "error", "crashed")
 # A test whose teardown never reported (the run was stopped inside it) did not finish.
@@ -98,8 +103,19 @@ class Collector:
         for row in rows:
             if row["nodeid"] not in self.finished:
                 row["outcome"] = UNFINISHED
+            if row.get("pair"):
+                row["backends"] = backends_text(row["pair"])
         metrics = sorted({k for row in rows for k in row} - set(HEAD) - set(versions))
         return [*HEAD, *metrics, *versions], rows
+
+
+@functools.cache
+def backends_text(pair: str) -> str:
+    """Each side of a reported pair with what it runs on: `side: distribution version, ...; side: ...`."""
+    sides = reported_pair(pair)
+    return "; ".join(f"{side}: " + ", ".join(f"{name} {version or 'not installed'}"
+                                             for name, version in versions_of(side).items())
+                     for side in (sides.left, sides.right))
 
 
 def write_atomically(path: Path, text: str) -> None:
