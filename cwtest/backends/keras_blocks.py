@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from cwtest.backends import frameworks
-from cwtest.backends.keras_backend import differentiate, to_numpy, traced
+from cwtest.backends.keras_backend import differentiate, on, to_numpy, traced
 from cwtest.blocks.layer_strategies import labels_for
 
 
@@ -238,6 +238,28 @@ def gradients(model, names: list[str], xs: list[np.ndarray], cotangent: np.ndarr
                          for name in names}
 
 
+def case_on_cpu(block_name: str, params: dict, weights: dict[str, list[np.ndarray]], check: str,
+                cotangent: np.ndarray | None):
+    """A harmonized layer-suite case on this process's Keras backend, on the CPU in fp32, holding `weights`
+    (per layer): forward, the output and each layer's weights after the call; gradients, as `gradients`.
+    What a pair of two Keras backends runs in its second backend's process (cwtest.backends.remote)."""
+    from cwtest.backends.sides import keras_in_process
+    from cwtest.blocks.layer_strategies import inputs_for
+    from cwtest.blocks.layers import REGISTRY  # the registry imports this module
+
+    block = REGISTRY[block_name]
+    training = params.get("training", block.training)
+    with on(keras_in_process()):
+        model = build(block, params, frozenset())
+        for name, arrays in weights.items():
+            set_layer_weights(model, name, arrays)
+        xs = inputs_for(params)
+        if check == "gradients":
+            return gradients(model, list(weights), xs, cotangent, training)
+        return forward(model, xs, training), {name: layer_weights(model, name) for name in weights}
+
+
+
 # --- optimizers (cwtest.blocks.optimizers) ---------------------------------------------------------
 
 EAGER_STEPS = 100  # a trajectory longer than this steps Keras through one traced function
@@ -281,3 +303,14 @@ def optimizer_path(builder, theta: np.ndarray, gradients: np.ndarray, params: di
         if t in checkpoints:
             found.append(np.array(variable.numpy()))
     return found
+
+
+def optimizer_on_cpu(optimizer_name: str, params: dict, checkpoints: tuple[int, ...]) -> list[np.ndarray]:
+    """A harmonized optimizer case's path on this process's Keras backend, on the CPU (`optimizer_path`):
+    what a pair of two Keras backends runs in its second backend's process (cwtest.backends.remote)."""
+    from cwtest.backends.sides import keras_in_process
+    from cwtest.blocks.optimizers import REGISTRY, start  # the registry imports this module
+
+    theta, gradients = start(params, max(checkpoints))
+    with on(keras_in_process()):
+        return optimizer_path(REGISTRY[optimizer_name].keras, theta, gradients, params, frozenset(), checkpoints)

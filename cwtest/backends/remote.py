@@ -95,6 +95,10 @@ def serve(connection: _Channel) -> None:
                 result = contexts.pop(args[0]).close()
             elif name == "train":
                 result = keras_backend.train(*args, _ForwardedProgress(connection))
+            elif name.startswith("blocks."):  # a layer-suite case (cwtest.backends.keras_blocks)
+                from cwtest.backends import keras_blocks
+
+                result = getattr(keras_blocks, name.removeprefix("blocks."))(*args)
             else:
                 result = getattr(keras_backend, name)(*args)
             if name in ("build", "build_trainable", "load"):
@@ -169,6 +173,15 @@ class RemoteKeras:
 
     def set_weights(self, model: RemoteModel, arrays: list[np.ndarray]) -> None:
         self._call("set_weights", model, arrays)
+
+    def case_on_cpu(self, block_name: str, params: dict, weights: dict[str, list[np.ndarray]], check: str,
+                    cotangent: np.ndarray | None):
+        """A layer-suite case in the child (cwtest.backends.keras_blocks.case_on_cpu)."""
+        return self._call("blocks.case_on_cpu", block_name, params, weights, check, cotangent)
+
+    def optimizer_on_cpu(self, optimizer_name: str, params: dict, checkpoints: tuple[int, ...]) -> list[np.ndarray]:
+        """An optimizer case in the child (cwtest.backends.keras_blocks.optimizer_on_cpu)."""
+        return self._call("blocks.optimizer_on_cpu", optimizer_name, params, checkpoints)
 
     # --- TrainingBackend ---
     # Layer handles live in the process that runs the model: the structure check, layer weights and

@@ -40,6 +40,7 @@ class Values:
     # Per quantity, the size of the terms it sums (see `_gradient_terms`), for a block that measures
     # its gradients against them: a larger scale than the one in `quantities` where a sum cancelled.
     terms: Callable[[], dict[str, float]] | None = None
+    cotangent: np.ndarray | None = None  # for gradients: the output's weighting both sides took
 
     def errors(self, limit: float | None = None) -> dict[str, Errors]:
         """Each quantity's errors; where one is over `limit`, all of them against the size of their terms
@@ -100,10 +101,11 @@ def compare(block, params: dict, published: frozenset = frozenset(), check: str 
     return case_values(block, params, published, check).errors()
 
 
-def case_values(block, params: dict, published: frozenset = frozenset(), check: str = "forward") -> Values:
-    """The arrays `compare` measures, torch's first."""
+def case_values(block, params: dict, published: frozenset = frozenset(), check: str = "forward",
+                built: tuple | None = None) -> Values:
+    """The arrays `compare` measures, torch's first (`built`: the case's pair from `build_pair`)."""
     training = params.get("training", block.training)
-    module, model = build_pair(block, params, published)
+    module, model = built or build_pair(block, params, published)
     xs = inputs_for(params)
     gradients = check == "gradients"
     blackbox.note(side=f"{TORCH_CPU} forward" + (" and backward" if gradients else ""))
@@ -166,7 +168,37 @@ def _gradients(module, model, torch_run, xs, training, against: str) -> Values:
 
     return Values((str(TORCH_CPU), str(keras_cpu())),
                   {what: (a, np.asarray(theirs[what]), scale) for what, a in ours.items()}, float64,
-                  (lambda: torch_blocks.gradient_terms(module, xs, cotangent, training)) if against == "terms" else None)
+                  (lambda: torch_blocks.gradient_terms(module, xs, cotangent, training)) if against == "terms" else None,
+                  cotangent)
+
+
+def keras_pair_values(block, params: dict, other: Side, check: str = "forward") -> Values:
+    """A harmonized case on this process's Keras backend (the reference) and on `other`, a Keras side on
+    another backend, in its own process (cwtest.backends.remote): both hold the torch twin's weights and
+    take the same inputs and cotangent. Measured as in `case_values`, against the same scales, and for
+    gradients the same float64 result (torch's, the same function's), so the tolerances are the entry's."""
+    from cwtest.backends.remote import keras_on
+
+    module, model = build_pair(block, params, frozenset())
+    names = [name for name, _ in torch_blocks.weighted(module)]
+    weights = {name: keras_blocks.layer_weights(model, name) for name in names}  # before any call moves them
+    reference = case_values(block, params, frozenset(), check, (module, model))
+    blackbox.note(side=f"{other} " + ("forward and backward" if check == "gradients" else "forward"))
+    found = keras_on(other.keras_backend).case_on_cpu(block.name, params, weights, check, reference.cotangent)
+    if check == "gradients":
+        input_grads, weight_grads = found
+        theirs = dict(zip([k for k in reference.quantities if k.startswith("d input")], input_grads))
+        for name in names:
+            theirs.update(zip([k for k in reference.quantities if k.startswith(f"d {name}.")], weight_grads[name]))
+    else:
+        output, states = found
+        theirs = {"output": output}
+        for name in names:
+            theirs.update(zip([k for k in reference.quantities if k.startswith(f"{name}.")], states[name]))
+    return Values((reference.sides[1], str(other)),
+                  {what: (ours, np.asarray(theirs[what]), scale)
+                   for what, (_, ours, scale) in reference.quantities.items()},
+                  reference.float64, reference.terms)
 
 
 def compare_devices(block, params: dict, source, target, check: str = "forward") -> dict[str, Errors]:

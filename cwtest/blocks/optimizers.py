@@ -92,6 +92,17 @@ def trajectories(entry: Optimizer, params: dict, published: frozenset = frozense
     return list(zip(torch_path, keras_path))
 
 
+def keras_pair_trajectories(entry: Optimizer, params: dict, other, checkpoints: tuple[int, ...]
+                            ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """As `trajectories` for a harmonized case, on this process's Keras backend and on `other`, a Keras side
+    on another backend in its own process (cwtest.backends.remote)."""
+    from cwtest.backends.remote import keras_on
+
+    theta, gradients = start(params, max(checkpoints))
+    ours = keras_blocks.optimizer_path(entry.keras, theta, gradients, params, frozenset(), checkpoints)
+    return list(zip(ours, keras_on(other.keras_backend).optimizer_on_cpu(entry.name, params, checkpoints)))
+
+
 def path_scale(theta: np.ndarray, path: list[np.ndarray]) -> float:
     """What a trajectory's errors are measured against: the largest parameter and the largest single
     step along it (torch's side). A step subtracts an update from a parameter, and where the result

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import settings
 
 from cwtest.backends import backend_for
-from cwtest.backends.sides import Side
+from cwtest.backends.sides import Side, keras_in_process
 
 
 @pytest.fixture
@@ -56,21 +56,53 @@ def torch_and_keras(crossedwires_settings) -> None:
     _torch_against_keras(crossedwires_settings.pair)
 
 
+def _without_torch_keras_difference(request) -> None:
+    if request.node.get_closest_marker("xfail"):
+        pytest.skip(f"{request.node.callspec.id}: shows a torch/Keras difference, which a pair of one model code "
+                    f"does not have")
+
+
+def _two_keras_backends(pair) -> tuple[Side, Side]:
+    """(this process's Keras side, the other) for a pair of two Keras backends on the CPU."""
+    if pair.left.framework == pair.right.framework or pair.left.device != "cpu" or pair.right.device != "cpu":
+        pytest.skip(f"{pair}: a pair of Keras sides runs the blocks on two Keras backends, on the CPU; name them, "
+                    f"e.g. keras-torch:cpu,keras-jax:cpu")
+    reference = keras_in_process()
+    other = pair.right if pair.left.framework == reference.framework else pair.left
+    for side in (reference, other):
+        reason = backend_for(side).available(side)
+        if reason:
+            pytest.skip(reason)
+    return reference, other
+
+
 @pytest.fixture
-def device_pair(request, crossedwires_settings):
-    """(reference, other) for a pair of torch sides on two devices or precisions: each block runs on both;
-    None for any other pair: torch against Keras on the CPU."""
+def one_code_pair(request, crossedwires_settings):
+    """(reference, other) for a pair that runs one model code twice: torch on two devices or precisions,
+    each block on both; or Keras on two backends, on the CPU, the second in its own process. None for a
+    torch/Keras pair: torch against Keras on the CPU."""
     pair = crossedwires_settings.pair
-    if pair.left.framework != pair.right.framework:
+    if not pair.one_model_code:
         _torch_against_keras(pair)
         return None
+    _without_torch_keras_difference(request)
+    if pair.left.api == "keras":
+        return _two_keras_backends(pair)
     if pair.left.api != "torch":
         pytest.skip(f"{pair}: blocks run on two devices for torch only; name torch sides, e.g. torch:cpu,torch:cuda")
-    case = request.node.callspec.params["case"]
-    if case.published:
-        pytest.skip(f"{case.id}: shows a torch/Keras difference, which a pair of torch sides does not have")
     for side in (pair.left, pair.right):
         reason = backend_for(side).available(side)
         if reason:
             pytest.skip(reason)
     return pair.left, pair.right
+
+
+@pytest.fixture
+def keras_pair(request, crossedwires_settings):
+    """(reference, other) for a pair of two Keras backends, as `one_code_pair`; None for a torch/Keras pair."""
+    pair = crossedwires_settings.pair
+    if pair.one_model_code and pair.left.api == "keras":
+        _without_torch_keras_difference(request)
+        return _two_keras_backends(pair)
+    _torch_against_keras(pair)
+    return None

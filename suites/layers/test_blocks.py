@@ -4,7 +4,8 @@ forward: the outputs and the weights' state after the call (BatchNorm's running 
 gradients: of sum(output * cotangent) for the inputs and every weight. A case built with a
 catalogued difference left published is a strict xfail; its harmonized twin must pass.
 With a pair of torch sides (torch:cpu,torch:cuda) each harmonized block runs on both instead,
-within its fp32 tolerance scaled to the less precise side's rounding (cwtest.backends.precision).
+within its fp32 tolerance scaled to the less precise side's rounding (cwtest.backends.precision); with a
+pair of Keras backends (keras-torch:cpu,keras-jax:cpu) on both Keras backends, within its tolerance.
 A case that fails runs again on the same inputs: a side that answers differently the second time
 fails as "non-deterministic: <side>" (cwtest.findings.rerun). A running case's inputs are noted for the
 crash report (cwtest.session.blackbox): a block that kills its process is named with them.
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from cwtest.backends.frameworks import chosen_keras_backend
 from cwtest.backends.precision import keras_mode, looser, torch_mode, unit_ratio
 from cwtest.backends.sides import Side
-from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_cpu
+from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_cpu, keras_pair_values
 from cwtest.blocks.layers import BLOCKS
 from cwtest.blocks.semantics import pytest_params
 from cwtest.findings.defects import avoids_slow_conv2d
@@ -25,19 +26,22 @@ from cwtest.findings.rerun import judged_twice
 from cwtest.session import blackbox
 
 
-def _check(case, data, check, worst_errors, reproduce, device_pair):
+def _check(case, data, check, worst_errors, reproduce, one_code_pair):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
     # A catalogued torch defect that Keras on torch meets (cwtest.findings.defects); its own test shows it.
     assume(avoids_slow_conv2d(chosen_keras_backend(), check, params))
     blackbox.note(inputs=params)
     limit = getattr(case.entry.tolerance, check)
-    if device_pair:
-        limit *= unit_ratio(looser(*device_pair))  # the fp32 tolerance at the less precise side's rounding
+    if one_code_pair:
+        limit *= unit_ratio(looser(*one_code_pair))  # the fp32 tolerance at the less precise side's rounding
 
     def run():
-        if device_pair:
-            return device_values(case.entry, params, *device_pair, check)
+        if one_code_pair and one_code_pair[0].api == "keras":
+            with keras_mode(one_code_pair[0]):
+                return keras_pair_values(case.entry, params, one_code_pair[1], check)
+        if one_code_pair:
+            return device_values(case.entry, params, *one_code_pair, check)
         # torch against Keras, both on the CPU, in fp32: entered so that the row reads it back
         with torch_mode(Side("torch", "cpu")), keras_mode(keras_cpu()):
             return case_values(case.entry, params, case.published, check)
@@ -51,11 +55,11 @@ def _check(case, data, check, worst_errors, reproduce, device_pair):
 
 @pytest.mark.parametrize("case", pytest_params(BLOCKS, "forward", chosen_keras_backend()))
 @given(data=st.data())
-def test_forward(case, data, worst_errors, reproduce, device_pair):
-    _check(case, data, "forward", worst_errors, reproduce, device_pair)
+def test_forward(case, data, worst_errors, reproduce, one_code_pair):
+    _check(case, data, "forward", worst_errors, reproduce, one_code_pair)
 
 
 @pytest.mark.parametrize("case", pytest_params(BLOCKS, "gradients", chosen_keras_backend()))
 @given(data=st.data())
-def test_gradients(case, data, worst_errors, reproduce, device_pair):
-    _check(case, data, "gradients", worst_errors, reproduce, device_pair)
+def test_gradients(case, data, worst_errors, reproduce, one_code_pair):
+    _check(case, data, "gradients", worst_errors, reproduce, one_code_pair)

@@ -1,4 +1,5 @@
-"""torch and Keras optimizers stepped with identical gradients, and the Adam epsilon effect in numbers."""
+"""torch and Keras optimizers stepped with identical gradients, and the Adam epsilon effect in numbers. With a
+pair of two Keras backends (keras-torch:cpu,keras-jax:cpu) each harmonized Keras optimizer steps on both."""
 
 import math
 
@@ -9,21 +10,28 @@ from hypothesis import strategies as st
 
 from cwtest.backends.frameworks import chosen_keras_backend
 from cwtest.blocks.layer_parity import assert_within
-from cwtest.blocks.optimizers import OPTIMIZERS, REGISTRY, adam_reference, path_scale, start, trajectories
+from cwtest.backends.precision import keras_mode
+from cwtest.blocks.optimizers import (OPTIMIZERS, REGISTRY, adam_reference, keras_pair_trajectories, path_scale, start,
+                                      trajectories)
 from cwtest.blocks.semantics import pytest_params
 from cwtest.metrics import measure
 
 
 @pytest.mark.parametrize("case", pytest_params(OPTIMIZERS, "optimizer", chosen_keras_backend()))
 @given(data=st.data())
-def test_optimizer_steps(case, data, worst_errors, reproduce, torch_and_keras):
+def test_optimizer_steps(case, data, worst_errors, reproduce, keras_pair):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
     steps = params["steps"]
-    path = trajectories(case.entry, params, case.published, tuple(range(1, steps + 1)))
-    torch_theta, keras_theta = path[-1]
-    scale = path_scale(start(params, steps)[0], [torch_side for torch_side, _ in path])
-    results = {f"theta after {steps} steps": measure(torch_theta, keras_theta, scale)}
+    if keras_pair:  # one Keras optimizer on two Keras backends
+        with keras_mode(keras_pair[0]):
+            path = keras_pair_trajectories(case.entry, params, keras_pair[1], tuple(range(1, steps + 1)))
+        scale = path_scale(start(params, steps)[0], [ours for ours, _ in path])
+    else:
+        path = trajectories(case.entry, params, case.published, tuple(range(1, steps + 1)))
+        scale = path_scale(start(params, steps)[0], [torch_side for torch_side, _ in path])
+    reference, other = path[-1]
+    results = {f"theta after {steps} steps": measure(reference, other, scale)}
     worst_errors(results)
     assert_within(results, case.entry.tolerance_per_step * params["steps"], case.id, "optimizer")
 
