@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtest.backends import backend_for
-from cwtest.backends.sides import Side
+from cwtest.backends.sides import TORCH_CPU, Side, keras_in_process
+from cwtest.models.transfer import owned
 
 
 def image_batches(data, size: int) -> dict[str, np.ndarray]:
@@ -47,14 +48,15 @@ def logits(model, side: Side, images: np.ndarray, training: bool = False) -> np.
 @contextmanager
 def preserved(torch_model, keras_model):
     """Both models' weights and statistics as they were before (a training-mode pass updates
-    BatchNorm statistics, by different momenta on the two sides)."""
-    saved_torch = {k: v.clone() for k, v in torch_model.state_dict().items()}
-    saved_keras = keras_model.get_weights()
+    BatchNorm statistics, by different momenta on the two sides): copies, since a backend's arrays may
+    share memory with the tensors they came from."""
+    sides = ((backend_for(TORCH_CPU), torch_model), (backend_for(keras_in_process()), keras_model))
+    saved = [[owned(a) for a in backend.weights(model)] for backend, model in sides]
     try:
         yield
     finally:
-        torch_model.load_state_dict(saved_torch)
-        keras_model.set_weights(saved_keras)
+        for (backend, model), arrays in zip(sides, saved):
+            backend.set_weights(model, arrays)
 
 
 @dataclass(frozen=True)
