@@ -1,6 +1,7 @@
 """Every backend module implements its protocol, parameter for parameter; so does the child-process
-Keras backend; and only the backends import the frameworks they run."""
+Keras backend, which frees the models the parent drops; and only the backends import the frameworks they run."""
 
+import gc
 import importlib
 import inspect
 import re
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from cwtest.backends import BACKENDS, TRAINABLE, Backend, TrainingBackend
-from cwtest.backends.remote import RemoteKeras
+from cwtest.backends.remote import RemoteError, RemoteKeras, RemoteModel
+from cwtest.backends.sides import Side
 
 
 def _methods(protocol) -> dict[str, list[str]]:
@@ -39,6 +41,20 @@ def test_backend_implements_its_protocol(framework):
 
 def test_child_process_keras_implements_the_training_protocol():
     _implements(RemoteKeras, TrainingBackend, "RemoteKeras")
+
+
+def test_the_child_frees_a_model_whose_handle_the_parent_dropped():
+    child = RemoteKeras("jax")
+    try:
+        model = child.build("vgg16", Side("keras-jax", "cpu"))
+        kept = RemoteModel(model.handle)  # the same handle as plain data, without a finalizer of its own
+        assert child.weights(kept)
+        del model
+        gc.collect()
+        with pytest.raises(RemoteError, match="KeyError"):
+            child.weights(kept)  # the call carried the release, and the child had freed the model
+    finally:
+        child.close()
 
 
 # Where each framework may be imported: the backends package, and the catalogued defects' reproducers, which

@@ -11,12 +11,14 @@ progress comes back step by step, so the run's live display shows the child's si
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import subprocess
 import sys
 import time
 import traceback
+import weakref
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -83,7 +85,11 @@ def serve(connection: _Channel) -> None:
             return
         if message is None:
             return
-        name, args = message
+        name, args, released = message
+        for handle in released:  # models the parent holds no handle to any more
+            models.pop(handle, None)
+        if released:
+            gc.collect()  # a Keras model's layers and variables refer to each other
         started = time.perf_counter()
         try:
             args = [resolve(a) for a in args]
@@ -124,10 +130,17 @@ class RemoteKeras:
         os.close(child_reads)
         os.close(child_writes)
         self._connection = _Channel(parent_reads, parent_writes)
+        # Handles the parent dropped, sent with the next call so that the child frees their models: a
+        # finalizer only appends here (it may run in the middle of a call), and a suite's trained models
+        # would otherwise stay in the child for the whole session.
+        self._released: list[int] = []
 
     def _call(self, name: str, *args, progress=None):
         started = time.perf_counter()
-        self._connection.send((name, args))
+        released = []
+        while self._released:  # drained in place: the finalizers append to this very list
+            released.append(self._released.pop())
+        self._connection.send((name, args, released))
         while True:
             kind, value = self._connection.recv()
             if kind == "progress":
@@ -137,6 +150,8 @@ class RemoteKeras:
                 raise RemoteError(f"Keras on {self.backend}, in its own process, raised in {name}:\n{value}")
             result, child_seconds = value
             self.exchange_seconds += time.perf_counter() - started - child_seconds
+            if isinstance(result, RemoteModel):
+                weakref.finalize(result, self._released.append, result.handle)
             return result
 
     def close(self) -> None:
