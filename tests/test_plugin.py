@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from cwtest.report.writer import PEAK_RSS, SCHEMA_VERSION
+from cwtest.report.writer import PEAK_RSS, SCHEMA_VERSION, backends_text
 
 # A test file exercising every outcome and recording metrics, used by the report tests.
 OUTCOMES = """
@@ -187,6 +187,13 @@ def test_report_rows_and_outcomes(pytester):
     assert trial["backends"].startswith("torch:cpu: torch 2.") and "; tensorflow:cpu: keras 3." in trial["backends"]
     assert trial["schema_version"] == str(SCHEMA_VERSION) and trial["torch_version"] and trial["tensorflow_version"]
     assert not [p for p in pytester.path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_pair_that_is_not_two_sides_gets_an_empty_backends_cell():
+    # A user's own test may record any text as its pair; the report must still be written.
+    assert backends_text("my-model->my-other-model") == ""
+    assert backends_text("") == ""
+    assert backends_text("torch:cpu->keras-jax:cpu").startswith("torch:cpu: torch ")
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])

@@ -33,6 +33,7 @@ class Optimizer:
     keras: Callable  # (keras, params, published) -> a Keras optimizer
     differences: tuple[str, ...] = ()
     tolerance_per_step: float = OPTIMIZER_EPS_UNITS_PER_STEP
+    checks: tuple[str, ...] = ("optimizer",)  # the checks the layer suite runs on it
 
 
 def _common(draw):

@@ -111,8 +111,12 @@ class Collector:
 
 @functools.cache
 def backends_text(pair: str) -> str:
-    """Each side of a reported pair with what it runs on: `side: distribution version, ...; side: ...`."""
-    sides = reported_pair(pair)
+    """Each side of a reported pair with what it runs on: `side: distribution version, ...; side: ...`;
+    empty where the row's pair is not a pair of sides (a user's own `cw:pair` property)."""
+    try:
+        sides = reported_pair(pair)
+    except ValueError:
+        return ""
     return "; ".join(f"{side}: " + ", ".join(f"{name} {version or 'not installed'}"
                                              for name, version in versions_of(side).items())
                      for side in (sides.left, sides.right))
