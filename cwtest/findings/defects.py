@@ -51,12 +51,14 @@ DEFECTS = {d.name: d for d in (
            "heap with 1 thread (an abort or a segfault in a later call)",
            "Conv2d(kernel 1, stride 2) backward on the CPU; input NCHW of shape (2, 1, 6, 4) whose channel "
            "stride is 1 (an NHWC array viewed as NCHW, which torch takes as channels-last)",
-           "the layer suite hands torch its inputs in torch's own contiguous strides "
-           "(cwtest.backends.torch_blocks.torch_input), which oneDNN runs in its plain layout",
+           "the layer suite hands native torch its inputs in torch's own contiguous strides "
+           "(cwtest.backends.torch_blocks.torch_input), which oneDNN runs in its plain layout; Keras on torch "
+           "permutes its NHWC inputs itself, so there the gradient check draws no case with a 1x1 conv of "
+           "stride 2+ and groups 1 over fewer than 8 channels (`avoids_onednn_conv1x1`)",
            "uxlfoundation/oneDNN#6035 (1x1 convolution backward_weights writes past the rtus workspace, "
            "nhwc, IC < ic_block)",
            "onednn_conv1x1_nhwc_backward_weights.py",
-           "jit_1x1:avx2,backward_weights"),
+           "jit_1x1:avx2,backward_weights", met_on=("torch",)),
     Defect("torch_slow_conv2d_grad_weight_contiguous", "torch", "torch 2.14.1 (CPU build), with Keras 3.15.1 on torch",
            "the backward of a Conv2d with one output channel over a channels-last input and a permuted weight "
            "raises 'slow_conv2d: grad_weight must be contiguous': every Keras-on-torch Conv2D of one filter "
@@ -70,14 +72,46 @@ DEFECTS = {d.name: d for d in (
 )}
 
 
-def avoids_slow_conv2d(keras_backend: str, check: str, params: dict) -> bool:
+def avoids_defects(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
+    """False for a layer-suite case of `block` that a run on `keras_backends` (the Keras backends its
+    sides run on) would meet a catalogued defect with; that defect's own test shows it."""
+    return (avoids_slow_conv2d(keras_backends, check, params)
+            and avoids_onednn_conv1x1(keras_backends, check, block, params))
+
+
+def _met(name: str, keras_backends: frozenset[str], check: str) -> bool:
+    return check == "gradients" and bool(keras_backends & set(DEFECTS[name].met_on))
+
+
+def avoids_slow_conv2d(keras_backends: frozenset[str], check: str, params: dict) -> bool:
     """False for a layer-suite case that would meet torch_slow_conv2d_grad_weight_contiguous: gradients on
     Keras on torch, a batch of one, more than one input channel and a conv of one filter (a block's
     `filters`, or a DenseNet layer's `growth`, the filters of its 3x3 conv)."""
     (batch, *_, channels), *_ = params["inputs"]
     one_filter = params.get("filters") == 1 or params.get("growth") == 1
-    met = keras_backend in DEFECTS["torch_slow_conv2d_grad_weight_contiguous"].met_on
-    return not (met and check == "gradients" and batch == 1 and channels > 1 and one_filter)
+    met = _met("torch_slow_conv2d_grad_weight_contiguous", keras_backends, check)
+    return not (met and batch == 1 and channels > 1 and one_filter)
+
+
+# oneDNN's AVX2 1x1 kernel blocks input channels by 8; below a full block the nhwc path overruns.
+_ONEDNN_IC_BLOCK = 8
+# The blocks whose 1x1 conv of stride 2 reads the block's input (the projection shortcut; v1's conv1 too).
+_STRIDED_1X1_BLOCKS = ("resnet_bottleneck_v1", "resnet_bottleneck_v1_5")
+
+
+def avoids_onednn_conv1x1(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
+    """False for a layer-suite case that would meet onednn_conv1x1_nhwc_backward_weights on Keras on torch
+    (which permutes its NHWC input, so oneDNN sees channels-last): gradients through a 1x1 conv of stride
+    2+ and groups 1 over fewer than 8 input channels (measured: conv2d of kernel 1, stride 2 or 3 at 2, 4
+    and 6 channels, and both bottlenecks of stride 2 at 1, 4 and 7, ran the kernel; groups 2, stride 1,
+    kernel 3, and bottlenecks at 8 and 12 channels did not)."""
+    (*_, channels), *_ = params["inputs"]
+    if block == "conv2d":
+        strided_1x1 = params["kernel"] == 1 and params["stride"] > 1 and params["groups"] == 1
+    else:
+        strided_1x1 = block in _STRIDED_1X1_BLOCKS and params["stride"] > 1
+    met = _met("onednn_conv1x1_nhwc_backward_weights", keras_backends, check)
+    return not (met and strided_1x1 and channels < _ONEDNN_IC_BLOCK)
 
 
 def kernels_run(onednn_verbose: str) -> set[str]:

@@ -21,16 +21,22 @@ from cwtest.backends.sides import Side
 from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_cpu, keras_pair_values
 from cwtest.blocks.layers import BLOCKS
 from cwtest.blocks.semantics import pytest_params
-from cwtest.findings.defects import avoids_slow_conv2d
+from cwtest.findings.defects import avoids_defects
 from cwtest.findings.rerun import judged_twice
 from cwtest.session import blackbox
+
+
+def _keras_backends(one_code_pair) -> frozenset[str]:
+    """The Keras backends a case runs on: this process's, and a two-Keras pair's other side's."""
+    others = {side.keras_backend for side in one_code_pair or () if side.keras_backend}
+    return frozenset({chosen_keras_backend(), *others})
 
 
 def _check(case, data, check, worst_errors, reproduce, one_code_pair):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
-    # A catalogued torch defect that Keras on torch meets (cwtest.findings.defects); its own test shows it.
-    assume(avoids_slow_conv2d(chosen_keras_backend(), check, params))
+    # Catalogued torch defects that Keras on torch meets (cwtest.findings.defects); their own tests show them.
+    assume(avoids_defects(_keras_backends(one_code_pair), check, case.entry.name, params))
     blackbox.note(inputs=params)
     limit = getattr(case.entry.tolerance, check)
     if one_code_pair:
