@@ -131,6 +131,15 @@ def test_a_difference_of_one_keras_backend_is_published_only_there():
     assert "batchnorm_train_offset" not in ids("gradients", "torch")  # a forward-only entry
 
 
+def test_two_keras_backends_differ_only_by_a_difference_of_one_of_them():
+    by_id = {case.id: case for case in cases(BLOCKS, "forward", "torch")}
+    one_pass = by_id["batchnorm_train_offset-published_bn_one_pass_variance"]
+    assert one_pass.differs_between(("torch", "jax")) and one_pass.differs_between(("tensorflow", "torch"))
+    assert not one_pass.differs_between(("jax", "tensorflow"))
+    assert not by_id["conv2d_same_stride2-published_same_padding_stride2"].differs_between(("torch", "jax"))
+    assert not by_id["batchnorm_train_offset"].differs_between(("torch", "jax"))  # nothing left published
+
+
 def test_registry_ids_are_unique_and_collection_imports_no_framework():
     assert len(BLOCKS) >= 20
     for check in CHECKS:

@@ -239,8 +239,9 @@ def gradients(model, names: list[str], xs: list[np.ndarray], cotangent: np.ndarr
 
 
 def case_on_cpu(block_name: str, params: dict, weights: dict[str, list[np.ndarray]], check: str,
-                cotangent: np.ndarray | None):
-    """A harmonized layer-suite case on this process's Keras backend, on the CPU in fp32, holding `weights`
+                cotangent: np.ndarray | None, published: list[str] = ()):
+    """A layer-suite case (harmonized, or with `published` differences left) on this process's Keras
+    backend, on the CPU in fp32, holding `weights`
     (per layer): forward, the output and each layer's weights after the call; gradients, as `gradients`.
     What a pair of two Keras backends runs in its second backend's process (cwtest.backends.remote)."""
     from cwtest.backends.sides import keras_in_process
@@ -250,7 +251,7 @@ def case_on_cpu(block_name: str, params: dict, weights: dict[str, list[np.ndarra
     block = REGISTRY[block_name]
     training = params.get("training", block.training)
     with on(keras_in_process()):
-        model = build(block, params, frozenset())
+        model = build(block, params, frozenset(published))
         for name, arrays in weights.items():
             set_layer_weights(model, name, arrays)
         xs = inputs_for(params)

@@ -190,9 +190,9 @@ class RemoteKeras:
         self._call("set_weights", model, arrays)
 
     def case_on_cpu(self, block_name: str, params: dict, weights: dict[str, list[np.ndarray]], check: str,
-                    cotangent: np.ndarray | None):
+                    cotangent: np.ndarray | None, published: list[str] = ()):
         """A layer-suite case in the child (cwtest.backends.keras_blocks.case_on_cpu)."""
-        return self._call("blocks.case_on_cpu", block_name, params, weights, check, cotangent)
+        return self._call("blocks.case_on_cpu", block_name, params, weights, check, cotangent, list(published))
 
     def optimizer_on_cpu(self, optimizer_name: str, params: dict, checkpoints: tuple[int, ...]) -> list[np.ndarray]:
         """An optimizer case in the child (cwtest.backends.keras_blocks.optimizer_on_cpu)."""

@@ -172,19 +172,22 @@ def _gradients(module, model, torch_run, xs, training, against: str) -> Values:
                   cotangent)
 
 
-def keras_pair_values(block, params: dict, other: Side, check: str = "forward") -> Values:
-    """A harmonized case on this process's Keras backend (the reference) and on `other`, a Keras side on
+def keras_pair_values(block, params: dict, other: Side, check: str = "forward",
+                      published: frozenset = frozenset()) -> Values:
+    """A case (harmonized, or with `published` differences left) on this process's Keras backend (the
+    reference) and on `other`, a Keras side on
     another backend, in its own process (cwtest.backends.remote): both hold the torch twin's weights and
     take the same inputs and cotangent. Measured as in `case_values`, against the same scales, and for
     gradients the same float64 result (torch's, the same function's), so the tolerances are the entry's."""
     from cwtest.backends.remote import keras_on
 
-    module, model = build_pair(block, params, frozenset())
+    module, model = build_pair(block, params, published)
     names = [name for name, _ in torch_blocks.weighted(module)]
     weights = {name: keras_blocks.layer_weights(model, name) for name in names}  # before any call moves them
-    reference = case_values(block, params, frozenset(), check, (module, model))
+    reference = case_values(block, params, published, check, (module, model))
     blackbox.note(side=f"{other} " + ("forward and backward" if check == "gradients" else "forward"))
-    found = keras_on(other.keras_backend).case_on_cpu(block.name, params, weights, check, reference.cotangent)
+    found = keras_on(other.keras_backend).case_on_cpu(block.name, params, weights, check, reference.cotangent,
+                                                      sorted(published))
     if check == "gradients":
         input_grads, weight_grads = found
         theirs = dict(zip([k for k in reference.quantities if k.startswith("d input")], input_grads))

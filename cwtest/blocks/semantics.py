@@ -104,6 +104,12 @@ class Case:
     def id(self) -> str:
         return "-".join([self.entry.name, *(f"published_{d}" for d in sorted(self.published))])
 
+    def differs_between(self, keras_backends: tuple[str, ...]) -> bool:
+        """Whether a pair of these Keras backends would differ by what the case leaves published: each of
+        its differences exists on one of them only (a backend's own convention, e.g. bn_one_pass_variance)."""
+        return bool(self.published) and all(
+            sum(DIFFERENCES[d].exists_on(b) for b in keras_backends) == 1 for d in self.published)
+
 
 def cases(entries, check: str, keras_backend: str | None = None) -> list[Case]:
     """Each entry that runs this check harmonized, then once per catalogued difference that shows in it

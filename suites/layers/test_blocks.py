@@ -45,7 +45,7 @@ def _check(case, data, check, worst_errors, reproduce, one_code_pair):
     def run():
         if one_code_pair and one_code_pair[0].api == "keras":
             with keras_mode(one_code_pair[0]):
-                return keras_pair_values(case.entry, params, one_code_pair[1], check)
+                return keras_pair_values(case.entry, params, one_code_pair[1], check, case.published)
         if one_code_pair:
             return device_values(case.entry, params, *one_code_pair, check)
         # torch against Keras, both on the CPU, in fp32: entered so that the row reads it back
