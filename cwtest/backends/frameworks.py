@@ -49,6 +49,17 @@ def chosen_keras_backend() -> str:
     return keras_backend_in_use() or os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
+# The run's Keras backends, this process's first: the plugin names them before xdist's workers start,
+# so that every process collects the same layer-suite cases (a second backend's difference included).
+RUN_KERAS_BACKENDS = "CWTEST_KERAS_BACKENDS"
+
+
+def run_keras_backends() -> tuple[str, ...]:
+    """The Keras backends the run's pair runs on, this process's first, importing nothing."""
+    named = tuple(b for b in os.environ.get(RUN_KERAS_BACKENDS, "").split(",") if b)
+    return named if named and named[0] == chosen_keras_backend() else (chosen_keras_backend(),)
+
+
 def choose_keras_backend(backend: str, environ=os.environ) -> None:
     """Make `backend` the one Keras will load; an error where Keras already runs on another."""
     in_use = keras_backend_in_use()

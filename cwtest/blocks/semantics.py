@@ -111,24 +111,27 @@ class Case:
             sum(DIFFERENCES[d].exists_on(b) for b in keras_backends) == 1 for d in self.published)
 
 
-def cases(entries, check: str, keras_backend: str | None = None) -> list[Case]:
+def cases(entries, check: str, keras_backends: tuple[str, ...] = ()) -> list[Case]:
     """Each entry that runs this check harmonized, then once per catalogued difference that shows in it
-    and exists on `keras_backend` (None: on any)."""
+    and exists on one of `keras_backends` (the run's; none named: on any)."""
     found = []
     for entry in entries:
         if check not in entry.checks:
             continue
         found.append(Case(entry))
         found += [Case(entry, frozenset({d})) for d in entry.differences
-                  if check in DIFFERENCES[d].shows_in and DIFFERENCES[d].exists_on(keras_backend)]
+                  if check in DIFFERENCES[d].shows_in
+                  and any(DIFFERENCES[d].exists_on(b) for b in keras_backends or (None,))]
     return found
 
 
-def pytest_params(entries, check: str, keras_backend: str = "tensorflow") -> list:
-    """The cases as pytest params; a published one is a strict xfail that names its difference and
-    accepts only a mismatch (an AssertionError), not a crash; so is a harmonized one whose difference
-    stays on the run's Keras backend."""
+def pytest_params(entries, check: str, keras_backends: tuple[str, ...] = ("tensorflow",)) -> list:
+    """The cases as pytest params, for a run on `keras_backends` (this process's first); a published one
+    is a strict xfail that names its difference and accepts only a mismatch (an AssertionError), not a
+    crash; so is a harmonized one whose difference stays on this process's Keras backend."""
     import pytest
+
+    keras_backend = keras_backends[0]
 
     def reasons(case: Case) -> list[str]:
         found = [DIFFERENCES[d].reason for d in case.published]
@@ -140,4 +143,4 @@ def pytest_params(entries, check: str, keras_backend: str = "tensorflow") -> lis
 
     return [pytest.param(case, id=case.id, marks=[
         pytest.mark.xfail(strict=True, raises=AssertionError, reason=r) for r in reasons(case)])
-        for case in cases(entries, check, keras_backend)]
+        for case in cases(entries, check, keras_backends)]

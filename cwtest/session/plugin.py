@@ -17,7 +17,7 @@ import pytest
 
 from cwtest import __version__
 from cwtest.backends.determinism import prepare_environment
-from cwtest.backends.frameworks import choose_keras_backend, framework_versions
+from cwtest.backends.frameworks import RUN_KERAS_BACKENDS, choose_keras_backend, framework_versions
 from cwtest.errors import InputError
 from cwtest.inputs.data import Cifar10, load_cifar10, synthetic_cifar10
 from cwtest.report.summary import attribution_lines, decomposition_lines
@@ -61,7 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
         prepare_environment(deterministic=settings.deterministic)
     config.stash[RESTORE] = []
     if settings.pair.keras_backends:
-        _keras_backend(config, settings.pair.keras_backends[0])
+        _keras_backends(config, settings.pair.keras_backends)
     config.addinivalue_line("markers", f"{TRAINS}: a test that trains models (minutes each); runs before the others")
     # Keras on torch turns torch tensors and its variables into arrays with np.array(x), which numpy 2
     # warns about on every call (torch's __array__ takes no copy argument): Keras's, not the test's.
@@ -78,20 +78,23 @@ def pytest_configure(config: pytest.Config) -> None:
             live.direct_to_terminal(config)
 
 
-def _keras_backend(config: pytest.Config, backend: str) -> None:
-    """The Keras backend of the pair's (first) Keras side, chosen before anything imports Keras; xdist's
-    workers inherit it. The old value is put back at the end."""
-    previous = os.environ.get("KERAS_BACKEND")
+def _keras_backends(config: pytest.Config, backends: tuple[str, ...]) -> None:
+    """The Keras backend of the pair's (first) Keras side, chosen before anything imports Keras, and all
+    the pair's Keras backends named (cwtest.backends.frameworks.run_keras_backends); xdist's workers
+    inherit both. The old values are put back at the end."""
+    previous = {name: os.environ.get(name) for name in ("KERAS_BACKEND", RUN_KERAS_BACKENDS)}
     try:
-        choose_keras_backend(backend)
+        choose_keras_backend(backends[0])
     except InputError as exc:
         raise pytest.UsageError(f"--crossedwires-pair: {exc}") from None
+    os.environ[RUN_KERAS_BACKENDS] = ",".join(backends)
 
     def undo() -> None:
-        if previous is None:
-            os.environ.pop("KERAS_BACKEND", None)
-        else:
-            os.environ["KERAS_BACKEND"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     config.stash[RESTORE].append(undo)
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
-from cwtest.backends.frameworks import chosen_keras_backend
+from cwtest.backends.frameworks import chosen_keras_backend, run_keras_backends
 from cwtest.backends.precision import keras_mode, looser, torch_mode, unit_ratio
 from cwtest.backends.sides import Side
 from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_cpu, keras_pair_values
@@ -59,13 +59,13 @@ def _check(case, data, check, worst_errors, reproduce, one_code_pair):
     judged_twice(run, judge, limit)
 
 
-@pytest.mark.parametrize("case", pytest_params(BLOCKS, "forward", chosen_keras_backend()))
+@pytest.mark.parametrize("case", pytest_params(BLOCKS, "forward", run_keras_backends()))
 @given(data=st.data())
 def test_forward(case, data, worst_errors, reproduce, one_code_pair):
     _check(case, data, "forward", worst_errors, reproduce, one_code_pair)
 
 
-@pytest.mark.parametrize("case", pytest_params(BLOCKS, "gradients", chosen_keras_backend()))
+@pytest.mark.parametrize("case", pytest_params(BLOCKS, "gradients", run_keras_backends()))
 @given(data=st.data())
 def test_gradients(case, data, worst_errors, reproduce, one_code_pair):
     _check(case, data, "gradients", worst_errors, reproduce, one_code_pair)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from cwtest.backends.frameworks import chosen_keras_backend
+from cwtest.backends.frameworks import run_keras_backends
 from cwtest.blocks.layer_parity import assert_within
 from cwtest.backends.precision import keras_mode
 from cwtest.blocks.optimizers import (OPTIMIZERS, REGISTRY, adam_reference, keras_pair_trajectories, path_scale, start,
@@ -17,7 +17,7 @@ from cwtest.blocks.semantics import pytest_params
 from cwtest.metrics import measure
 
 
-@pytest.mark.parametrize("case", pytest_params(OPTIMIZERS, "optimizer", chosen_keras_backend()))
+@pytest.mark.parametrize("case", pytest_params(OPTIMIZERS, "optimizer", run_keras_backends()))
 @given(data=st.data())
 def test_optimizer_steps(case, data, worst_errors, reproduce, keras_pair):
     note(reproduce)
