@@ -9,6 +9,7 @@
     cwtest plot layers --arch A [--flavour F] --out BASE
     cwtest plot overview REPORT.csv --out BASE
     cwtest export REPORT.csv --out PATH.csv [--trials PATH] [--test NAME]
+    cwtest suites [layers|models|transfer|trials ...] [PYTEST ARGS]   (pytest's exit code)
 
 Exit codes: 0 done, 1 `compare` found a regression, 2 bad input (one line on stderr naming it).
 """
@@ -27,6 +28,7 @@ from cwtest.models.architectures import FLAVOURS
 from cwtest.report import compare, export
 from cwtest.report.reader import read_report
 from cwtest.report.writer import render, write_atomically
+from cwtest.session import shipped
 from cwtest.session.settings import check_writable, parse_archs
 
 
@@ -237,10 +239,15 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--trials", help="the trial table the run used (default: built-in table)")
     out.add_argument("--test", help="the test function to take rows from, where the report has several")
     out.set_defaults(handler=_export)
+    # parsed by main() before argparse, which would take pytest's options for its own
+    commands.add_parser("suites", help="run the shipped suites with pytest: cwtest suites [SUITE ...] [PYTEST ARGS]")
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["suites"]:
+        return shipped.run(argv[1:])
     args = parser().parse_args(argv)
     try:
         lines, code = args.handler(args)

@@ -11,7 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy  # noqa: F401
+import pandas  # noqa: F401
 import pytest
+
+# pytester's in-process runs put sys.modules back as they found it; numpy cannot be imported twice in a
+# process, and the plugin imports it only when a run starts, so it is imported once here, before them.
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -50,7 +50,7 @@ def test_cross_framework_tests_keep_running_beside_a_cuda_pair(pytester, monkeyp
 
 
 def test_rows_say_what_was_in_force(pytester, monkeypatch):
-    pytester.makeconftest('pytest_plugins = ["fixtures.sides"]')
+    pytester.makeconftest('pytest_plugins = ["cwtest.session.run", "cwtest.session.sides"]')
     pytester.makepyfile(test_bf16="""
         import numpy as np
         import torch

@@ -27,7 +27,9 @@ def test_training():
 
 def _run(folder: Path, *args: str) -> str:
     (folder / "test_progress_project.py").write_text(PROJECT)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=folder,
+    # an option starts the cwtest run, which shows progress; the project uses no crossedwires fixture
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--crossedwires-arch", "vgg16",
+                           *args], cwd=folder,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout

@@ -116,6 +116,6 @@ def test_answers_twice(n):
     calls.append(n)
     assert len(calls) != 1, "a side answered differently on its first call"
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--crossedwires-arch", "vgg16")
     result.stdout.fnmatch_lines(["*non-deterministic: the same example failed on one call and passed on another*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED

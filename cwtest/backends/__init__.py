@@ -58,7 +58,7 @@ class TrainingBackend(Backend, Protocol):
     def set_weights(self, model: object, arrays: list[np.ndarray]) -> None:
         """The arrays `weights` gives (from a model of the same build), back in place."""
 
-    def layers(self, model: object, image_size: int | None = None) -> Read:
+    def layers(self, model: object, image_size: int | None = None, example: np.ndarray | None = None) -> Read:
         """The layers that hold weights, as the structure check compares them (cwtest.models.structure)."""
 
     def layer_weights(self, handle: object) -> list[np.ndarray]:
@@ -95,6 +95,18 @@ class TrainingBackend(Backend, Protocol):
 
     def load(self, arch: str, folder: Path, trial: str, side: Side) -> object:
         """A model `save` wrote."""
+
+    # A user's own models (cwtest.models.yours): inputs as the model takes them, any shape and dtype.
+    def run(self, model: object, inputs: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+        """The model's output."""
+
+    def layer_outputs(self, model: object, handles: list, inputs: np.ndarray, side: Side, training: bool = False
+                      ) -> list[np.ndarray]:
+        """The outputs of the given layers (handles from `layers`), channels last."""
+
+    def projection_gradients(self, model: object, inputs: np.ndarray, cotangent: np.ndarray, side: Side
+                             ) -> dict[str, np.ndarray]:
+        """Each parameter's gradient of sum(output * cotangent) / batch, one pass in training mode."""
 
 
 @contextmanager

@@ -113,7 +113,7 @@ def _keras_padding(layer) -> tuple[int, ...]:
     return tuple(pad)
 
 
-def layers(model, image_size: int | None = None) -> Read:
+def layers(model, image_size: int | None = None, example: np.ndarray | None = None) -> Read:
     """The layers that hold weights, as the structure check compares them (cwtest.models.structure), and
     the image side of the model's input."""
     kinds = {"Conv2D": "conv", "Dense": "dense", "BatchNormalization": "batchnorm"}
@@ -146,8 +146,15 @@ def set_layer_weights(handle, arrays: list[np.ndarray]) -> None:
 
 def activations(model, handles: list, images: np.ndarray, side: Side, training: bool = False) -> list[np.ndarray]:
     """The outputs of the given layers (from `layers`) on uint8 NHWC images."""
-    probe = frameworks.keras().Model(model.input, [layer.output for layer in handles])
-    found = forward(probe, images, side, training=training)
+    return layer_outputs(model, handles, images.astype(np.float32) / 255.0, side, training)
+
+
+def layer_outputs(model, handles: list, inputs: np.ndarray, side: Side, training: bool = False) -> list[np.ndarray]:
+    """The outputs of the given layers (from `layers`) on inputs as the model takes them."""
+    # model.inputs: a Sequential has no .input; one input is given bare, as the models are called
+    probe = frameworks.keras().Model(model.inputs[0] if len(model.inputs) == 1 else model.inputs,
+                                     [layer.output for layer in handles])
+    found = run(probe, inputs, side, training=training)
     return found if isinstance(found, list) else [found]
 
 
@@ -167,14 +174,20 @@ def _numpy(outputs):
 
 
 def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+    return run(model, images.astype(np.float32) / 255.0, side, training)
+
+
+def run(model, inputs: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+    """The model's output on inputs as it takes them (any shape and dtype)."""
     with on(side):
-        return _numpy(model(images.astype(np.float32) / 255.0, training=training))
+        return _numpy(model(inputs, training=training))
 
 
 def differentiate(model, inputs: list[np.ndarray], loss: Callable, training: bool
                   ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     """Gradients of `loss(outputs)` (written in keras.ops) with respect to the inputs and to each trainable
-    weight (by path), one pass: Keras has no backend-neutral gradient, so each backend takes its own."""
+    weight (by path), one pass: Keras has no backend-neutral gradient, so each backend takes its own.
+    Inputs of an integer dtype (token ids) have no gradient: zeros."""
     keras = frameworks.keras()
     weights = getattr(model, "trainable_weights", [])  # a loss is a plain function of its inputs
 
@@ -186,15 +199,17 @@ def differentiate(model, inputs: list[np.ndarray], loss: Callable, training: boo
         tf = frameworks.tensorflow()
         xs = [tf.constant(x) for x in inputs]
         with tf.GradientTape() as tape:
-            tape.watch(xs)
+            tape.watch([x for x in xs if x.dtype.is_floating])
             value = loss(model(call_input(xs), training=training))
         found = tape.gradient(value, xs + list(weights))
     elif backend == "torch":
         import torch
 
-        xs = [torch.tensor(x, requires_grad=True) for x in inputs]
+        xs = [torch.tensor(x, requires_grad=np.issubdtype(np.asarray(x).dtype, np.floating)) for x in inputs]
         value = loss(model(call_input(xs), training=training))
-        found = torch.autograd.grad(value, xs + [w.value for w in weights], allow_unused=True)
+        wanted = [x for x in xs if x.requires_grad] + [w.value for w in weights]
+        grads = iter(torch.autograd.grad(value, wanted, allow_unused=True))
+        found = [next(grads) if x.requires_grad else None for x in xs] + list(grads)
     else:  # jax: a pure function of the inputs and weights
         import jax
 
@@ -205,8 +220,12 @@ def differentiate(model, inputs: list[np.ndarray], loss: Callable, training: boo
                 outputs = model(call_input(xs), training=training)
             return loss(outputs), [scope.get_current_value(v) for v in state]
 
-        (_, updates), (gx, gw) = jax.value_and_grad(pure, argnums=(0, 1), has_aux=True)(
-            list(inputs), [w.value for w in weights])
+        if all(np.issubdtype(np.asarray(x).dtype, np.floating) for x in inputs):
+            (_, updates), (gx, gw) = jax.value_and_grad(pure, argnums=(0, 1), has_aux=True)(
+                list(inputs), [w.value for w in weights])
+        else:  # jax differentiates floats only
+            (_, updates), gw = jax.value_and_grad(pure, argnums=1, has_aux=True)(list(inputs), [w.value for w in weights])
+            gx = [None] * len(inputs)
         for variable, value in zip(state, updates):
             if value is not None:  # as the other backends' training-mode call updates BatchNorm's statistics
                 variable.assign(value)
@@ -223,6 +242,15 @@ def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side) -> dict
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return differentiate(model, [images.astype(np.float32) / 255.0],
                              lambda logits: loss(labels, logits), training=True)[1]
+
+
+def projection_gradients(model, inputs: np.ndarray, cotangent: np.ndarray, side: Side) -> dict[str, np.ndarray]:
+    """Weight path -> gradient of sum(output * cotangent) / batch, one pass in training mode: the same loss
+    as the torch backend's `projection_gradients`."""
+    with on(side) as keras:
+        return differentiate(model, [inputs], lambda outputs: keras.ops.sum(
+            keras.ops.multiply(outputs, keras.ops.convert_to_tensor(cotangent))) / len(inputs),
+                             training=True)[1]
 
 
 def comparable(model):

@@ -205,7 +205,17 @@ class RemoteKeras:
     def _elsewhere(self) -> RemoteError:
         return RemoteError(f"Keras on {self.backend} runs in a child process; its layers are read there only")
 
-    def layers(self, model: RemoteModel, image_size: int | None = None):
+    def layers(self, model: RemoteModel, image_size: int | None = None, example: np.ndarray | None = None):
+        raise self._elsewhere()
+
+    # A user's own Keras model is an object of this process (cwtest.models.yours): never one in a child.
+    def run(self, model: RemoteModel, inputs: np.ndarray, side: Side, training: bool = False):
+        raise self._elsewhere()
+
+    def layer_outputs(self, model: RemoteModel, handles: list, inputs: np.ndarray, side: Side, training: bool = False):
+        raise self._elsewhere()
+
+    def projection_gradients(self, model: RemoteModel, inputs: np.ndarray, cotangent: np.ndarray, side: Side):
         raise self._elsewhere()
 
     def layer_weights(self, handle) -> list[np.ndarray]:

@@ -67,14 +67,15 @@ def set_weights(model, arrays: list[np.ndarray]) -> None:
             target.copy_(torch.from_numpy(np.asarray(array)))
 
 
-def layers(model, image_size: int | None = None) -> Read:
-    """The layers that hold weights, as the structure check compares them (cwtest.models.structure)."""
+def layers(model, image_size: int | None = None, example: np.ndarray | None = None) -> Read:
+    """The layers that hold weights, as the structure check compares them (cwtest.models.structure), their
+    output shapes traced on a blank image batch or, for a model of any other input, on `example`."""
     import torch
     import torch.nn as nn
 
     image_size = image_size or IMAGE_SIZE
 
-    kinds = {nn.Conv2d: "conv", nn.Linear: "dense", nn.BatchNorm2d: "batchnorm"}
+    kinds = {nn.Conv2d: "conv", nn.Linear: "dense", nn.BatchNorm2d: "batchnorm", nn.BatchNorm1d: "batchnorm"}
     modules = [(n, m) for n, m in model.named_modules()
                if not list(m.children()) and any(True for _ in m.parameters(recurse=False))]
     shapes = {}
@@ -85,7 +86,8 @@ def layers(model, image_size: int | None = None) -> Read:
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(1, 3, image_size, image_size, device=device))
+            model(torch.zeros(1, 3, image_size, image_size, device=device) if example is None
+                  else torch.from_numpy(np.asarray(example)).to(device))
     finally:
         model.train(was_training)
         for hook in hooks:
@@ -135,11 +137,16 @@ def set_layer_weights(handle, arrays: list[np.ndarray]) -> None:
 
 def activations(model, handles: list, images: np.ndarray, side: Side, training: bool = False) -> list[np.ndarray]:
     """The outputs of the given layers (from `layers`) on uint8 NHWC images, channels last."""
+    return layer_outputs(model, handles, _float_images(images), side, training)
+
+
+def layer_outputs(model, handles: list, inputs: np.ndarray, side: Side, training: bool = False) -> list[np.ndarray]:
+    """The outputs of the given layers (from `layers`) on inputs as the model takes them, channels last."""
     captured = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach().cpu().numpy().copy()))
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach().float().cpu().numpy().copy()))
              for n, m in enumerate(handles)]
     try:
-        forward(model, images, side, training=training)
+        run(model, inputs, side, training=training)
     finally:
         for hook in hooks:
             hook.remove()
@@ -162,16 +169,20 @@ def nudged(model, size: float, sign: float, seed: int = 1):
     return moved
 
 
-def _inputs(images: np.ndarray, side: Side):
-    import torch
-
-    return torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).to(side.device)
+def _float_images(images: np.ndarray) -> np.ndarray:
+    """uint8 NHWC images as the architectures take them: float NCHW in [0, 1]."""
+    return images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
 
 
 def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+    return run(model, _float_images(images), side, training)
+
+
+def run(model, inputs: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+    """The model's output on inputs as it takes them (any shape and dtype), as float32."""
     import torch
 
-    x = _inputs(images, side)
+    x = torch.from_numpy(np.ascontiguousarray(inputs)).to(side.device)
     model.train(training)
     with torch.no_grad(), torch_mode(side):
         return model(x).float().cpu().numpy()  # autocast modes return half-precision logits
@@ -181,7 +192,29 @@ def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side,
               float64: bool = False) -> dict[str, np.ndarray]:
     """Parameter name -> gradient of the mean cross-entropy of the logits, one pass in training mode;
     `float64` computes it on a float64 copy of the model, as a reference for fp32 rounding."""
-    return float_gradients(model, images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0, labels, side, float64)
+    return float_gradients(model, _float_images(images), labels, side, float64)
+
+
+def projection_gradients(model, inputs: np.ndarray, cotangent: np.ndarray, side: Side,
+                         float64: bool = False) -> dict[str, np.ndarray]:
+    """Parameter name -> gradient of sum(output * cotangent) / batch, one pass in training mode: a loss any
+    output has (a user's model need not classify); `float64` as in `gradients`."""
+    import copy
+
+    import torch
+
+    x = torch.from_numpy(np.ascontiguousarray(inputs)).to(side.device)
+    if float64:
+        model = copy.deepcopy(model).double()
+        x = x.double() if x.is_floating_point() else x
+    weights = torch.from_numpy(cotangent).to(side.device, torch.float64 if float64 else torch.float32)
+    model.train(True)
+    model.zero_grad(set_to_none=True)
+    with torch_mode(side):
+        ((model(x) * weights).sum() / len(inputs)).backward()
+    found = {name: p.grad.cpu().numpy() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    return found
 
 
 def float_gradients(model, x: np.ndarray, labels: np.ndarray, side: Side,

@@ -57,17 +57,22 @@ def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, t
                                                            torch_side, training)
         keras_values = backend_for(keras_side).activations(pair.keras_model, [k.handle for _, k in chosen], images,
                                                            keras_side, training)
-        rows, previous = [], None
-        for index, (t, k), torch_value, keras_value in zip(indices, chosen, torch_values, keras_values):
-            # A Keras conv or dense layer may carry its activation (VGG16's ReLUs, a softmax
-            # head): apply it to the torch output so that both are read at the same point.
-            activation = getattr(k.handle, "activation", None)
-            if activation is not None:
-                torch_value = np.asarray(activation(torch_value))
-            error = measure(torch_value, keras_value)
-            growth = 0.0 if previous is None else (error.max_rel - previous) / (previous + GROWTH_FLOOR)
-            rows.append(LayerError(index, t.name, k.name, error, growth))
-            previous = error.max_rel
+        return compared(indices, chosen, torch_values, keras_values)
+
+
+def compared(indices: list[int], pairs, torch_values, keras_values) -> list[LayerError]:
+    """Each paired layer's activation error, Keras against torch, and its growth from the previous one."""
+    rows, previous = [], None
+    for index, (t, k), torch_value, keras_value in zip(indices, pairs, torch_values, keras_values):
+        # A Keras conv or dense layer may carry its activation (VGG16's ReLUs, a softmax
+        # head): apply it to the torch output so that both are read at the same point.
+        activation = getattr(k.handle, "activation", None)
+        if activation is not None:
+            torch_value = np.asarray(activation(torch_value))
+        error = measure(torch_value, keras_value)
+        growth = 0.0 if previous is None else (error.max_rel - previous) / (previous + GROWTH_FLOOR)
+        rows.append(LayerError(index, t.name, k.name, error, growth))
+        previous = error.max_rel
     return rows
 
 

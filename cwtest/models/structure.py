@@ -88,14 +88,20 @@ def compare(torch_model, keras_model, keras_name: Callable[[str], str] | None = 
     keras_side = keras_side or keras_in_process()
     keras_read = backend_for(keras_side).layers(keras_model)
     torch_read = backend_for(torch_side).layers(torch_model, keras_read.image_size)
-    pairs, mismatches = pair_layers(torch_read.layers, keras_read.layers, keras_name)
+    pairs, missing = pair_layers(torch_read.layers, keras_read.layers, keras_name)
+    return Comparison(tuple(pairs), tuple(missing + field_mismatches(pairs)))
+
+
+def field_mismatches(pairs) -> list[Mismatch]:
+    """Every field on which two paired layers differ."""
+    found = []
     for t, k in pairs:
         for name in FIELDS:
             if getattr(t, name) != getattr(k, name):
-                mismatches.append(Mismatch(t.name, k.name, name, getattr(t, name), getattr(k, name)))
+                found.append(Mismatch(t.name, k.name, name, getattr(t, name), getattr(k, name)))
                 if name == "kind":
                     break  # the other fields of two different kinds say nothing more
-    return Comparison(tuple(pairs), tuple(mismatches))
+    return found
 
 
 def explain(mismatches, differences) -> tuple[dict[str, list[Mismatch]], list[Mismatch]]:

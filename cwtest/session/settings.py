@@ -8,59 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cwtest.backends import TRAINABLE
-from cwtest.backends.sides import DEFAULT_PAIR, Pair, decomposition_sides, parse_pair
+from cwtest.backends.sides import Pair, decomposition_sides, parse_pair
 from cwtest.errors import InputError
-from cwtest.inputs.budgets import BUDGETS, Budget, get_budget
+from cwtest.inputs.budgets import Budget, get_budget
 from cwtest.inputs.choices import parse_choices
 from cwtest.inputs.selection import select
 from cwtest.inputs.trials import ARCHITECTURES, Trial, TrialTable, load_table
 from cwtest.models.architectures import FLAVOURS, REGISTRY, parse_flavours
-from cwtest.models.tolerances import DEFAULTS as TOLERANCES
 from cwtest.models.tolerances import parse as parse_tolerances
 from cwtest.report.reader import read_baseline
-from cwtest.training.harmonize import KNOBS, keras_flavour, parse_knobs
-
-# name -> (default, help). Each is `--crossedwires-NAME` on the command line, `crossedwires_NAME` in ini.
-OPTIONS = {
-    "arch": ("all", f"architectures to run: {' | '.join(ARCHITECTURES)} | all; a comma list, "
-                    "or repeat the option (default: all)"),
-    "pair": (DEFAULT_PAIR, "the two sides compared, framework:device[:precision] each "
-                           f"(default: {DEFAULT_PAIR})"),
-    "trials": ("", "a CrossedWires export CSV or a folder of them (default: the built-in table "
-                   "of the paper's Tables 4-6)"),
-    "select": ("all", "trials to run: all | top:N | bottom:N | sample:N[:seed] | name:ID[,ID...] | "
-                      "a query such as 'epochs<=3 and batch_size>500' (default: all)"),
-    "data": ("", "a CIFAR-10 python-version folder (cifar-10-batches-py or its parent; "
-                 "default: built-in synthetic data)"),
-    "budget": ("smoke", f"training scale: {' | '.join(BUDGETS)} (default: smoke)"),
-    "report": ("", "write the CSV report to this path (default: no report)"),
-    "flavour": ("all", f"architecture flavours the transfer suite runs: {' | '.join(FLAVOURS)} | all "
-                       "(default: all)"),
-    "layers": ("", "compare these layers' activations in the transfer suite even when parity holds: "
-                   "all, or torch/Keras layer names or name prefixes, comma-separated (default: only "
-                   "when parity fails)"),
-    "tolerance": ("", "override named fp32 tolerances for the run, name=value[,name=value]; "
-                      f"names: {', '.join(TOLERANCES)} (default: none)"),
-    "harmonize": ("none", f"knobs the published-protocol trial tests switch on: {', '.join(KNOBS)}, "
-                          "all or none, comma-separated (the harmonized tests always use all; default: none)"),
-    "attribution": ("false", "also train each trial with each harmonization knob alone and all together, "
-                             "and report how much of the accuracy difference each removes"),
-    "decompose": ("false", "also train each published trial with Keras on torch, and split the accuracy "
-                           "difference of the pair's torch and Keras sides into semantics (torch against "
-                           "Keras on torch: one set of kernels, two sets of conventions) and kernels (Keras on "
-                           "torch against the pair's Keras backend: one set of conventions)"),
-    "deterministic": ("false", "switch deterministic kernels on for every suite, on both sides (torch "
-                               "use_deterministic_algorithms in warn-only mode with a fixed cuBLAS workspace, "
-                               "TensorFlow op determinism); each report row says what was in force"),
-    "repeats": ("1", "train each published trial this many times per side with seeds 0..N-1 and report the "
-                      "same-framework spread, a bootstrap interval of the accuracy difference and an "
-                      "equivalence verdict (two one-sided tests; default: 1, no repeats)"),
-    "baseline": ("", "a previous CSV report: trial tests whose divergence grew beyond tolerance fail"),
-    "checkpoints": ("", "a folder of trained pairs in the CrossedWires layout (<trial>.pt_model.pt, "
-                        "<trial>tf_model/): pairs found there are loaded instead of trained, pairs "
-                        "trained are saved there"),
-}
-
+from cwtest.training.harmonize import keras_flavour, parse_knobs
 
 @dataclass(frozen=True)
 class Settings:
@@ -85,20 +42,6 @@ class Settings:
     @property
     def excluded_unfinished(self) -> int:
         return sum(1 for t in self.table.unfinished if t.arch in self.archs)
-
-
-def register(parser) -> None:
-    group = parser.getgroup("crossedwires", "cwtest: cross-framework equivalence (CrossedWires)")
-    for name, (default, help_text) in OPTIONS.items():
-        flag = f"--crossedwires-{name}"
-        if name == "arch":
-            group.addoption(flag, action="append", dest="crossedwires_arch", default=None, help=help_text)
-        elif name in ("attribution", "decompose", "deterministic"):
-            group.addoption(flag, action="store_const", const="true", dest=f"crossedwires_{name}",
-                            default=None, help=help_text)
-        else:
-            group.addoption(flag, dest=f"crossedwires_{name}", default=None, metavar=name.upper(), help=help_text)
-        parser.addini(f"crossedwires_{name}", help_text, default=default)
 
 
 def _raw(config, name: str) -> tuple[str, Path]:
