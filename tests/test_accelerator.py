@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from cwtest.backends.sides import Side
+
 REPO = Path(__file__).resolve().parent.parent
 CUDA_PAIR = "torch:cpu,torch:cuda"
 
@@ -83,3 +85,30 @@ def test_gpu_check_script_parses_and_stops_without_a_gpu(tmp_path):
                           timeout=300)
     assert done.returncode != 0 and "gpu_check: torch sees no CUDA device" in done.stderr
     assert (tmp_path / "out").is_dir()
+
+
+@pytest.mark.parametrize("device", ["xpu", "mps", "hpu"])
+def test_a_torch_accelerator_this_machine_lacks_is_named(device):
+    from cwtest.backends import torch_backend
+
+    reason = torch_backend.available(Side("torch", device))
+    assert reason.startswith(f"torch:{device}: torch ") and f"cannot run on {device}:" in reason
+
+
+def test_execution_providers_by_name():
+    from cwtest.backends import onnxruntime_backend
+
+    assert onnxruntime_backend.available(Side("onnxruntime", "cpu")) is None
+    missing = onnxruntime_backend.available(Side("onnxruntime", "openvino"))
+    assert "has no OpenVINOExecutionProvider; it has " in missing and "CPUExecutionProvider" in missing
+    unknown = onnxruntime_backend.available(Side("onnxruntime", "tpu"))
+    assert "no execution provider named 'tpu'" in unknown and "openvino" in unknown
+
+
+def test_a_missing_execution_provider_skips_the_suites_naming_it(pytester, monkeypatch):
+    result = _session(pytester, monkeypatch, str(REPO / "suites" / "transfer" / "test_transfer.py"),
+                      "--crossedwires-pair", "torch:cpu,onnxruntime:openvino", "--crossedwires-arch", "vgg16",
+                      "--crossedwires-flavour", "matched", "-k", "test_logits and onnxruntime")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("skipped", 0) >= 1 and set(outcomes) <= {"skipped", "deselected"}, outcomes
+    result.stdout.fnmatch_lines(["*onnxruntime:openvino: this onnxruntime build (*) has no OpenVINOExecutionProvider*"])

@@ -51,7 +51,7 @@ def test_decomposition_sides():
         ("torch:cpu,keras-torch:cpu:bf16", "bf16 is a torch autocast mode; keras-torch sides take fp32 or tf32$"),
         ("torch:cpu,[keras]:cpu", "is not framework:device"),
         ("torch:tpu,tensorflow:cpu", "unknown device 'tpu' for torch"),
-        ("torch:gpu,tensorflow:cpu", "unknown device 'gpu' for torch \\(known: cpu, cuda\\)"),
+        ("torch:gpu,tensorflow:cpu", "unknown device 'gpu' for torch \\(known: cpu, cuda, xpu, mps, hpu, "),
         ("torch:cpu:fp8,tensorflow:cpu", "unknown precision 'fp8'"),
         ("torch:cpu:0,tensorflow:cpu", "the cpu device takes no index"),
         ("torch:cpu", "expected two sides"),
@@ -66,3 +66,9 @@ def test_decomposition_sides():
 def test_bad_pairs(text, message):
     with pytest.raises(InputError, match=message):
         parse_pair(text)
+
+
+def test_any_torch_device_type_and_any_execution_provider_parse():
+    assert parse_side("torch:xpu:1") == Side("torch", "xpu:1")
+    assert parse_side("torch:privateuseone") == Side("torch", "privateuseone")
+    assert parse_pair("torch:mps,onnxruntime:openvino").right == Side("onnxruntime", "openvino")

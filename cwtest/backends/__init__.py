@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol
 
+from cwtest.backends import plugins
 from cwtest.backends.frameworks import chosen_keras_backend
 from cwtest.backends.sides import KERAS_BACKENDS, Side
 from cwtest.errors import InputError
@@ -122,27 +123,39 @@ def overridden(changes: list[tuple[object, str, object]]) -> Iterator[None]:
             setattr(owner, attribute, value)
 
 
-def backend_for(side: Side | str) -> Backend:
-    """The backend module of a side, or of a framework named as in a side ("torch", "keras-jax", ...)."""
-    framework = side if isinstance(side, str) else side.framework
-    if framework not in BACKENDS:
+def _module(framework: str) -> str:
+    name = BACKENDS.get(framework) or plugins.module_name(framework)
+    if name is None:
         raise NotImplementedError(f"no backend for {framework} yet")
+    return name
+
+
+def trainable(framework: str) -> bool:
+    plugin = plugins.registered().get(framework)
+    return getattr(plugin, "TRAINS", False) if plugin is not None else framework in TRAINABLE
+
+
+def backend_for(side: Side | str) -> Backend:
+    """The backend module of a side, or of a framework named as in a side ("torch", "keras-jax", ...); a
+    plugin's (cwtest.backends.plugins) for the frameworks installed packages add."""
+    framework = side if isinstance(side, str) else side.framework
+    module = _module(framework)
     keras_backend = KERAS_BACKENDS.get(framework)
     if keras_backend is not None and keras_backend != chosen_keras_backend():
         from cwtest.backends.remote import keras_on
 
         return keras_on(keras_backend)  # Keras runs on one backend per process: another one runs in a child
-    return importlib.import_module(BACKENDS[framework])
+    return importlib.import_module(module)
 
 
 def versions_of(side: Side) -> dict[str, str]:
     """What the side runs on and its version: its backend module's `versions`, called directly, since
     reading installed versions needs no framework of its own process (nor a child for a second Keras)."""
-    return importlib.import_module(BACKENDS[side.framework]).versions(side)
+    return importlib.import_module(_module(side.framework)).versions(side)
 
 
 def trainer_for(side: Side) -> TrainingBackend:
     """The side's backend, which must train."""
-    if side.framework not in TRAINABLE:
+    if not trainable(side.framework):
         raise InputError(f"--crossedwires-pair: {side.framework} cannot train (trainable: {', '.join(TRAINABLE)})")
     return backend_for(side)  # a TrainingBackend: tests/test_backends.py checks each in TRAINABLE

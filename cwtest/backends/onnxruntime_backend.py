@@ -16,11 +16,16 @@ from cwtest.backends import observed, overridden
 from cwtest.backends.frameworks import framework_versions
 from cwtest.backends.sides import Side
 
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+SUFFIX = "ExecutionProvider"
 
 
-def _provider(side: Side) -> str:
-    return PROVIDERS[side.device.partition(":")[0]]
+def _provider(side: Side) -> str | None:
+    """The execution provider a side's device names: `cuda` CUDAExecutionProvider, `openvino`
+    OpenVINOExecutionProvider, ... (onnxruntime's own list, case aside); None for no such provider."""
+    import onnxruntime
+
+    kind = side.device.partition(":")[0]
+    return next((p for p in onnxruntime.get_all_providers() if p.lower() == kind + SUFFIX.lower()), None)
 
 
 def available(side: Side) -> str | None:
@@ -28,9 +33,14 @@ def available(side: Side) -> str | None:
 
     if side.precision in ("bf16", "fp16"):
         return f"{side}: cwtest runs ONNX graphs in float32 only; use fp32 or tf32"
-
-    if _provider(side) not in onnxruntime.get_available_providers():
-        return f"{side}: this onnxruntime build has no {_provider(side)} (install onnxruntime-gpu for cuda)"
+    provider = _provider(side)
+    if provider is None:
+        known = ", ".join(sorted(p.removesuffix(SUFFIX).lower() for p in onnxruntime.get_all_providers()))
+        return f"{side}: onnxruntime has no execution provider named {side.device.partition(':')[0]!r} (known: {known})"
+    if provider not in onnxruntime.get_available_providers():
+        return (f"{side}: this onnxruntime build ({onnxruntime.__version__}) has no {provider}; it has "
+                f"{', '.join(onnxruntime.get_available_providers())} (a build with it: onnxruntime-gpu for cuda, "
+                f"onnxruntime-openvino for openvino, ...)")
     return None
 
 
@@ -64,7 +74,11 @@ def export(torch_model, side: Side, image_size: int = 32):
     index = side.device.partition(":")[2] or "0"
     # The CUDA provider uses TF32 unless told not to: fp32 turns it off, as in torch and TensorFlow.
     cuda = {"device_id": index, "use_tf32": str(int(side.precision == "tf32"))}
-    provider = (_provider(side), cuda) if side.accelerated else _provider(side)
+    provider = _provider(side)
+    if provider == "CUDAExecutionProvider":
+        provider = (provider, cuda)
+    elif side.accelerated and side.device.partition(":")[2]:  # another provider's options are its own; the index is common
+        provider = (provider, {"device_id": index})
     return onnxruntime.InferenceSession(buffer.getvalue(), options, providers=[provider])
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cwtest.backends import plugins
 from cwtest.backends.frameworks import chosen_keras_backend
 from cwtest.errors import InputError
 
@@ -18,8 +19,14 @@ KERAS_BACKENDS = {"tensorflow": "tensorflow", "keras-jax": "jax", "keras-torch":
 ALIASES = {"keras-tensorflow": "tensorflow"}
 KERAS_SIDES = {backend: framework for framework, backend in KERAS_BACKENDS.items()}  # "jax" -> "keras-jax"
 FRAMEWORKS = ("torch", *KERAS_BACKENDS, "onnxruntime")
-# Each framework names its accelerator the way its users do: torch "cuda", Keras "gpu".
-DEVICES = {"torch": ("cpu", "cuda"), "onnxruntime": ("cpu", "cuda")} | {k: ("cpu", "gpu") for k in KERAS_BACKENDS}
+# Each framework names its devices the way its users do: torch by its device types (c10's DeviceType, as
+# torch.device spells them; a PrivateUse1 backend under the name it registers, "privateuseone" until then),
+# Keras "gpu". ONNX Runtime by execution provider: any name, `openvino` for OpenVINOExecutionProvider,
+# checked against the installed onnxruntime when a test runs (cwtest.backends.onnxruntime_backend).
+TORCH_DEVICE_TYPES = ("cpu", "cuda", "xpu", "mps", "hpu", "mtia", "maia", "xla", "meta", "ipu", "ve", "lazy", "hip",
+                      "vulkan", "privateuseone")
+ANY = ()  # a framework whose device names its own backend checks
+DEVICES = {"torch": TORCH_DEVICE_TYPES, "onnxruntime": ANY} | {k: ("cpu", "gpu") for k in KERAS_BACKENDS}
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 # bf16 and fp16 are torch autocast modes. Keras mixed precision is a build-time policy cwtest does not
 # set, and cwtest runs ONNX graphs in float32: there they could only skip, so they are refused here.
@@ -43,8 +50,10 @@ class Side:
 
     @property
     def api(self) -> str:
-        """Whose model code the side runs: "torch" (torchvision), "keras" (keras.applications), "onnxruntime"."""
-        return "keras" if self.keras_backend else self.framework
+        """Whose model code the side runs: "torch" (torchvision), "keras" (keras.applications), "onnxruntime";
+        a plugin's backend says (cwtest.backends.plugins)."""
+        plugin = plugins.registered().get(self.framework)
+        return plugin.API if plugin is not None else "keras" if self.keras_backend else self.framework
 
     @property
     def accelerated(self) -> bool:
@@ -68,10 +77,11 @@ def parse_side(text: str, option: str = "--crossedwires-pair") -> Side:
     if not match:
         raise InputError(f"{option}: {text!r} is not framework:device[:precision], e.g. torch:cpu")
     framework, device = ALIASES.get(match["fw"], match["fw"]), match["dev"]
-    if framework not in FRAMEWORKS:
-        raise InputError(f"{option}: unknown framework {framework!r} (known: {', '.join(FRAMEWORKS)})")
-    if device not in DEVICES[framework]:
-        known = ", ".join(DEVICES[framework])
+    frameworks, devices, precisions = _known()
+    if framework not in frameworks:
+        raise InputError(f"{option}: unknown framework {framework!r} (known: {', '.join(frameworks)})")
+    if devices[framework] is not ANY and device not in devices[framework]:
+        known = ", ".join(devices[framework])
         raise InputError(f"{option}: unknown device {device!r} for {framework} (known: {known})")
     if match["idx"] is not None:
         if device == "cpu":
@@ -80,10 +90,17 @@ def parse_side(text: str, option: str = "--crossedwires-pair") -> Side:
     precision = match["prec"] or "fp32"
     if precision not in PRECISIONS:
         raise InputError(f"{option}: unknown precision {precision!r} (known: {', '.join(PRECISIONS)})")
-    if precision not in FRAMEWORK_PRECISIONS[framework]:
+    if precision not in precisions[framework]:
         raise InputError(f"{option}: {text.strip()!r}: {precision} is a torch autocast mode; {framework} sides "
-                         f"take {' or '.join(FRAMEWORK_PRECISIONS[framework])}")
+                         f"take {' or '.join(precisions[framework])}")
     return Side(framework, device, precision)
+
+
+def _known() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """The frameworks, their devices and precisions: cwtest's own and the installed plugins'."""
+    added = plugins.registered()
+    return ((*FRAMEWORKS, *added), DEVICES | {name: getattr(m, "DEVICES", ANY) for name, m in added.items()},
+            FRAMEWORK_PRECISIONS | {name: getattr(m, "PRECISIONS", ("fp32",)) for name, m in added.items()})
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,17 @@ def available(side: Side) -> str | None:
     """None when the side can run here, else why it cannot."""
     import torch
 
-    if side.device.startswith("cuda") and not torch.cuda.is_available():
-        return f"{side}: no CUDA device is visible to torch on this machine"
+    kind = side.device.partition(":")[0]
+    if kind == "cpu":
+        return None
+    if kind == "cuda":
+        return None if torch.cuda.is_available() else f"{side}: no CUDA device is visible to torch on this machine"
+    # Any other accelerator torch runs (xpu, mps, hpu, mtia, a PrivateUse1 backend under its registered name):
+    # torch.accelerator names the one this process has.
+    accelerator = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
+    if accelerator is None or accelerator.type != kind:
+        found = f"its accelerator here is {accelerator.type}" if accelerator is not None else "it has no accelerator here"
+        return f"{side}: torch {torch.__version__} cannot run on {kind}: {found}"
     return None
 
 

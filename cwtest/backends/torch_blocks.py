@@ -219,6 +219,14 @@ def torch_input(array: np.ndarray):
     return torch.from_numpy(_to_torch_layout(array)).clone(memory_format=torch.contiguous_format)
 
 
+def _as_run_by(side, module):
+    """The module as the side runs it: a plugin backend of torch's model code may compile it (`prepare`)."""
+    from cwtest.backends import backend_for
+
+    prepare = getattr(backend_for(side), "prepare", None)
+    return prepare(module, side) if prepare is not None else module
+
+
 def run(module, xs: list[np.ndarray], training: bool, cotangent_seed: int | None = None, side=None) -> CaseRun:
     """The module on the NHWC inputs, on the side's device and in its precision mode (the CPU in fp32 by
     default); with a cotangent seed also the gradients of sum(output * cotangent), the cotangent drawn
@@ -226,7 +234,7 @@ def run(module, xs: list[np.ndarray], training: bool, cotangent_seed: int | None
     import torch
 
     side = side or TORCH_CPU
-    module = module.to(side.device).train(training)
+    module = _as_run_by(side, module.to(side.device).train(training))
     inputs = [torch_input(x).to(side.device).requires_grad_(cotangent_seed is not None) for x in xs]
     input_grads, grads, cotangent = [], {}, None
     with torch_mode(side):  # backward too: it reads the TF32 flags when it runs

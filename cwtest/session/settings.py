@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwtest.backends import TRAINABLE
+from cwtest.backends import TRAINABLE, trainable
 from cwtest.backends.sides import Pair, decomposition_sides, parse_pair
 from cwtest.errors import InputError
 from cwtest.inputs.budgets import Budget, get_budget
@@ -116,7 +116,7 @@ def check_combination(settings: Settings) -> None:
                 "repeats": settings.repeats > 1, "baseline": settings.baseline is not None,
                 "checkpoints": settings.checkpoints is not None}
     given = [name for name, on in training.items() if on]
-    untrainable = [side for side in (pair.left, pair.right) if side.framework not in TRAINABLE]
+    untrainable = [side for side in (pair.left, pair.right) if not trainable(side.framework)]
     if given and untrainable:
         raise InputError(f"--crossedwires-{given[0]}: only the trial suite reads it, and it cannot train "
                          f"{untrainable[0]} (trainable: {', '.join(TRAINABLE)}); name trainable sides in "

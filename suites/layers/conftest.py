@@ -1,4 +1,4 @@
-"""The layer suite's fixtures; its hypothesis profiles are in cwtest.session.profiles (loaded by the root conftest)."""
+"""The layer suite's fixtures; its hypothesis profiles are in cwtest.session.profiles (loaded by suites/conftest.py)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import math
 import pytest
 
 from cwtest.analysis.equivalence import equivalence
-from cwtest.backends import TRAINABLE
+from cwtest.backends import TRAINABLE, trainable
 from cwtest.inputs.trials import DIVERGENT
 from cwtest.models import checkpoints
 from cwtest.models.architectures import REGISTRY
@@ -43,7 +43,7 @@ BASELINE_GROWTH = 0.02
 def trainable_pair(crossedwires_settings) -> None:
     """Skips where a side cannot train: the transfer suite compares such a pair (onnxruntime), this one cannot."""
     for side in (crossedwires_settings.pair.left, crossedwires_settings.pair.right):
-        if side.framework not in TRAINABLE:
+        if not trainable(side.framework):
             pytest.skip(f"{side}: {side.framework} cannot train; the trial suite needs trainable sides in "
                         f"--crossedwires-pair ({', '.join(TRAINABLE)})")
 
