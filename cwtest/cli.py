@@ -8,6 +8,7 @@
     cwtest plot losses (--trials PATH --trial NAME | --report R.csv --test PART) --out BASE
     cwtest plot layers --arch A [--flavour F] --out BASE
     cwtest plot overview REPORT.csv --out BASE
+    cwtest plot compatibility REPORT.csv --out BASE
     cwtest export REPORT.csv --out PATH.csv [--trials PATH] [--test NAME]
     cwtest suites [layers|models|transfer|trials ...] [PYTEST ARGS]   (pytest's exit code)
 
@@ -156,6 +157,17 @@ def _plot_overview(args) -> tuple[list[str], int]:
     return _wrote(plots.report_overview(counts, seconds, f"report {args.report}", base)), 0
 
 
+def _plot_compatibility(args) -> tuple[list[str], int]:
+    from cwtest.report.summary import compatibility, compatibility_lines
+
+    base = plots.output_base(args.out)
+    rows = list(read_report(args.report, "report").rows.values())
+    if not compatibility(rows):
+        raise InputError(f"report {args.report}: no rows of the layer, transfer or models suites with a pair")
+    written = plots.compatibility(compatibility(rows), f"compatibility, report {args.report}", base)
+    return compatibility_lines(rows) + _wrote(written), 0
+
+
 def _plot_layers(args) -> tuple[list[str], int]:
     from cwtest.inputs.data import synthetic_cifar10
     from cwtest.models.localize import profile
@@ -228,8 +240,11 @@ def parser() -> argparse.ArgumentParser:
     layers.add_argument("--flavour", default="matched", choices=FLAVOURS, help="architecture flavour (default: matched)")
     overview = figures.add_parser("overview", help="a report's tests by outcome and time per suite and architecture")
     overview.add_argument("report", help="a cwtest CSV report")
+    compatible = figures.add_parser("compatibility", help="per backend, device and precision: blocks and models "
+                                                          "passed, failed, worst error in units of the tolerance")
+    compatible.add_argument("report", help="a cwtest CSV report")
     for figure, handler in ((accuracy, _plot_accuracy), (losses, _plot_losses), (layers, _plot_layers),
-                            (overview, _plot_overview)):
+                            (overview, _plot_overview), (compatible, _plot_compatibility)):
         figure.add_argument("--out", required=True, help="output file name without suffix: writes .png and .svg")
         figure.set_defaults(handler=handler)
 

@@ -23,6 +23,9 @@ EPS32 = float(np.finfo(np.float32).eps)
 # training mode, d shortcut_conv.bias (a bias before a training-mode BatchNorm): exact 1e-11, torch
 # 8.4e-3, Keras 1.1e-2 apart from exact, 1270 units apart from each other; ratio 1.3.
 FLOAT64_MARGIN = 4.0
+# A test's worst error over its tolerance, recorded by the tests that judge against one: over 1 fails.
+# The column of the compatibility table (cwtest.report.summary.compatibility_lines).
+TOLERANCE_RATIO = "tolerance_ratio"
 
 
 @dataclass(frozen=True)

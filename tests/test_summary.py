@@ -50,3 +50,39 @@ def test_without_accuracies_the_largest_relative_error(pytester):
     table = _table(pytester.runpytest(*ARGS))
     assert "max rel error: 2e-05 test_logits[resnet50]" in table[1]
     assert "max rel error: 3e-06 test_logits[vgg16]" in table[2]
+
+
+BLOCKS = """
+def test_block_a(crossedwires_arch, record_metric):
+    record_metric("tolerance_ratio", 0.25)
+
+def test_block_b(crossedwires_arch, record_metric):
+    record_metric("tolerance_ratio", 3.0)
+    assert False, "over its tolerance"
+"""
+MODELS = """
+def test_model(crossedwires_arch, record_metric):
+    record_metric("tolerance_ratio", 0.5)
+
+def test_unmeasured(crossedwires_arch):
+    pass
+"""
+
+
+def test_compatibility_table_in_the_terminal_and_as_a_figure(pytester):
+    from cwtest.cli import main
+
+    for suite, text in (("layers", BLOCKS), ("transfer", MODELS)):
+        (pytester.path / "suites" / suite).mkdir(parents=True)
+        (pytester.path / "suites" / suite / f"test_{suite}_here.py").write_text(text)
+    result = pytester.runpytest("--crossedwires-arch", "vgg16", "--crossedwires-pair", "torch:cpu,torch:cuda:tf32",
+                                "--crossedwires-report", "r.csv", "-p", "no:randomly")
+    result.assert_outcomes(passed=3, failed=1)
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if "cwtest: compatibility per backend, device and precision" in line)
+    assert [line.split() for line in lines[start + 1:start + 4]] == [
+        ["backend", "against", "kind", "passed", "failed", "other", "worst", "error", "/", "tolerance"],
+        ["torch:cuda:tf32", "torch:cpu", "blocks", "1", "1", "0", "3", "(test_block_b[vgg16])"],
+        ["torch:cuda:tf32", "torch:cpu", "models", "2", "0", "0", "0.5", "(test_model[vgg16])"]]
+    assert main(["plot", "compatibility", str(pytester.path / "r.csv"), "--out", str(pytester.path / "compat")]) == 0
+    assert (pytester.path / "compat.png").stat().st_size > 0 and (pytester.path / "compat.svg").stat().st_size > 0

@@ -195,3 +195,20 @@ def mutual_information(found, repeats: int, title: str, base: Path) -> list[Path
     figure.legend(handles=handles, loc="outside lower center", ncol=2)
     figure.suptitle(title)
     return _save(figure, base)
+
+
+def compatibility(found, title: str, base: Path) -> list[Path]:
+    """Per backend and kind (cwtest.report.summary.compatibility): the worst error in units of its
+    tolerance, log scale, with the tolerance drawn at 1; bars over it are failures. Labels carry the counts."""
+    labels = [f"{c.backend} against {c.reference}: {c.kind} ({c.passed} passed, {c.failed} failed)" for c in found]
+    worst = np.array([c.worst if c.worst == c.worst else 0.0 for c in found])
+    figure, axes = _figure(1, 1, 12, 1.2 + 0.45 * len(found))
+    axis = axes[0][0]
+    floor = max(float(worst[worst > 0].min(initial=1.0)) / 10, 1e-6)
+    axis.barh(labels, np.maximum(worst, floor), color=["tab:red" if w > 1 else "tab:green" for w in worst])
+    axis.axvline(1.0, color="black", linestyle="--", label="tolerance")
+    axis.set_xscale("log")
+    axis.set(title=title, xlabel=f"worst error / tolerance (none recorded drawn at {floor:.2g})")
+    axis.invert_yaxis()
+    axis.legend(fontsize="small")
+    return _save(figure, base)

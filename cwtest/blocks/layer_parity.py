@@ -54,6 +54,16 @@ class Values:
         return {what: measure(ref, other, max(scale, terms.get(what, 0.0)), exact.get(what))
                 for what, (ref, other, scale) in self.quantities.items()}
 
+def tolerance_ratio(results: dict[str, Errors], limit: float) -> float:
+    """The worst quantity's error in units of what `assert_within` allows it: its eps units over the limit,
+    or for one that round-off explains, its float64 ratio over FLOAT64_MARGIN (over 1 fails either way)."""
+    def ratio(e: Errors) -> float:
+        by_round_off = e.float64_ratio / FLOAT64_MARGIN if not math.isnan(e.float64_ratio) else math.inf
+        return min(e.eps_units / limit, by_round_off)
+
+    return max((ratio(e) for e in results.values()), default=0.0)
+
+
 def assert_within(results: dict[str, Errors], limit: float, case_id: str, check: str) -> None:
     """One line per quantity over the limit, the registry entry's tolerance for this check."""
     over = [f"  {what}: {e.eps_units:.1f} eps units (max abs {e.max_abs:.3g}, "

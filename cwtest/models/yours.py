@@ -16,8 +16,10 @@ Inputs are arrays as the models take them, any shape and dtype: `inputs` for tor
 for Keras (default: the same arrays; an image model usually takes NCHW in torch and NHWC in Keras).
 Layers compare by kind, output shape (channels last), parameter count, and for convolutions stride,
 padding and bias; conv, dense and BatchNorm layers move weights, any other layer with weights is a
-kind of its own and must be paired with the same kind. Keras runs on the backend this process runs it
-on (KERAS_BACKEND); the torch model moves to `torch_side`'s device.
+kind of its own and must be paired with the same kind. Dropout is off on both sides, and a Keras model
+whose last layer has a softmax activation is read before it (torch models usually end in logits), as
+in the transfer suite. Keras runs on the backend this process runs it on (KERAS_BACKEND); the torch
+model moves to `torch_side`'s device.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 
 from cwtest.backends import backend_for
 from cwtest.backends.sides import Pair, Side, keras_in_process, parse_side
-from cwtest.metrics import Errors, measure
+from cwtest.metrics import TOLERANCE_RATIO, Errors, measure
 from cwtest.models.localize import LayerError, compared, first_over, table
 from cwtest.models.parity import GradientError, comparable, relative_l2
 from cwtest.models.structure import Layer, Mismatch, field_mismatches, pair_layers
@@ -82,12 +84,18 @@ class ModelComparison:
     def metrics(self) -> dict[str, float]:
         """The numbers, named as the report's columns."""
         found = {"structure_mismatches": float(len(self.mismatches))}
+        ratios = []
         for mode, errors in (("eval", self.eval), ("train", self.train)):
             if errors is not None:
                 found |= {f"{mode}_max_rel": errors.max_rel, f"{mode}_max_abs": errors.max_abs}
+                ratios.append(errors.max_rel / self.tolerances[f"logits_{mode}"])
         if self.gradients:
             found["gradients_worst_relative_l2"] = max(g.relative_l2 for g in self.gradients)
             found["gradients_torch_float64_worst_relative_l2"] = max(g.float64_floor for g in self.gradients)
+            # a gradient that round-off explains (within_round_off) is judged by that, not by the tolerance
+            ratios += [g.relative_l2 / self.tolerances["gradients"] for g in self.gradients if not g.within_round_off]
+        if ratios:
+            found[TOLERANCE_RATIO] = max(ratios)
         for mode, rows in self.layers.items():
             if rows:
                 found[f"{mode}_layers_worst_max_rel"] = max(r.errors.max_rel for r in rows)

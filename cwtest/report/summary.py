@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from dataclasses import dataclass
 
+from cwtest.metrics import TOLERANCE_RATIO
 from cwtest.report.writer import SEVERITY, UNFINISHED
 
 # (metric pattern, how the table names it), most telling first.
@@ -89,4 +91,62 @@ def decomposition_lines(rows: list[dict]) -> list[str]:
         values = [row.get(DECOMPOSE + c, math.nan) for c in columns]
         table.append(f"{row['nodeid'].split('[')[-1].rstrip(']'):<40} {values[0]:>8.4f} {values[1]:>11.4f} "
                      f"{values[2]:>11.4f} {values[3]:>+10.4f} {values[4]:>+8.4f}")
+    return table
+
+
+# The compatibility table: for each backend a run checked (its pair's right side, framework:device[:precision],
+# against the left side, the reference), the layer suite's blocks and the transfer and models suites' models.
+KINDS = {"layers": "blocks", "transfer": "models", "models": "models"}
+FAILED = ("failed", "error", "crashed")
+
+
+@dataclass(frozen=True)
+class Compatibility:
+    backend: str
+    reference: str
+    kind: str  # blocks | models
+    passed: int
+    failed: int
+    others: int  # skipped, xfailed (named semantic differences), interrupted
+    worst: float  # the largest error in units of its tolerance (TOLERANCE_RATIO); nan where none was recorded
+    worst_test: str
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def compatibility(rows) -> list[Compatibility]:
+    """The table's rows, from a run's rows or a report's (whose cells are text)."""
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for row in rows:
+        kind, (reference, _, backend) = KINDS.get(row.get("suite") or ""), (row.get("pair") or "").partition("->")
+        if kind and backend:
+            groups.setdefault((backend, reference, kind), []).append(row)
+    found = []
+    for (backend, reference, kind), group in sorted(groups.items()):
+        ratios = [(_number(r.get(TOLERANCE_RATIO)), r["nodeid"].split("::")[-1]) for r in group]
+        ratios = [(value, test) for value, test in ratios if not math.isnan(value)]
+        worst, test = max(ratios, default=(math.nan, ""))
+        passed = sum(r["outcome"] == "passed" for r in group)
+        failed = sum(r["outcome"] in FAILED for r in group)
+        found.append(Compatibility(backend, reference, kind, passed, failed, len(group) - passed - failed, worst, test))
+    return found
+
+
+def compatibility_lines(rows) -> list[str]:
+    found = compatibility(rows)
+    if not found:
+        return []
+    width = max(len("backend"), *(len(c.backend) for c in found))
+    reference_width = max(len("against"), *(len(c.reference) for c in found))
+    table = [f"{'backend':<{width}} {'against':<{reference_width}} {'kind':<6} {'passed':>6} {'failed':>6} "
+             f"{'other':>6}  worst error / tolerance"]
+    for c in found:
+        worst = "-" if math.isnan(c.worst) else f"{c.worst:.3g} ({c.worst_test})"
+        table.append(f"{c.backend:<{width}} {c.reference:<{reference_width}} {c.kind:<6} {c.passed:>6} {c.failed:>6} "
+                     f"{c.others:>6}  {worst}")
     return table

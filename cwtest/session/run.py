@@ -21,7 +21,7 @@ from cwtest.backends.determinism import prepare_environment
 from cwtest.backends.frameworks import RUN_KERAS_BACKENDS, choose_keras_backend, framework_versions
 from cwtest.errors import InputError
 from cwtest.inputs.data import Cifar10, load_cifar10, synthetic_cifar10
-from cwtest.report.summary import attribution_lines, decomposition_lines
+from cwtest.report.summary import attribution_lines, compatibility_lines, decomposition_lines
 from cwtest.report.summary import lines as summary_lines
 from cwtest.report.writer import CONTEXT, METRIC, PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
 from cwtest.session import blackbox, live
@@ -322,6 +322,11 @@ class ReportWriter:
         if table:
             terminalreporter.write_sep("-", "cwtest: outcomes and largest divergences")
             for line in table:
+                terminalreporter.write_line(line)
+        compatibility = compatibility_lines(self.rows)
+        if compatibility:
+            terminalreporter.write_sep("-", "cwtest: compatibility per backend, device and precision")
+            for line in compatibility:
                 terminalreporter.write_line(line)
         attribution = attribution_lines(self.rows)
         if attribution:

@@ -7,16 +7,19 @@ from hypothesis import settings
 
 from cwtest.backends import backend_for
 from cwtest.backends.sides import Side, keras_in_process
+from cwtest.blocks.layer_parity import tolerance_ratio
+from cwtest.metrics import TOLERANCE_RATIO
 
 
 @pytest.fixture
 def worst_errors(record_metric):
     """Keeps the largest errors over a test's examples and records them when the test ends."""
     worst = {"max_abs_error": 0.0, "max_rel_error": 0.0, "max_rel_elementwise_error": 0.0, "error_eps_units": 0.0,
-             "examples": 0}
+             TOLERANCE_RATIO: 0.0, "examples": 0}
 
-    def add(results) -> None:
+    def add(results, limit: float) -> None:
         worst["examples"] += 1
+        worst[TOLERANCE_RATIO] = max(worst[TOLERANCE_RATIO], tolerance_ratio(results, limit))
         for e in results.values():
             worst["max_abs_error"] = max(worst["max_abs_error"], e.max_abs)
             worst["max_rel_error"] = max(worst["max_rel_error"], e.max_rel)

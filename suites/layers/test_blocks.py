@@ -53,7 +53,7 @@ def _check(case, data, check, worst_errors, reproduce, one_code_pair):
             return case_values(case.entry, params, case.published, check)
 
     def judge(results):
-        worst_errors(results)
+        worst_errors(results, limit)
         assert_within(results, limit, case.id, check)
 
     judged_twice(run, judge, limit)

@@ -32,8 +32,9 @@ def test_optimizer_steps(case, data, worst_errors, reproduce, keras_pair):
         scale = path_scale(start(params, steps)[0], [torch_side for torch_side, _ in path])
     reference, other = path[-1]
     results = {f"theta after {steps} steps": measure(reference, other, scale)}
-    worst_errors(results)
-    assert_within(results, case.entry.tolerance_per_step * params["steps"], case.id, "optimizer")
+    limit = case.entry.tolerance_per_step * params["steps"]
+    worst_errors(results, limit)
+    assert_within(results, limit, case.id, "optimizer")
 
 
 # The demonstration: gradients of the size of epsilon, where its placement decides the step.

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from cwtest.backends.precision import allowed, gradient_allowance, looser
-from cwtest.metrics import measure
+from cwtest.metrics import TOLERANCE_RATIO, measure
 from cwtest.models.device_transfer import gradient_errors
 from cwtest.models.parity import decidable_agreement, image_batches, logits
 from cwtest.models.tolerances import DEFAULTS
@@ -34,7 +34,7 @@ def test_device_logits(device_route, device_models, crossedwires_data, record_me
     mode = looser(source, target)
     record_metric("precision_rtol", mode.rtol)
     models = device_models()
-    failures = []
+    failures, worst = [], 0.0
     for training in (False, True):  # eval first: a training-mode pass moves BatchNorm statistics
         for batch, images in image_batches(crossedwires_data, BATCH).items():
             reference = logits(models[0], source, images, training=training)
@@ -49,9 +49,11 @@ def test_device_logits(device_route, device_models, crossedwires_data, record_me
             record_metric(f"{prefix}_largest_logit", scale)
             record_metric(f"{prefix}_allowed_max_abs", limit)
             record_metric(f"{prefix}_argmax_agreement", agreement)
+            worst = max(worst, error.max_abs / limit)
             if error.max_abs > limit or agreement < 1.0:
                 failures.append(f"{prefix}: {error} (allowed max abs {limit:.3g} in {mode.name}); argmax "
                                 f"agreement {agreement:.3f} over {decidable} decidable rows")
+    record_metric(TOLERANCE_RATIO, worst)
     assert not failures, "\n".join([f"{source} -> {target}: logits differ", *failures])
 
 
@@ -65,7 +67,7 @@ def test_device_gradients(device_route, device_models, crossedwires_data, record
                     f"Keras side's gradients against torch:cpu instead (test_transfer.py::test_gradients)")
     mode = looser(source, target)
     models = device_models()
-    failures, worst, floors = [], 0.0, 0.0
+    failures, worst, floors, ratio = [], 0.0, 0.0, 0.0
     for batch in range(GRADIENT_BATCHES):
         part = slice(batch * BATCH, (batch + 1) * BATCH)
         found = gradient_errors(models, crossedwires_data.x_test[part], crossedwires_data.y_test[part], source,
@@ -73,6 +75,7 @@ def test_device_gradients(device_route, device_models, crossedwires_data, record
         judged = sorted(((g, gradient_allowance(mode, g.float64_floor, g.nudge_spread)) for g in found),
                         key=lambda pair: -pair[0].relative_l2 / pair[1].limit)
         record_metric(f"gradients_batch{batch}_worst_ratio", judged[0][0].relative_l2 / judged[0][1].limit)
+        ratio = max(ratio, judged[0][0].relative_l2 / judged[0][1].limit)
         record_metric(f"gradients_batch{batch}_worst_relative_l2", max(g.relative_l2 for g in found))
         record_metric(f"gradients_batch{batch}_worst_nudge_spread", max(g.nudge_spread for g in found))
         worst = max(worst, max(g.relative_l2 for g in found))
@@ -83,5 +86,6 @@ def test_device_gradients(device_route, device_models, crossedwires_data, record
                      f"(fp32 floor {g.float64_floor:.3g}, nudge spread {g.nudge_spread:.3g})" for g, a in over[:5]]
     record_metric("gradients_worst_relative_l2", worst)
     record_metric("gradients_torch_float64_worst_relative_l2", floors)
+    record_metric(TOLERANCE_RATIO, ratio)
     assert not failures, "\n".join([f"{source} -> {target}: gradients differ beyond {mode.name}'s allowance",
                                      *failures])

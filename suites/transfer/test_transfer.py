@@ -15,7 +15,7 @@ import numpy as np
 from cwtest.backends.sides import Side
 from cwtest.blocks.layer_parity import Values
 from cwtest.findings.rerun import raise_if_moved
-from cwtest.metrics import measure
+from cwtest.metrics import TOLERANCE_RATIO, measure
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.localize import first_over, layer_errors, selected, table
 from cwtest.models.parity import decidable_agreement, gradient_errors, image_batches, logits, preserved
@@ -72,7 +72,7 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
     _record_route(request, source, target)
     pair, models, torch_side, keras_side = route_models(crossedwires_arch, flavour, route)
     exported = "onnxruntime" in models
-    failures, failed_on = [], None
+    failures, failed_on, worst = [], None, 0.0
     # An ONNX export is an inference graph: it has no training mode.
     for mode in ("eval",) if exported else ("eval", "train"):
         limit = tolerance("onnxruntime" if exported else f"logits_{mode}")
@@ -93,11 +93,13 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
             record_metric(f"{prefix}_mean_abs", error.mean_abs)
             record_metric(f"{prefix}_argmax_agreement", agreement)
             record_metric(f"{prefix}_largest_logit", float(np.abs(reference).max()))
+            worst = max(worst, error.max_rel / limit)
             if error.max_rel > limit or agreement < 1.0:
                 failures.append(f"{mode} mode, {batch} images: {error} (tolerance max rel {limit:g}); "
                                 f"argmax agreement {agreement:.3f} over {decidable} decidable rows")
                 raise_if_moved(first, run, failures[-1])  # a side that answers differently is the finding
                 failed_on = failed_on or (mode, images, limit)
+    record_metric(TOLERANCE_RATIO, worst)
     layers = ""
     if not exported and (failed_on or crossedwires_settings.layers):
         mode, images, limit = failed_on or ("eval", image_batches(crossedwires_data, BATCH)["data"], tolerance("logits_eval"))
@@ -117,6 +119,7 @@ def test_gradients(crossedwires_arch, flavour, copy_route, crossedwires_data, to
     limit = tolerance("gradients")
     relative = [g.relative_l2 for g in found]
     record_metric("gradients_worst_relative_l2", max(relative))
+    record_metric(TOLERANCE_RATIO, max(relative) / limit)
     record_metric("gradients_median_relative_l2", float(np.median(relative)))
     record_metric("gradients_worst_max_abs", max(g.max_abs for g in found))
     record_metric("gradients_torch_float64_worst_relative_l2", max(g.float64_floor for g in found))
