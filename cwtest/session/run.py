@@ -318,26 +318,15 @@ class ReportWriter:
                                         f"{len(self.rows) - stopped} tests finished, {stopped} interrupted")
         for line in self.crashes:
             terminalreporter.write_line(f"cwtest: crash: {line}")
-        table = summary_lines(self.rows)
-        if table:
-            terminalreporter.write_sep("-", "cwtest: outcomes and largest divergences")
-            for line in table:
-                terminalreporter.write_line(line)
-        compatibility = compatibility_lines(self.rows)
-        if compatibility:
-            terminalreporter.write_sep("-", "cwtest: compatibility per backend, device and precision")
-            for line in compatibility:
-                terminalreporter.write_line(line)
-        attribution = attribution_lines(self.rows)
-        if attribution:
-            terminalreporter.write_sep("-", "cwtest: accuracy difference by harmonization knob (share removed)")
-            for line in attribution:
-                terminalreporter.write_line(line)
-        decomposition = decomposition_lines(self.rows)
-        if decomposition:
-            terminalreporter.write_sep("-", "cwtest: accuracy difference split into semantics and kernels")
-            for line in decomposition:
-                terminalreporter.write_line(line)
+        for title, table in (("outcomes and largest divergences", summary_lines),
+                             ("compatibility per backend, device and precision", compatibility_lines),
+                             ("accuracy difference by harmonization knob (share removed)", attribution_lines),
+                             ("accuracy difference split into semantics and kernels", decomposition_lines)):
+            lines = table(self.rows)
+            if lines:  # a table the run has rows for
+                terminalreporter.write_sep("-", f"cwtest: {title}")
+                for line in lines:
+                    terminalreporter.write_line(line)
         if self.peaks:
             terminalreporter.write_line("cwtest: peak resident memory: " + ", ".join(
                 f"{worker} {mb / 1024:.1f} GB" for worker, mb in sorted(self.peaks.items())))
