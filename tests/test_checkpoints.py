@@ -61,10 +61,10 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path):
     path = tmp_path / "t.pt_model.pt"
     torch.save({"features.0.weight": _RunsShell(f"touch {marker}")}, path)
     (tmp_path / "ttf_model").mkdir()
-    assert checkpoints.present(tmp_path, "t")
+    assert checkpoints.present(tmp_path, "vgg16", "t")
     images, labels = np.zeros((2, 32, 32, 3), np.uint8), np.zeros(2, np.int64)
     with pytest.raises(InputError) as refused:
-        checkpoints.evaluate(tmp_path, "vgg16", "t", parse_pair("torch:cpu,tensorflow:cpu"), images, labels)
+        checkpoints.evaluate(tmp_path, "vgg16", "t", parse_pair("torch:cpu,tensorflow:cpu"), images, labels, 8)
     assert not marker.exists()
     message = str(refused.value)
     assert "\n" not in message and message.startswith(

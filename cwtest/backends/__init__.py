@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from cwtest.models.structure import Read
+    from cwtest.published.layout import Root
     from cwtest.training.protocol import Plan, Progress, SideRun
 
 # Side framework -> its backend module: one module serves Keras on each of Keras's own backends.
@@ -96,6 +97,10 @@ class TrainingBackend(Backend, Protocol):
 
     def load(self, arch: str, folder: Path, trial: str, side: Side) -> object:
         """A model `save` wrote."""
+
+    def load_published(self, root: Root, arch: str, trial: str, side: Side) -> object:
+        """The trial's model of this framework in the published CrossedWires dataset (cwtest.published), ready to
+        run on the side, in eval mode where the framework has one."""
 
     # A user's own models (cwtest.models.yours): inputs as the model takes them, any shape and dtype.
     def run(self, model: object, inputs: np.ndarray, side: Side, training: bool = False) -> np.ndarray:

@@ -16,12 +16,15 @@ from typing import Callable
 
 import numpy as np
 
-from cwtest.backends import frameworks, overridden
+from cwtest.backends import frameworks, keras_savedmodel, overridden
 from cwtest.backends.determinism import switch_on
 from cwtest.backends.precision import keras_mode
 from cwtest.backends.sides import Side
+from cwtest.errors import InputError
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.structure import Layer, Read
+from cwtest.published import layout
+from cwtest.published.layout import Root
 from cwtest.training.harmonize import keras_flavour
 from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs
 
@@ -340,3 +343,18 @@ def load(arch: str, folder: Path, trial: str, side: Side):
     """
     keras = frameworks.keras()
     return keras.layers.TFSMLayer(str(folder / f"{trial}tf_model"), call_endpoint="serve")
+
+
+def load_published(root: Root, arch: str, trial: str, side: Side):
+    """A published trial's tf.keras SavedModel (channels-first Keras 2) as the channels-last Keras 3 model of
+    `arch`, its variables read as arrays and set layer by layer (cwtest.backends.keras_savedmodel)."""
+    relative = layout.keras_folder(arch, trial)
+    shown = root.describe(relative)
+    with root.extracted(relative) as folder:  # read whole into arrays, so an extracted copy can go
+        saved = keras_savedmodel.read(folder, shown)
+    if saved.name != arch:  # keras.applications names its models as cwtest names the architectures
+        raise InputError(f"{shown}: holds a model named {saved.name!r}, not a {arch}")
+    size = saved.input_shape[-1] if saved.channels_first else saved.input_shape[0]
+    with on(side):
+        model = REGISTRY[arch].flavours["published"].keras(size)
+    return keras_savedmodel.onto(model, saved, arch)

@@ -29,6 +29,7 @@ import numpy as np
 
 from cwtest.backends.frameworks import framework_versions
 from cwtest.backends.sides import Side
+from cwtest.published.layout import Root
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,9 @@ class RemoteKeras:
 
     def load(self, arch: str, folder: Path, trial: str, side: Side) -> RemoteModel:
         return self._call("load", arch, folder, trial, side)
+
+    def load_published(self, root: Root, arch: str, trial: str, side: Side) -> RemoteModel:
+        return self._call("load_published", root, arch, trial, side)  # a Root pickles as its path
 
 
 _children: dict[str, RemoteKeras] = {}

@@ -5,6 +5,7 @@ built under the knobs, trained, predicted, nudged, saved and loaded.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from cwtest.errors import InputError
 from cwtest.inputs.data import IMAGE_SIZE
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.structure import Layer, Read
+from cwtest.published import layout
+from cwtest.published.layout import Root
 from cwtest.training.harmonize import torch_bn_epsilon
 from cwtest.training.protocol import Plan, Progress, SideRun, batches, run_epochs, torch_epsilon
 
@@ -328,19 +331,42 @@ def save(model, folder: Path, trial: str) -> Path:
 
 
 def load(arch: str, folder: Path, trial: str, side: Side):
+    return load_state(arch, folder / f"{trial}.pt_model.pt", str(folder / f"{trial}.pt_model.pt"), side)
+
+
+def load_published(root: Root, arch: str, trial: str, side: Side):
+    relative = layout.torch_file(arch, trial)
+    return load_state(arch, io.BytesIO(root.read(relative)), root.describe(relative), side)
+
+
+def load_state(arch: str, source, shown: str, side: Side):
+    """The published torch model of `arch` with a state dict from `source` (a path or a binary file),
+    on the side's device whatever device it was saved from (the published ones say cuda:0)."""
     import pickle
 
     import torch
 
-    path = folder / f"{trial}.pt_model.pt"
     try:
         # weights_only: torch's unpickler builds tensors and plain containers only, so a crafted
         # checkpoint is refused before it can call anything (a full unpickle runs what it names).
-        state = torch.load(path, map_location=side.device, weights_only=True)
+        state = torch.load(source, map_location=side.device, weights_only=True)
     except pickle.UnpicklingError as exc:
         named = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line), "")
-        raise InputError(f"--crossedwires-checkpoints: {path} is not a plain state dict and was not loaded "
+        raise InputError(f"--crossedwires-checkpoints: {shown} is not a plain state dict and was not loaded "
                          f"(torch.load with weights_only=True refused it{': ' + named if named else ''})") from None
+    except (RuntimeError, EOFError, OSError) as exc:  # a truncated or foreign file
+        raise InputError(f"{shown}: not a torch state dict ({str(exc).splitlines()[0]})") from None
     model = build_trainable(arch, frozenset(), side)
+    if not isinstance(state, dict):
+        raise InputError(f"{shown}: holds a {type(state).__name__}, not a state dict")
+    missing = sorted(set(model.state_dict()) - set(state))
+    unexpected = sorted(set(state) - set(model.state_dict()))
+    if missing or unexpected:
+        raise InputError(f"{shown}: not the published {arch}'s state dict (missing "
+                         f"{', '.join(missing[:3]) or 'nothing'}; unexpected {', '.join(unexpected[:3]) or 'nothing'})")
+    for name, tensor in model.state_dict().items():
+        if tuple(state[name].shape) != tuple(tensor.shape):
+            raise InputError(f"{shown}: {name} has shape {tuple(state[name].shape)}, the published {arch} "
+                             f"needs {tuple(tensor.shape)}")
     model.load_state_dict(state)
-    return model
+    return model.eval()

@@ -1,19 +1,43 @@
-"""Trained pairs on disk in the CrossedWires dataset layout: `<trial>.pt_model.pt` (a PyTorch
-state dict) and `<trial>tf_model/` (a TensorFlow SavedModel), side by side in one folder."""
+"""Trained pairs on disk, in one of two layouts that `--crossedwires-checkpoints` tells apart:
+
+- cwtest's own folder: `<trial>.pt_model.pt` (a PyTorch state dict) and `<trial>tf_model/` (a
+  TensorFlow SavedModel that Keras 3 exported), side by side; written by cwtest, read back by it;
+- the published CrossedWires dataset (its unpacked root or its zip archive, cwtest.published): read
+  only, the torch state dicts and the Keras-2 SavedModels the published trials saved.
+"""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
 from cwtest.backends import trainer_for
-from cwtest.backends.sides import Pair
-from cwtest.training.protocol import accuracy
+from cwtest.backends.sides import Pair, Side
+from cwtest.published import layout
+from cwtest.training.protocol import accuracies
 
 
-def present(folder: Path | None, trial: str) -> bool:
-    return folder is not None and (folder / f"{trial}.pt_model.pt").is_file() and (folder / f"{trial}tf_model").is_dir()
+def published(folder: Path | None) -> bool:
+    """Whether `folder` is the published dataset (read only) rather than cwtest's own folder."""
+    return folder is not None and layout.is_published_root(folder)
+
+
+@functools.lru_cache(maxsize=2)
+def dataset(root: Path):
+    """One open copy of the published dataset per root for the process (a zip's index is read once)."""
+    from cwtest.published.dataset import CrossedWires
+
+    return CrossedWires(root)
+
+
+def present(folder: Path | None, arch: str, trial: str) -> bool:
+    if folder is None:
+        return False
+    if published(folder):
+        return trial in dataset(folder).trial_names(arch)
+    return (folder / f"{trial}.pt_model.pt").is_file() and (folder / f"{trial}tf_model").is_dir()
 
 
 def save(folder: Path, trial: str, pair: Pair, models) -> None:
@@ -22,12 +46,18 @@ def save(folder: Path, trial: str, pair: Pair, models) -> None:
         trainer_for(side).save(model, folder, trial)
 
 
-def evaluate(folder: Path, arch: str, trial: str, pair: Pair, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Both saved sides' exact test accuracies on the run's test arrays."""
-    found = {}
-    for name, side in (("left", pair.left), ("right", pair.right)):
-        trainer = trainer_for(side)
-        predictions = trainer.predict(trainer.load(arch, folder, trial, side), images, side)
-        found[f"{name}_test_acc"] = accuracy(predictions, labels)
-    found["accuracy_diff"] = abs(found["left_test_acc"] - found["right_test_acc"])
-    return found
+def load(folder: Path, arch: str, trial: str, side: Side):
+    """One side's trained model, ready for the side's backend to run."""
+    if published(folder):
+        return trainer_for(side).load_published(dataset(folder).root, arch, trial, side)
+    return trainer_for(side).load(arch, folder, trial, side)
+
+
+def evaluate(folder: Path, arch: str, trial: str, pair: Pair, images: np.ndarray, labels: np.ndarray,
+             batch_size: int) -> dict[str, float]:
+    """Both saved sides' test accuracies on the run's test arrays, exact and as the trials recorded them
+    (cwtest.training.protocol.published_accuracy, at the trial's batch size)."""
+    predictions = []
+    for side in (pair.left, pair.right):
+        predictions.append(trainer_for(side).predict(load(folder, arch, trial, side), images, side))
+    return accuracies(tuple(predictions), labels, batch_size, (pair.left.api, pair.right.api))

@@ -11,6 +11,7 @@ Every move is a transpose or a reshape of float32 values, so a round trip is bit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -22,14 +23,14 @@ from cwtest.models.structure import Comparison, Layer, compare
 DIRECTIONS = ("torch->keras", "keras->torch")
 
 
-def _flatten_order(channels_first: np.ndarray, flattened: tuple[int, ...]) -> np.ndarray:
+def channels_last_rows(channels_first: np.ndarray, flattened: tuple[int, ...]) -> np.ndarray:
     """(in, out) rows in torch's C,H,W order -> rows in Keras's H,W,C order."""
     height, width, channels = flattened
     out = channels_first.shape[1]
     return channels_first.reshape(channels, height, width, out).transpose(1, 2, 0, 3).reshape(-1, out)
 
 
-def _channels_first_order(channels_last: np.ndarray, flattened: tuple[int, ...]) -> np.ndarray:
+def channels_first_rows(channels_last: np.ndarray, flattened: tuple[int, ...]) -> np.ndarray:
     height, width, channels = flattened
     out = channels_last.shape[1]
     return channels_last.reshape(height, width, channels, out).transpose(2, 0, 1, 3).reshape(-1, out)
@@ -46,7 +47,7 @@ def keras_kernel(weight: np.ndarray, flattened: tuple[int, int, int] | None = No
     if weight.ndim == 4:
         return weight.transpose(2, 3, 1, 0)
     if weight.ndim == 2:
-        return _flatten_order(weight.T, flattened) if flattened else weight.T
+        return channels_last_rows(weight.T, flattened) if flattened else weight.T
     return weight
 
 
@@ -65,7 +66,7 @@ def to_torch(keras_layer: Layer, arrays: list[np.ndarray]) -> list[np.ndarray]:
     if keras_layer.kind == "conv":
         return [kernel.transpose(3, 2, 0, 1), *rest]
     if keras_layer.flattened:
-        kernel = _channels_first_order(kernel, keras_layer.flattened)
+        kernel = channels_first_rows(kernel, keras_layer.flattened)
     return [kernel.T, *rest]
 
 
@@ -107,13 +108,36 @@ class Transferred:
         return REGISTRY[self.arch].flavours[self.flavour].keras_output
 
 
+class WeightsDoNotFit(ValueError):
+    """A trained model's weights have other shapes than the flavour's model they were to start."""
+
+
+def start_from(model, arch: str, side: Side, trained: tuple[Path, str]) -> None:
+    """`model` takes the weights of the trial `trained` = (checkpoint folder or published root, trial name)
+    saved for its side's framework (cwtest.models.checkpoints), in place of its random ones."""
+    from cwtest.models import checkpoints
+
+    folder, trial = trained
+    backend = backend_for(side)
+    arrays = backend.weights(checkpoints.load(folder, arch, trial, side))
+    wanted = backend.weights(model)
+    if [a.shape for a in arrays] != [a.shape for a in wanted]:
+        raise WeightsDoNotFit(f"{trial}'s {side.api} {arch} weights do not fit this flavour's {side.api} model "
+                              f"({len(arrays)} arrays against {len(wanted)}, or other shapes)")
+    backend.set_weights(model, [owned(a) for a in arrays])
+
+
 def transferred(arch: str, flavour: str, direction: str, torch_side: Side, keras_side: Side,
-                seed: int = 0) -> Transferred:
-    """Both sides built (each from `seed`), compared, and, where they match, the source's weights copied over."""
+                seed: int = 0, trained: tuple[Path, str] | None = None) -> Transferred:
+    """Both sides built (each from `seed`), compared, and, where they match, the source's weights copied over:
+    random ones, or with `trained` those of a trained trial (see `start_from`)."""
     torch_model = backend_for(torch_side).build(arch, torch_side, seed, flavour)
     keras_model = backend_for(keras_side).build(arch, keras_side, seed, flavour)
     comparison = compare(torch_model, keras_model, REGISTRY[arch].flavours[flavour].keras_name, torch_side, keras_side)
     if comparison.equivalent:
+        if trained is not None:
+            source, side = (torch_model, torch_side) if direction == "torch->keras" else (keras_model, keras_side)
+            start_from(source, arch, side, trained)
         copy_weights(comparison.pairs, direction, torch_side, keras_side)
     return Transferred(arch, flavour, direction, torch_model, keras_model, comparison)
 

@@ -49,9 +49,10 @@ OPTIONS = {
                       "same-framework spread, a bootstrap interval of the accuracy difference and an "
                       "equivalence verdict (two one-sided tests; default: 1, no repeats)"),
     "baseline": ("", "a previous CSV report: trial tests whose divergence grew beyond tolerance fail"),
-    "checkpoints": ("", "a folder of trained pairs in the CrossedWires layout (<trial>.pt_model.pt, "
-                        "<trial>tf_model/): pairs found there are loaded instead of trained, pairs "
-                        "trained are saved there"),
+    "checkpoints": ("", "a folder of trained pairs (<trial>.pt_model.pt, <trial>tf_model/): pairs found there "
+                        "are loaded instead of trained, pairs trained are saved there; or the published "
+                        "CrossedWires dataset (its unpacked root or its zip), read only: its trials' pairs "
+                        "are evaluated"),
 }
 
 

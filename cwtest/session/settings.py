@@ -89,6 +89,19 @@ def _baseline(path: Path | None) -> Path | None:
     return path
 
 
+def _checkpoints(path: Path | None, option: str = "--crossedwires-checkpoints") -> Path | None:
+    """cwtest's own folder of pairs (created when missing), or the published dataset: its root or its zip."""
+    if path is not None and path.is_file():
+        from cwtest.published.layout import Root
+
+        try:
+            Root(path).close()  # a file that is not the dataset's zip is named now, before any test
+        except InputError as error:
+            raise InputError(f"{option}: {error}") from None
+        return path
+    return _folder(path, option)
+
+
 def _folder(path: Path | None, option: str) -> Path | None:
     if path is not None:
         if path.exists() and not path.is_dir():
@@ -163,6 +176,6 @@ def resolve(config) -> Settings:
                         deterministic=_flag(_raw(config, "deterministic")[0], "--crossedwires-deterministic"),
                         repeats=_repeats(_raw(config, "repeats")[0]),
                         baseline=_baseline(_path(config, "baseline")),
-                        checkpoints=_folder(_path(config, "checkpoints"), "--crossedwires-checkpoints"))
+                        checkpoints=_checkpoints(_path(config, "checkpoints")))
     check_combination(settings)
     return settings

@@ -90,7 +90,7 @@ def train_pair(arch: str, label: str, plan: Plan, data: Cifar10, knobs: frozense
             if reuse is not None and key is not None:
                 reuse[key] = run, models[position]
         runs.append(run)
-    metrics = divergence(runs[0], runs[1], data.y_test)
+    metrics = divergence(runs[0], runs[1], data.y_test, plan.batch_size, (pair.left.api, pair.right.api))
     metrics.update(train_images=plan.train_images, test_images=plan.test_images, epochs=plan.epochs,
                    batch_size=plan.batch_size, steps=len(runs[0].step_losses))
     if "init" in knobs:

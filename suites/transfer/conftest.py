@@ -12,17 +12,20 @@ to its right: test_devices.py.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pytest
 
 from cwtest.backends import backend_for
 from cwtest.backends.sides import Side
+from cwtest.models import checkpoints
 from cwtest.models.architectures import REGISTRY
 from cwtest.models.device_transfer import copied
 from cwtest.models.structure import explain, summary
 from cwtest.models.tolerances import DEFAULTS
 from cwtest.models.tolerances import tolerance as resolve_tolerance
-from cwtest.models.transfer import transferred
+from cwtest.models.transfer import WeightsDoNotFit, transferred
+from cwtest.report.writer import CONTEXT
 from cwtest.session.plugin import SETTINGS
 
 
@@ -92,31 +95,52 @@ def usable(*sides: Side, fp32_only: bool = True) -> None:
 
 
 @functools.lru_cache(maxsize=3)
-def _cached_pair(arch: str, flavour: str, direction: str, torch_side: Side, keras_side: Side):
-    return transferred(arch, flavour, direction, torch_side, keras_side)
+def _cached_pair(arch: str, flavour: str, direction: str, torch_side: Side, keras_side: Side,
+                 trained: tuple[Path, str] | None = None):
+    try:
+        return transferred(arch, flavour, direction, torch_side, keras_side, trained=trained)
+    except WeightsDoNotFit as error:
+        pytest.skip(f"{error}; on the {flavour} flavour, the route the other way starts from the published pair")
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_export(arch: str, flavour: str, torch_side: Side, onnx_side: Side, keras_side: Side):
-    pair = _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side)
+def _cached_export(arch: str, flavour: str, torch_side: Side, onnx_side: Side, keras_side: Side,
+                   trained: tuple[Path, str] | None = None):
+    pair = _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side, trained)
     return backend_for("onnxruntime").export(pair.torch_model, onnx_side)
 
 
-def _route_models(arch: str, flavour: str, route, keras_default: Side = KERAS_CPU) -> tuple:
+def trained_weights(settings, arch: str) -> tuple[Path, str] | None:
+    """With the published dataset in --crossedwires-checkpoints: (its root, the first selected trial of `arch`
+    that it holds), whose trained weights the route's source starts from; else None (random weights).
+    Skips an architecture none of whose selected trials the root holds."""
+    root = settings.checkpoints
+    if not checkpoints.published(root):
+        return None
+    held = [t.name for t in settings.selected if t.arch == arch and checkpoints.present(root, arch, t.name)]
+    if not held:
+        pytest.skip(f"{arch}: no selected trial's pair is in {root}; select one it holds (--crossedwires-select "
+                    f"name:...) or drop --crossedwires-checkpoints for random weights")
+    return root, held[0]
+
+
+def _route_models(arch: str, flavour: str, route, keras_default: Side = KERAS_CPU,
+                  trained: tuple[Path, str] | None = None) -> tuple:
     """(pair, {api: model}, torch side, Keras side) for a route; the pair's weights come from the
-    route's source, torch's for an ONNX route. Models are shared between tests: leave them as found."""
+    route's source (random, or a published trial's: `trained_weights`), torch's for an ONNX route.
+    Models are shared between tests: leave them as found."""
     usable(*route)
     torch_side = _first(route, "torch", Side("torch", "cpu"))
     keras_side = _first(route, "keras", keras_default)
     usable(torch_side, keras_side)
     direction = "keras->torch" if route[0].api == "keras" else "torch->keras"
-    pair = _cached_pair(arch, flavour, direction, torch_side, keras_side)
+    pair = _cached_pair(arch, flavour, direction, torch_side, keras_side, trained)
     if any(side.api == "keras" for side in route):  # torch->onnxruntime needs no Keras weights
         _require_transfer(pair)
     models = {"torch": pair.torch_model, "keras": pair.keras_model}
     onnx_side = _first(route, "onnxruntime")
     if onnx_side:
-        models["onnxruntime"] = _cached_export(arch, flavour, torch_side, onnx_side, keras_side)
+        models["onnxruntime"] = _cached_export(arch, flavour, torch_side, onnx_side, keras_side, trained)
     return pair, models, torch_side, keras_side
 
 
@@ -128,20 +152,30 @@ def device_models(crossedwires_arch, device_route):
 
 
 @pytest.fixture
-def route_models(crossedwires_settings):
-    """(arch, flavour, route) -> `_route_models`, with the run's Keras side where the route has none."""
+def route_models(crossedwires_settings, request):
+    """(arch, flavour, route) -> `_route_models`, with the run's Keras side where the route has none, from the
+    trial whose weights a published root in --crossedwires-checkpoints gives (named in the report's trial column)."""
     pair = crossedwires_settings.pair
-    return functools.partial(_route_models, keras_default=_first((pair.left, pair.right), "keras", KERAS_CPU))
+    keras_default = _first((pair.left, pair.right), "keras", KERAS_CPU)
+
+    def models(arch: str, flavour: str, route) -> tuple:
+        trained = trained_weights(crossedwires_settings, arch)
+        if trained is not None:
+            request.node.user_properties.append((CONTEXT + "trial", trained[1]))
+        return _route_models(arch, flavour, route, keras_default, trained)
+
+    return models
 
 
 @pytest.fixture
-def structure_check():
+def structure_check(crossedwires_settings):
     """(arch, flavour, torch side, Keras side) -> the cached torch->Keras pair, and the check that
     xfails it for known differences or fails it for unknown ones; skips where a side cannot run."""
 
     def check(arch, flavour, torch_side, keras_side):
         usable(torch_side, keras_side)
-        return _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side)
+        return _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side,
+                            trained_weights(crossedwires_settings, arch))
 
     return check
 
