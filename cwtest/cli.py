@@ -9,7 +9,11 @@
     cwtest plot layers --arch A [--flavour F] --out BASE
     cwtest plot overview REPORT.csv --out BASE
     cwtest plot compatibility REPORT.csv --out BASE
+    cwtest plot search FOUND.csv --out BASE
     cwtest export REPORT.csv --out PATH.csv [--trials PATH] [--test NAME]
+    cwtest merge SHARD.csv SHARD.csv [...] --out PATH.csv [--allow-versions]
+    cwtest search --arch A [--pair P] [--budget B] [--objective O] [--trials N] [--subspaces N | --whole-space]
+                  [--space NAME=LOW:HIGH,...] [--data PATH] [--out FOUND.csv] [--address HOST:PORT]
     cwtest suites [layers|models|transfer|trials ...] [PYTEST ARGS]   (pytest's exit code)
 
 Exit codes: 0 done, 1 `compare` found a regression, 2 bad input (one line on stderr naming it).
@@ -26,7 +30,7 @@ from cwtest.analysis import mutual_information, plot_data, plots
 from cwtest.errors import InputError
 from cwtest.inputs.trials import ARCHITECTURES, DIVERGENT, Trial, load_table
 from cwtest.models.architectures import FLAVOURS
-from cwtest.report import compare, export
+from cwtest.report import compare, export, merge
 from cwtest.report.reader import read_report
 from cwtest.report.writer import render, write_atomically
 from cwtest.session import shipped
@@ -190,6 +194,33 @@ def _export(args) -> tuple[list[str], int]:
     return [f"wrote {len(rows)} trial rows to {target}"], 0
 
 
+def _plot_search(args) -> tuple[list[str], int]:
+    from cwtest.search.results import read_found
+
+    base = plots.output_base(args.out)
+    table = read_found(args.found)
+    by_subspace: dict[int, list[float]] = {}
+    for row in table:
+        by_subspace.setdefault(int(row["subspace"]), []).append(float(row["objective_value"]))
+    objective = table[0]["objective"]
+    title = f"{table[0]['architecture']} search, objective {objective}: {args.found}"
+    return _wrote(plots.search_progress(by_subspace, f"{objective} accuracy difference", title, base)), 0
+
+
+def _merge(args) -> tuple[list[str], int]:
+    target = _output(args.out, "--out", tuple(args.reports))
+    reports = [read_report(path, "shard") for path in args.reports]
+    columns, rows = merge.merge(reports, args.allow_versions)
+    write_atomically(target, render(columns, rows))
+    return [f"wrote {len(rows)} rows from {len(reports)} reports to {target}"], 0
+
+
+def _search(args) -> tuple[list[str], int]:
+    from cwtest.search.cli import search
+
+    return search(args)
+
+
 def _trials_option(command) -> None:
     command.add_argument("--trials", help="an export CSV or a folder of them (default: built-in table)")
     command.add_argument("--arch", default="all", help="architectures, comma list (default: all)")
@@ -243,8 +274,10 @@ def parser() -> argparse.ArgumentParser:
     compatible = figures.add_parser("compatibility", help="per backend, device and precision: blocks and models "
                                                           "passed, failed, worst error in units of the tolerance")
     compatible.add_argument("report", help="a cwtest CSV report")
+    searched = figures.add_parser("search", help="a search's objective over its trials (cwtest search)")
+    searched.add_argument("found", help="the results file of cwtest search")
     for figure, handler in ((accuracy, _plot_accuracy), (losses, _plot_losses), (layers, _plot_layers),
-                            (overview, _plot_overview), (compatible, _plot_compatibility)):
+                            (overview, _plot_overview), (compatible, _plot_compatibility), (searched, _plot_search)):
         figure.add_argument("--out", required=True, help="output file name without suffix: writes .png and .svg")
         figure.set_defaults(handler=handler)
 
@@ -254,6 +287,16 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--trials", help="the trial table the run used (default: built-in table)")
     out.add_argument("--test", help="the test function to take rows from, where the report has several")
     out.set_defaults(handler=_export)
+    joined = commands.add_parser("merge", help="shard reports of one run joined into the report the unsplit run writes")
+    joined.add_argument("reports", nargs="+", help="the shards' CSV reports")
+    joined.add_argument("--out", required=True, help="the CSV to write (never one of the shards)")
+    joined.add_argument("--allow-versions", action="store_true",
+                        help="join reports written under other framework versions too")
+    joined.set_defaults(handler=_merge)
+
+    from cwtest.search.cli import add_search  # argparse only; Ray is imported when a search runs
+
+    add_search(commands).set_defaults(handler=_search)
     # parsed by main() before argparse, which would take pytest's options for its own
     commands.add_parser("suites", help="run the shipped suites with pytest: cwtest suites [SUITE ...] [PYTEST ARGS]")
     return main

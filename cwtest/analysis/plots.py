@@ -212,3 +212,21 @@ def compatibility(found, title: str, base: Path) -> list[Path]:
     axis.invert_yaxis()
     axis.legend(fontsize="small")
     return _save(figure, base)
+
+
+def search_progress(values: dict[int, list[float]], objective: str, title: str, base: Path) -> list[Path]:
+    """A search's objective per trial in the order they ended, one colour per subspace, and the best so far."""
+    figure, axes = _figure(1, 1, 7, 4)
+    axis = axes[0][0]
+    number, best, running = 0, [], -math.inf
+    for subspace, found in values.items():
+        trials = list(range(number + 1, number + len(found) + 1))
+        axis.scatter(trials, found, s=18, label=f"subspace {subspace}")
+        for value in found:
+            running = max(running, value)
+            best.append(running)
+        number += len(found)
+    axis.step(range(1, number + 1), best, where="post", color="black", linewidth=1, label="best so far")
+    axis.set(title=title, xlabel="trial (subspace by subspace, in the order each ended)", ylabel=objective)
+    axis.legend(fontsize="small")
+    return _save(figure, base)
