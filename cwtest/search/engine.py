@@ -5,8 +5,8 @@ nothing to set up, or on an existing cluster (`--address`), each trial with its 
 where the pair runs on one). The published searcher, scikit-optimize's GP driven by Ray Tune's SkOpt
 searcher, is gone from Ray Tune (2.60 ships none), and scikit-optimize itself is unmaintained; Optuna's
 GPSampler is the maintained Gaussian-process searcher that Ray Tune drives (OptunaSearch). Like the
-published runs it starts from 10 random points (seed 0) and then proposes one trial at a time from every
-result so far, so a subspace runs its trials one after another.
+published runs it starts from 10 random points (a seed per subspace: `_seed`) and then proposes one trial
+at a time from every result so far, so a subspace runs its trials one after another.
 
 Resuming: the results file is the record. Each subspace's finished rows are handed back to its searcher
 (as evaluated points) and only the trials it lacks are run; Ray's own experiment folder is scratch.
@@ -38,6 +38,7 @@ from cwtest.search.plan import Search
 from cwtest.search.space import Dimension, describe
 
 STARTUP_TRIALS = 10  # random points before the GP proposes, as the published optimizer's n_initial_points
+SEEDS_PER_SUBSPACE = 1000  # more than a subspace's trials, so no two samplers share a seed
 
 
 def _trial(config: dict, *, arch: str, budget: Budget, pair: Pair, objective: str, data: Cifar10) -> None:
@@ -80,9 +81,7 @@ def run(search: Search, data: Cifar10, show) -> list[dict]:
                 continue
             searcher = OptunaSearch(
                 _distributions(dimensions), metric="objective", mode="max",
-                # A resumed subspace's sampler is seeded past its earlier trials: seeded as at first, its random
-                # start-up draws would propose the points it already ran again.
-                sampler=optuna.samplers.GPSampler(seed=len(earlier), n_startup_trials=STARTUP_TRIALS),
+                sampler=optuna.samplers.GPSampler(seed=_seed(index, len(earlier)), n_startup_trials=STARTUP_TRIALS),
                 points_to_evaluate=[{d.name: _typed(d, r[d.name]) for d in dimensions} for r in earlier] or None,
                 evaluated_rewards=[float(r["objective_value"]) for r in earlier] or None)
             recorder = _Recorder(search, index, len(earlier), backends, space_text, show, done)
@@ -98,6 +97,14 @@ def run(search: Search, data: Cifar10, show) -> list[dict]:
         ray.shutdown()
         shutil.rmtree(scratch, ignore_errors=True)
     return done
+
+
+def _seed(subspace: int, earlier: int) -> int:
+    """The subspace's sampler seed. The published optimizers all had random_state=0, so subspaces that differ in
+    one dimension proposed the same values in the others (at a budget that caps epochs, the same trials twice);
+    each subspace has its own seed here. A resumed one is seeded past its earlier trials: seeded as at first,
+    its random start-up draws would propose the points it already ran again."""
+    return SEEDS_PER_SUBSPACE * subspace + earlier
 
 
 def _typed(dimension: Dimension, text: str):
