@@ -4,16 +4,20 @@ Off a terminal the bar is not drawn and the lines are printed as they come."""
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 SUMMARY_ROWS = 10
+LOG_WIDTH = 160
 
 
 class SearchProgress:
     def __init__(self, total: int, subspaces: int, console: Console | None = None):
-        self.console = console or Console(stderr=True)
+        # Off a terminal rich assumes 80 columns and would cut the summary's columns to an ellipsis.
+        self.console = console or Console(stderr=True, width=None if sys.stderr.isatty() else LOG_WIDTH)
         self.subspaces = subspaces
         self.best: float | None = None
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -53,8 +57,8 @@ def summary(rows: list[dict], out: str) -> Table:
     ranked = sorted(rows, key=lambda r: -float(r["objective_value"]))
     table = Table(title=f"{len(rows)} trial(s) in {out}" + (f", the {SUMMARY_ROWS} largest" if len(rows) > SUMMARY_ROWS
                                                            else ""))
-    for column in ("trial", "subspace", "learning_rate", "adam_epsilon", "batch", "epochs", "pt_test_acc",
-                   "tf_test_acc", "objective"):
+    for column in ("trial", "subspace", "learning rate", "epsilon", "batch", "epochs", "torch acc", "keras acc",
+                   "objective"):
         table.add_column(column, justify="left" if column == "trial" else "right")
     for r in ranked[:SUMMARY_ROWS]:
         table.add_row(r["Name"], str(r["subspace"]), f"{float(r['learning_rate']):.4g}", f"{float(r['adam_epsilon']):.4g}",
