@@ -16,7 +16,8 @@
                   [--space NAME=LOW:HIGH,...] [--data PATH] [--out FOUND.csv] [--address HOST:PORT]
     cwtest suites [layers|models|transfer|trials ...] [PYTEST ARGS]   (pytest's exit code)
 
-Exit codes: 0 done, 1 `compare` found a regression, 2 bad input (one line on stderr naming it).
+Exit codes: 0 done, 1 `compare` found a regression or a `search` trial failed, 2 bad input (one line on
+stderr naming it).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
     cwtest search --arch vgg16 --budget smoke --subspaces 2 --trials 3 --out found.csv
 
 Every bad input (an unknown architecture, an empty or inverted range, an unreachable --address, a results
-file of another search) is one line before Ray starts, and nothing is written.
+file of another search) is one line before Ray starts, and nothing is written (exit 2). A trial that fails
+in its worker stops the search with one line (exit 1); the trials before it stay, and the command resumes.
 """
 
 from __future__ import annotations
@@ -90,8 +91,11 @@ def search(args) -> tuple[list[str], int]:
         raise InputError(f"cwtest search needs {missing.name}: pip install 'cwtest[search]'") from None
     data = (load_cifar10(args.data) if args.data else synthetic_cifar10()).subset(prepared.budget)
 
-    with SearchProgress(len(prepared.subspaces) * prepared.trials, len(prepared.subspaces)) as show:
-        rows = engine.run(prepared, data, show)
+    try:
+        with SearchProgress(len(prepared.subspaces) * prepared.trials, len(prepared.subspaces)) as show:
+            rows = engine.run(prepared, data, show)
+    except engine.TrialFailed as failed:
+        return [f"cwtest search: {failed}"], 1
     show.console.print(summary(rows, str(prepared.out)))
     return [f"wrote {prepared.out}: {len(rows)} trial(s); replay them with "
             f"pytest suites/trials --crossedwires-trials {prepared.out}"], 0

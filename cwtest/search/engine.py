@@ -43,7 +43,6 @@ SEEDS_PER_SUBSPACE = 1000  # more than a subspace's trials, so no two samplers s
 
 def _trial(config: dict, *, arch: str, budget: Budget, pair: Pair, objective: str, data: Cifar10) -> None:
     """One trial in a Ray worker: trained, scored, reported to Tune."""
-
     started = time.perf_counter()
     found = score(arch, config, budget, pair, data, objective)
     tune.report({**found, "seconds": time.perf_counter() - started})
@@ -56,7 +55,6 @@ def _distributions(dimensions: tuple[Dimension, ...]) -> dict:
 
 def run(search: Search, data: Cifar10, show) -> list[dict]:
     """Every subspace's missing trials, each appended to `search.out` as it ends; all the file's rows."""
-
     space_text = describe(search.space)
     done = results.read(search.out, arch=search.arch, objective=search.objective, budget=search.budget.name,
                         pair=str(search.pair), space=space_text)
@@ -92,11 +90,17 @@ def run(search: Search, data: Cifar10, show) -> list[dict]:
             grid = tuner.fit()
             failed = [r.error for r in grid if r.error is not None]
             if failed:
-                raise RuntimeError(f"subspace {index}: a trial failed in its Ray worker: {failed[0]}")
+                message = str(failed[0]).strip().splitlines()[-1] if str(failed[0]).strip() else type(failed[0]).__name__
+                raise TrialFailed(f"subspace {index}: a trial failed in its Ray worker ({message}); the trials before "
+                                  f"it are in {search.out}, and the same command resumes")
     finally:
         ray.shutdown()
         shutil.rmtree(scratch, ignore_errors=True)
     return done
+
+
+class TrialFailed(Exception):
+    """A trial raised in its worker: the search stops there, its finished trials kept."""
 
 
 def _seed(subspace: int, earlier: int) -> int:
