@@ -1,9 +1,9 @@
 """The published Keras models, read from their Keras-2 SavedModels onto channels-last Keras 3 models.
 
 The published TensorFlow side was tf.keras (Keras 2) with the global image_data_format set to
-channels_first, saved with `model.save(dir + "tf_model")`. Keras 3 cannot load a Keras-2 SavedModel,
-and TensorFlow has no NCHW convolution on a CPU, so neither the file nor its graph can be used as it
-is. What can: the layer names and configurations in `keras_metadata.pb`, and the variables in the
+channels_first, saved with `model.save(dir + "tf_model")`. Keras 3 cannot load a Keras-2 SavedModel, and
+its channels-first graph is not the channels-last model cwtest compares (TensorFlow runs NCHW convolutions on
+a CPU only through oneDNN), so neither the file nor its graph is used as it is. What is: the layer names and configurations in `keras_metadata.pb`, and the variables in the
 SavedModel's checkpoint (`variables/`), tf.keras's `layer_with_weights-<n>/<weight>` entries.
 Those are read as arrays (no graph runs, no Python from the folder) and set, layer by layer, onto
 the channels-last keras.applications model cwtest builds for the architecture. Kernels do not depend on
@@ -24,7 +24,6 @@ from cwtest.errors import InputError
 from cwtest.models.transfer import channels_last_rows
 
 WEIGHTED = re.compile(r"root\.layer_with_weights-(\d+)")
-VARIABLE = "layer_with_weights-{index}/{weight}/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 @dataclass(frozen=True)
