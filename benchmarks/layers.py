@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 
-from cwtest.backends import frameworks
+from cwtest.frameworks import imports
 from cwtest.blocks.layer_parity import assert_within, build_pair, compare
-from cwtest.blocks.layer_strategies import inputs_for
-from cwtest.blocks.layers import REGISTRY
+from cwtest.registries.layer_strategies import inputs_for
+from cwtest.registries.layers import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +54,7 @@ def direct_ops(drawn: list[dict]) -> float:
     """Seconds for the same examples with the two frameworks' conv ops called directly."""
     import torch
 
-    keras = frameworks.keras()
+    keras = imports.keras()
     prepared = []
     for p in drawn:  # weights and inputs made outside the timed loop
         module, _ = build_pair(REGISTRY["conv2d"], p, frozenset())

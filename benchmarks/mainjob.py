@@ -37,7 +37,8 @@ def run_job(args: list[str], report: Path) -> tuple[float, str]:
 
 def trainings(report: Path) -> list[tuple[str, str, bool, int, int, int]]:
     """(arch, framework, harmonized, batch size, images, epochs) of every training in the report's trial rows."""
-    from cwtest.training.protocol import PARITY_STEPS, Plan, first_steps
+    from cwtest.core.training_loop import Plan
+    from cwtest.training.protocol import PARITY_STEPS, first_steps
 
     found = []
     with report.open() as rows:
@@ -56,9 +57,9 @@ def trainings(report: Path) -> list[tuple[str, str, bool, int, int, int]]:
 
 
 def _start_worker() -> None:
-    from cwtest.backends import frameworks
+    from cwtest.frameworks import imports
 
-    frameworks.tensorflow()  # torch first, then TensorFlow: the order that works in one process
+    imports.tensorflow()  # torch first, then TensorFlow: the order that works in one process
 
 
 def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: int, epochs: int) -> float:
@@ -66,11 +67,11 @@ def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: i
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from train import _minimal_keras, _minimal_torch
 
-    from cwtest.backends import trainer_for
-    from cwtest.backends.sides import Side
+    from cwtest.frameworks import trainer_for
+    from cwtest.frameworks.sides import Side
     from cwtest.inputs.data import synthetic_cifar10
-    from cwtest.training.harmonize import ALL
-    from cwtest.training.protocol import Plan
+    from cwtest.registries.knobs import ALL
+    from cwtest.core.training_loop import Plan
 
     side, knobs = Side(framework, "cpu"), ALL if harmonized else frozenset()
     model = trainer_for(side).build_trainable(arch, knobs, side)

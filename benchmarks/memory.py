@@ -3,12 +3,12 @@
     python benchmarks/memory.py [--arch vgg16] [--trainings 4]
 
 Each round builds a fresh model, trains it 10 steps with a training step of its own (as
-cwtest.backends.keras_backend does), then drops every reference and clears the Keras session. Prints
+cwtest.adapters.keras.adapter does), then drops every reference and clears the Keras session. Prints
 the process's resident memory after each round, for the step in a tf.function and for the same
 step run eagerly, and each one's growth per training. The eager rounds leave next to nothing, the
 tf.function ones hundreds of MB each, whatever Python still refers to (nothing) and after
 clear_session: tensorflow/tensorflow#62854, open upstream. This is why a worker's peak grows with
-the Keras trainings it runs. (Four VGG16 trainings through cwtest.backends.torch_backend stayed within 40 MB.)
+the Keras trainings it runs. (Four VGG16 trainings through cwtest.adapters.torch.adapter stayed within 40 MB.)
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ def resident_mb() -> int:
 
 
 def rounds(arch: str, trainings: int, traced: bool) -> list[int]:
-    from cwtest.backends import frameworks
-    from cwtest.backends.keras_backend import build_trainable
-    from cwtest.backends.sides import Side
+    from cwtest.frameworks import imports
+    from cwtest.adapters.keras.adapter import build_trainable
+    from cwtest.frameworks.sides import Side
     from cwtest.inputs.data import synthetic_cifar10
 
-    keras, tf = frameworks.keras(), frameworks.tensorflow()
+    keras, tf = imports.keras(), imports.tensorflow()
     data, after = synthetic_cifar10(train=100, test=10), []
     for _ in range(trainings):
         model = build_trainable(arch, frozenset(), Side("tensorflow", "cpu"))

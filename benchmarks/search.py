@@ -42,7 +42,7 @@ def main() -> int:
             configs = [{k: row[k] for k in ("learning_rate", "adam_epsilon", "batch_size", "epochs")}
                        for row in csv.DictReader(handle)]
 
-    from cwtest.backends.sides import parse_pair
+    from cwtest.frameworks.sides import parse_pair
     from cwtest.inputs.budgets import get_budget
     from cwtest.inputs.data import synthetic_cifar10
     from cwtest.search.objective import score

@@ -4,13 +4,13 @@
                                [--keras-backend tensorflow|jax|torch] [--exchange jax|torch|tensorflow]
 
 For each architecture, torch and Keras (on --keras-backend: Keras picks one backend per process), the
-same model, batch size and number of steps run through cwtest's trainer (cwtest.backends.torch_backend
-/ cwtest.backends.keras_backend: per-step loss recording, NaN checks, progress) and through the
+same model, batch size and number of steps run through cwtest's trainer (cwtest.adapters.torch.adapter
+/ cwtest.adapters.keras.adapter: per-step loss recording, NaN checks, progress) and through the
 smallest loop that trains the model (torch: a hand-written loop on tensors converted once; Keras:
 `Model.fit` itself on those arrays, no bookkeeping), alternating, after one warm-up each. Prints
 images/s of both and their ratio (trainer / minimal; aim >= 0.9).
 
---exchange BACKEND trains a Keras side on BACKEND in a child process (cwtest.backends.remote), as a
+--exchange BACKEND trains a Keras side on BACKEND in a child process (cwtest.frameworks.child), as a
 pair of two Keras backends does, at the smoke budget, and prints the share of its wall time that went
 to the exchange (pickling and pipes; aim <= 5%).
 """
@@ -23,10 +23,10 @@ import time
 
 import numpy as np
 
-from cwtest.backends import frameworks
-from cwtest.backends.sides import KERAS_SIDES, Side
+from cwtest.frameworks import imports
+from cwtest.frameworks.sides import KERAS_SIDES, Side
 from cwtest.inputs.data import synthetic_cifar10
-from cwtest.training.protocol import Plan, Progress
+from cwtest.core.training_loop import Plan, Progress
 
 
 def _minimal_torch(model, x, y, plan):
@@ -44,14 +44,14 @@ def _minimal_torch(model, x, y, plan):
 
 
 def _minimal_keras(model, x, y, plan, keras_backend: str):
-    keras = frameworks.keras()
+    keras = imports.keras()
     model.compile(optimizer=keras.optimizers.Adam(plan.learning_rate, epsilon=plan.adam_epsilon),
                   loss=keras.losses.SparseCategoricalCrossentropy(), jit_compile=keras_backend == "jax")
     model.fit(x.astype(np.float32) / 255.0, y, batch_size=plan.batch_size, epochs=1, shuffle=False, verbose=0)
 
 
 def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> tuple[float, float]:
-    from cwtest.backends import trainer_for
+    from cwtest.frameworks import trainer_for
 
     side = Side(framework, "cpu")
     trainer = trainer_for(side)
@@ -77,7 +77,7 @@ def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> 
 
 def exchange_share(arch: str, keras_backend: str, batch: int) -> tuple[float, float]:
     """(the exchange's seconds, the child's training's wall seconds) for one smoke-budget training in a child."""
-    from cwtest.backends import trainer_for
+    from cwtest.frameworks import trainer_for
 
     side = Side(KERAS_SIDES[keras_backend], "cpu")
     trainer = trainer_for(side)  # a child process: this process runs Keras on another backend
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--keras-backend", default="tensorflow", choices=sorted(KERAS_SIDES))
     parser.add_argument("--exchange", choices=sorted(KERAS_SIDES), help="a Keras backend to train in a child process")
     args = parser.parse_args()
-    frameworks.keras(args.keras_backend)  # torch first, then Keras on its backend: the order that works in one process
+    imports.keras(args.keras_backend)  # torch first, then Keras on its backend: the order that works in one process
     for arch in args.arch.split(","):
         if args.exchange:
             exchanged, wall = exchange_share(arch, args.exchange, args.batch)

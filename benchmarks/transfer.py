@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from cwtest.backends.sides import Side
-from cwtest.metrics import measure
-from cwtest.models.architectures import REGISTRY
+from cwtest.frameworks.sides import Side
+from cwtest.core.metrics import measure
+from cwtest.registries.architectures import REGISTRY
 from cwtest.models.parity import decidable_agreement, logits
 from cwtest.models.transfer import copy_weights, transferred
 

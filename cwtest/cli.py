@@ -28,14 +28,15 @@ import sys
 from pathlib import Path
 
 from cwtest.analysis import mutual_information, plot_data, plots
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.inputs.trials import ARCHITECTURES, DIVERGENT, Trial, load_table
-from cwtest.models.architectures import FLAVOURS
+from cwtest.registries.architectures import FLAVOURS
 from cwtest.report import compare, export, merge
 from cwtest.report.reader import read_report
 from cwtest.report.writer import render, write_atomically
 from cwtest.session import shipped
-from cwtest.session.settings import check_writable, parse_archs
+from cwtest.inputs.choices import parse_archs
+from cwtest.inputs.paths import check_writable
 
 
 def _table(args) -> list[Trial]:
@@ -176,7 +177,7 @@ def _plot_compatibility(args) -> tuple[list[str], int]:
 def _plot_layers(args) -> tuple[list[str], int]:
     from cwtest.inputs.data import synthetic_cifar10
     from cwtest.models.localize import profile
-    from cwtest.models.tolerances import DEFAULTS
+    from cwtest.registries.tolerances import DEFAULTS
 
     base, arch = plots.output_base(args.out), parse_archs(args.arch, option="--arch")
     if len(arch) != 1:

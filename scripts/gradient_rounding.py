@@ -1,4 +1,4 @@
-"""Measures what cwtest.backends.precision.gradient_allowance rests on: for each parameter of each model and
+"""Measures what cwtest.frameworks.precision.gradient_allowance rests on: for each parameter of each model and
 each batch, its gradient's relative L2 error on a target against torch fp32 on the CPU, against
 the allowance without the nudge term (the "old" criterion: rtol and fp32 floor) and with it (the
 "new" one), the source's nudge spread, and how many ReLU inputs changed sign.
@@ -25,11 +25,12 @@ from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
-from cwtest.backends.precision import NUDGE_MARGIN, NUDGE_UNITS, gradient_allowance, looser, unit_ratio
-from cwtest.backends.sides import parse_side
+from cwtest.frameworks.precision import NUDGE_MARGIN, NUDGE_UNITS, gradient_allowance, looser, unit_ratio
+from cwtest.frameworks.sides import parse_side
 from cwtest.inputs.budgets import BUDGETS
 from cwtest.inputs.data import synthetic_cifar10
-from cwtest.models.device_transfer import NUDGE_PATTERNS, compared, copied, float_gradients, float_images, source_gradients
+from cwtest.adapters.torch.adapter import float_gradients
+from cwtest.models.device_transfer import NUDGE_PATTERNS, compared, copied, float_images, source_gradients
 from cwtest.models.parity import comparable
 
 BATCH = 16  # as suites/transfer/test_devices.py

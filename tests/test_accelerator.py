@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cwtest.backends.sides import Side
+from cwtest.frameworks.sides import Side
 
 REPO = Path(__file__).resolve().parent.parent
 CUDA_PAIR = "torch:cpu,torch:cuda"
@@ -52,12 +52,12 @@ def test_cross_framework_tests_keep_running_beside_a_cuda_pair(pytester, monkeyp
 
 
 def test_rows_say_what_was_in_force(pytester, monkeypatch):
-    pytester.makeconftest('pytest_plugins = ["cwtest.session.run", "cwtest.session.sides"]')
+    pytester.makeconftest('pytest_plugins = ["cwtest.session.run", "cwtest.session.fixtures"]')
     pytester.makepyfile(test_bf16="""
         import numpy as np
         import torch
-        from cwtest.backends import torch_backend
-        from cwtest.backends.sides import Side
+        from cwtest.adapters.torch import adapter as torch_backend
+        from cwtest.frameworks.sides import Side
 
         def test_computes():
             model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 10))
@@ -89,14 +89,14 @@ def test_gpu_check_script_parses_and_stops_without_a_gpu(tmp_path):
 
 @pytest.mark.parametrize("device", ["xpu", "mps", "hpu"])
 def test_a_torch_accelerator_this_machine_lacks_is_named(device):
-    from cwtest.backends import torch_backend
+    from cwtest.adapters.torch import adapter as torch_backend
 
     reason = torch_backend.available(Side("torch", device))
     assert reason.startswith(f"torch:{device}: torch ") and f"cannot run on {device}:" in reason
 
 
 def test_execution_providers_by_name():
-    from cwtest.backends import onnxruntime_backend
+    from cwtest.adapters.onnxruntime import adapter as onnxruntime_backend
 
     assert onnxruntime_backend.available(Side("onnxruntime", "cpu")) is None
     missing = onnxruntime_backend.available(Side("onnxruntime", "openvino"))

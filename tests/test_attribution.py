@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cwtest.backends.sides import parse_pair
+from cwtest.frameworks.sides import parse_pair
 from cwtest.inputs.data import synthetic_cifar10
-from cwtest.training.harmonize import ALL, KNOBS, side_knobs
-from cwtest.training.protocol import Plan
+from cwtest.registries.knobs import ALL, KNOBS, side_knobs
+from cwtest.core.training_loop import Plan
 
 
 @pytest.mark.parametrize("arch", ["vgg16", "resnet50", "densenet121"])

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cwtest.backends.sides import parse_pair
-from cwtest.errors import InputError
+from cwtest.frameworks.sides import parse_pair
+from cwtest.core.errors import InputError
 from cwtest.models import checkpoints
 
 REPO = Path(__file__).resolve().parent.parent

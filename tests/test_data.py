@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.inputs.budgets import BUDGETS
 from cwtest.inputs.data import CLASSES, META_FILE, TEST_FILE, TRAIN_FILES, load_cifar10, synthetic_cifar10
 
@@ -31,9 +31,9 @@ def test_real_folder(cifar10_folder):
 
 def test_matches_keras_reader(cifar10_folder):
     """Keras's own batch reader sees the same images, in the same layout, with the same labels."""
-    from cwtest.backends import frameworks
+    from cwtest.frameworks import imports
 
-    frameworks.keras()
+    imports.keras()
     from keras.src.datasets.cifar import load_batch  # what keras.datasets.cifar10 reads with
 
     x, y = load_batch(str(cifar10_folder / "test_batch"))

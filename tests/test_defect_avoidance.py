@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cwtest.blocks.layers import BLOCKS
-from cwtest.findings.defects import avoids_defects, avoids_onednn_conv1x1
+from cwtest.registries.layers import BLOCKS
+from cwtest.registries.defects import avoids_defects, avoids_onednn_conv1x1
 
 KERAS_TORCH = frozenset({"torch", "jax"})
 

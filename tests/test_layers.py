@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
+import planting
+from cwtest.adapters.keras import blocks as keras_blocks
+from cwtest.adapters.torch import blocks as torch_blocks
 from cwtest.blocks.layer_parity import assert_within, case_values
-from cwtest.blocks.layers import BLOCKS, REGISTRY
-from cwtest.blocks.optimizers import OPTIMIZERS, path_scale, start, trajectories
-from cwtest.blocks.optimizers import REGISTRY as OPTIMIZERS_BY_NAME
-from cwtest.blocks.semantics import CHECKS, DIFFERENCES, cases
-from cwtest.metrics import measure
+from cwtest.blocks.optimizer_paths import path_scale, trajectories
+from cwtest.core.metrics import measure
+from cwtest.registries.differences import CHECKS, DIFFERENCES, cases
+from cwtest.registries.layers import BLOCKS, REGISTRY
+from cwtest.registries.optimizers import OPTIMIZERS, start
+from cwtest.registries.optimizers import REGISTRY as OPTIMIZERS_BY_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,29 +42,29 @@ def caught(block, check: str) -> bool:
     return False
 
 
-def _torch_flatten_dense_without_reorder(nn, p, published):
-    module = REGISTRY["flatten_dense"].torch(nn, p, published)
+def _torch_flatten_dense_without_reorder(nn, p, kept):
+    module = torch_blocks.BUILDERS["flatten_dense"](nn, p, kept)
     del module.dense.flattened_chw  # the Dense kernel then goes over without its C,H,W -> H,W,C transpose
     return module
 
 
-def _torch_softmax_on_last_axis(nn, p, published):
+def _torch_softmax_on_last_axis(nn, p, kept):
     return nn.Softmax(dim=-1)  # a missing NCHW/NHWC transpose: over W instead of the channels
 
 
-def _keras_same_padding(keras, p, published):
-    return REGISTRY["conv2d_same_stride2"].keras(keras, p, frozenset({"same_padding_stride2"}))
+def _keras_same_padding(keras, p, kept):
+    return keras_blocks.BUILDERS["conv2d_same_stride2"](keras, p, frozenset({"same_padding_stride2"}))
 
 
-def _keras_momentum_copied(keras, p, published):
+def _keras_momentum_copied(keras, p, kept):
     # torch's momentum=0.1 ported as is: in Keras it weighs the old average, not the batch.
     x = keras.Input(p["inputs"][0][1:], batch_size=p["inputs"][0][0])
     return keras.Model(x, keras.layers.BatchNormalization(momentum=0.1, epsilon=1e-5, name="bn")(x))
 
 
-def _keras_epsilon_copied(keras, p, published):
+def _keras_epsilon_copied(keras, p, kept):
     # Keras's default BatchNorm epsilon (1e-3) left in place of torch's 1e-5.
-    return REGISTRY["densenet_transition"].keras(keras, p, frozenset({"bn_epsilon"}))
+    return keras_blocks.BUILDERS["densenet_transition"](keras, p, frozenset({"bn_epsilon"}))
 
 
 PLANTED = {
@@ -77,9 +81,9 @@ PLANTED = {
 
 
 @pytest.mark.parametrize("planted", PLANTED)
-def test_planted_bug_is_caught(planted):
+def test_planted_bug_is_caught(planted, monkeypatch):
     name, side, builder, check = PLANTED[planted]
-    assert caught(dataclasses.replace(REGISTRY[name], **{side: builder}), check)
+    assert caught(planting.planted(monkeypatch, REGISTRY[name], **{side: builder}), check)
 
 
 @pytest.mark.parametrize("name", ["flatten_dense", "softmax", "conv2d_same_stride2", "batchnorm_train"])
@@ -93,15 +97,20 @@ def test_the_unplanted_transition_passes_the_same_gradient_examples():
 
 PLANTED_PLUGIN = '''
 import dataclasses
-import cwtest.blocks.layers
+import cwtest.registries.layers
+from cwtest.adapters.keras import blocks as keras_blocks
+from cwtest.adapters.torch import blocks as torch_blocks
 
-def _without_reorder(nn, p, published):
-    module = cwtest.blocks.layers.REGISTRY["flatten_dense"].torch(nn, p, published)
+def _without_reorder(nn, p, kept):
+    module = torch_blocks.BUILDERS["flatten_dense"](nn, p, kept)
     del module.dense.flattened_chw
     return module
 
-cwtest.blocks.layers.BLOCKS = tuple(dataclasses.replace(b, torch=_without_reorder) if b.name == "flatten_dense" else b
-                                    for b in cwtest.blocks.layers.BLOCKS)
+torch_blocks.BUILDERS["flatten_dense without reorder"] = _without_reorder
+keras_blocks.BUILDERS["flatten_dense without reorder"] = keras_blocks.BUILDERS["flatten_dense"]
+cwtest.registries.layers.BLOCKS = tuple(
+    dataclasses.replace(b, builds="flatten_dense without reorder") if b.name == "flatten_dense" else b
+    for b in cwtest.registries.layers.BLOCKS)
 '''
 
 
@@ -116,7 +125,7 @@ def test_the_suite_fails_a_planted_bug_and_says_how_to_reproduce(pytester):
 
 
 def test_every_difference_has_a_published_case():
-    found = {d for check in CHECKS for case in cases([*BLOCKS, *OPTIMIZERS], check) for d in case.published}
+    found = {d for check in CHECKS for case in cases([*BLOCKS, *OPTIMIZERS], check) for d in case.kept}
     assert found == set(DIFFERENCES)
 
 
@@ -146,14 +155,14 @@ def test_registry_ids_are_unique_and_collection_imports_no_framework():
     for check in CHECKS:
         ids = [case.id for case in cases([*BLOCKS, *OPTIMIZERS], check)]
         assert len(ids) == len(set(ids))
-    code = ("import sys, cwtest.blocks.layers, cwtest.blocks.optimizers, cwtest.blocks.semantics, cwtest.blocks.layer_parity; "
-            "print(sorted({'torch', 'tensorflow', 'keras'} & set(sys.modules)))")
+    code = ("import sys, cwtest.registries.layers, cwtest.registries.optimizers, cwtest.registries.differences, "
+            "cwtest.blocks.layer_parity; print(sorted({'torch', 'tensorflow', 'keras'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_harmonization_knobs_name_catalogued_differences():
-    from cwtest.training.harmonize import KNOBS
+    from cwtest.registries.knobs import KNOBS
 
     assert {knob.catalogue for knob in KNOBS.values()} - {None} <= set(DIFFERENCES)
 
@@ -166,8 +175,8 @@ def test_a_copied_block_computes_with_its_own_weights(name):
 
     import torch
 
-    from cwtest.backends.torch_blocks import torch_input
-    from cwtest.blocks.layer_strategies import inputs_for
+    from cwtest.adapters.torch.cases import torch_input
+    from cwtest.registries.layer_strategies import inputs_for
 
     block = REGISTRY[name]
 
@@ -175,7 +184,7 @@ def test_a_copied_block_computes_with_its_own_weights(name):
               suppress_health_check=list(HealthCheck))
     @given(params=block.params)
     def check(params):
-        module = block.torch(torch.nn, params, frozenset())
+        module = torch_blocks.BUILDERS[block.builds](torch.nn, params, frozenset())
         copied = copy.deepcopy(module).train(params.get("training", block.training))
         xs = [torch_input(x).requires_grad_() for x in inputs_for(params)]
         copied(*xs).float().sum().backward()

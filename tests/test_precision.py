@@ -3,9 +3,9 @@ the frameworks' own settings (the TF32 flags can be set and read without a GPU).
 
 import pytest
 
-from cwtest.backends import observed
-from cwtest.backends.determinism import prepare_environment, torch_kernels, torch_state
-from cwtest.backends.precision import (
+from cwtest.frameworks import observed
+from cwtest.frameworks.determinism import prepare_environment, torch_kernels, torch_state
+from cwtest.frameworks.precision import (
     FLOOR_MARGIN,
     MODES,
     NUDGE_MARGIN,
@@ -19,7 +19,7 @@ from cwtest.backends.precision import (
     torch_mode,
     unit_ratio,
 )
-from cwtest.backends.sides import PRECISIONS, Side
+from cwtest.frameworks.sides import PRECISIONS, Side
 from cwtest.models.device_transfer import nudged
 
 # H200, torch 2.11, eval mode, batch 256, random inputs, CPU fp32 as reference: the largest logit
@@ -100,7 +100,8 @@ def test_device_gradient_criterion_through_vgg16():
 
     from cwtest.inputs.budgets import BUDGETS
     from cwtest.inputs.data import synthetic_cifar10
-    from cwtest.models.device_transfer import compared, copied, float_gradients, float_images, source_gradients
+    from cwtest.adapters.torch.adapter import float_gradients
+    from cwtest.models.device_transfer import compared, copied, float_images, source_gradients
     from cwtest.models.parity import comparable
 
     side, mode = Side("torch", "cpu"), MODES["fp32"]
@@ -153,10 +154,10 @@ def test_modes_in_force_are_recorded_as_read_back():
 
 
 def test_tensorflow_fp32_turns_its_default_tf32_off():
-    from cwtest.backends import frameworks
-    from cwtest.backends.precision import tensorflow_mode
+    from cwtest.frameworks import imports
+    from cwtest.frameworks.precision import tensorflow_mode
 
-    experimental = frameworks.tensorflow().config.experimental
+    experimental = imports.tensorflow().config.experimental
     assert experimental.tensor_float_32_execution_enabled()  # TensorFlow's default
     observed.clear()
     with tensorflow_mode(Side("tensorflow", "gpu")):

@@ -1,7 +1,7 @@
 """Progress lines reach the terminal while a training runs: with xdist (from the workers, through the
 controller), without it (past output capture), and not at all with -q.
 
-The training is the shared epoch loop (cwtest.training.protocol.run_epochs) around a step that takes half a
+The training is the shared epoch loop (cwtest.core.training_loop.run_epochs) around a step that takes half a
 second, in a real pytest process with the plugin loaded from the environment as a user's run has it.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 PROJECT = """
 import time
-from cwtest.training.protocol import Plan, Progress, run_epochs
+from cwtest.core.training_loop import Plan, Progress, run_epochs
 
 def test_training():
     plan = Plan(1e-3, 1e-7, batch_size=10, epochs=2, train_images=30, test_images=10)

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cwtest.errors import InputError
-from cwtest.models.tolerances import DEFAULTS
-from cwtest.training.protocol import accuracy, published_accuracy
+from cwtest.core.errors import InputError
+from cwtest.registries.tolerances import DEFAULTS
+from cwtest.core.accuracy import accuracy, published_accuracy
 
 REPO = Path(__file__).resolve().parent.parent
 TRIALS = REPO / "suites" / "trials" / "test_training.py"
@@ -57,14 +57,14 @@ def _images(n: int = 8) -> np.ndarray:
 
 
 def _keras_logits(model, images: np.ndarray) -> np.ndarray:
-    from cwtest.backends.sides import keras_in_process
+    from cwtest.frameworks.sides import keras_in_process
     from cwtest.models.parity import logits
 
     return logits(model, keras_in_process(), images)
 
 
 def _max_rel(reference: np.ndarray, candidate: np.ndarray) -> float:
-    from cwtest.metrics import measure
+    from cwtest.core.metrics import measure
 
     return measure(reference, candidate).max_rel
 
@@ -90,10 +90,10 @@ def test_published_keras_model_computes_what_tf_keras_computes(published_root):
     """Against the published framework itself: tf.keras loads the SavedModel as the published runs saved it
     (channels_first; TensorFlow 2.21's oneDNN runs NCHW convolutions on a CPU), and its logits are the
     reader's channels-last model's."""
-    from cwtest.backends import frameworks
+    from cwtest.frameworks import imports
     from cwtest.published.dataset import CrossedWires
 
-    frameworks.tensorflow()  # torch's stack first, then TensorFlow, then tf_keras on it
+    imports.tensorflow()  # torch's stack first, then TensorFlow, then tf_keras on it
     import tf_keras
 
     arch = "densenet121"  # BatchNorm, concatenation along channels and a global pool: what a layout error breaks

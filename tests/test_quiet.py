@@ -8,14 +8,14 @@ from xml.etree import ElementTree
 
 import pytest
 
-from cwtest.backends.sides import DEFAULT_PAIR
+from cwtest.frameworks.sides import DEFAULT_PAIR
 from cwtest.inputs.budgets import BUDGETS
 from cwtest.inputs.trials import ARCHITECTURES
-from cwtest.models.architectures import FLAVOURS
-from cwtest.models.tolerances import DEFAULTS
+from cwtest.registries.architectures import FLAVOURS
+from cwtest.registries.tolerances import DEFAULTS
 from cwtest.report.writer import PEAK_RSS
 from cwtest.session import options
-from cwtest.training.harmonize import KNOBS
+from cwtest.registries.knobs import KNOBS
 
 PROBE = """
 import sys

@@ -9,8 +9,9 @@ import itertools
 import pytest
 from hypothesis import strategies as st
 
+import planting
 from cwtest.blocks.layer_parity import assert_within, case_values
-from cwtest.blocks.layers import REGISTRY, Block
+from cwtest.registries.layers import REGISTRY, Block
 from cwtest.findings.rerun import NonDeterministic, judged_twice, moved
 
 # Large enough that torch splits the sum over threads: 1 and 2 threads add in another order.
@@ -18,7 +19,7 @@ SUM_SHAPE = (1, 1000, 1000, 1)
 THREADS = itertools.cycle((1, 2))  # across builds: each run of a case builds its module anew
 
 
-def _thread_flipping_sum(nn, p, published):
+def _thread_flipping_sum(nn, p, kept):
     """A real reduction whose order depends on the thread count, changed between calls: a block that
     gives two answers for one input, as a framework with a thread-count-dependent kernel would."""
     import torch
@@ -31,15 +32,16 @@ def _thread_flipping_sum(nn, p, published):
     return Sum()
 
 
-def _keras_sum(keras, p, published):
+def _keras_sum(keras, p, kept):
     x = keras.Input(p["inputs"][0][1:], batch_size=p["inputs"][0][0])
     return keras.Model(x, keras.layers.Lambda(lambda t: keras.ops.sum(t, axis=(1, 2, 3), keepdims=False)[:, None])(x))
 
 
-def test_a_side_that_answers_twice_is_non_deterministic():
+def test_a_side_that_answers_twice_is_non_deterministic(monkeypatch):
     import torch
 
-    block = Block("thread_flipping_sum", st.nothing(), _thread_flipping_sum, _keras_sum)
+    block = planting.planted(monkeypatch, Block("thread_flipping_sum", st.nothing(), "thread_flipping_sum"),
+                             torch=_thread_flipping_sum, keras=_keras_sum)
     params = {"inputs": [SUM_SHAPE], "seed": 3, "scale": 1.0}
     threads = torch.get_num_threads()
     try:
@@ -62,7 +64,7 @@ def test_a_mismatch_that_repeats_keeps_its_tolerance_message():
 
 
 # The dev-profile draw that failed as flaky and crashed its xdist worker: torch's oneDNN weight gradient
-# of the 1x1 stride-2 shortcut over a one-channel input (cwtest.findings.defects). The harness now hands torch
+# of the 1x1 stride-2 shortcut over a one-channel input (cwtest.registries.defects). The harness now hands torch
 # its own contiguous strides; the case must be within tolerance and the same on every call.
 FLAKY_CASE = {"inputs": [(2, 6, 4, 1)], "seed": 0, "scale": 1.0, "filters": 2, "stride": 2, "projection": True,
               "training": False}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.inputs.selection import select
 from cwtest.inputs.trials import load_table
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.report.writer import HEAD, SCHEMA_VERSION
 from cwtest.session.settings import resolve
 

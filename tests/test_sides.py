@@ -2,8 +2,8 @@
 
 import pytest
 
-from cwtest.backends.sides import Side, decomposition_sides, parse_pair, parse_side
-from cwtest.errors import InputError
+from cwtest.frameworks.sides import Side, decomposition_sides, parse_pair, parse_side
+from cwtest.core.errors import InputError
 
 
 def test_default_pair():

@@ -3,7 +3,8 @@ round-off noise floor (cwtest.training.protocol.step_parity), on the per-step fi
 
 from __future__ import annotations
 
-from cwtest.training.protocol import STEP_PARITY_MARGIN, step_parity
+from cwtest.registries.tolerances import STEP_PARITY_MARGIN
+from cwtest.training.protocol import step_parity
 
 # ResNet50 paper_table5_top1, harmonized, smoke budget, synthetic data, one thread per process:
 # torch against Keras, and torch against itself nudged by one ulp (the first 12 of 20 steps, as the

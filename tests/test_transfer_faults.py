@@ -10,14 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cwtest.backends.sides import Side
-from cwtest.errors import InputError
-from cwtest.metrics import measure
-from cwtest.models.architectures import REGISTRY, parse_flavours
+from cwtest.frameworks.sides import Side
+from cwtest.core.errors import InputError
+from cwtest.core.metrics import measure
+from cwtest.registries.architectures import REGISTRY, parse_flavours
 from cwtest.models.localize import first_over, layer_errors
 from cwtest.models.parity import logits
+from cwtest.adapters.keras import models as keras_models
+from cwtest.adapters.torch import models as torch_models
 from cwtest.models.structure import compare
-from cwtest.models.tolerances import DEFAULTS, parse, tolerance
+from cwtest.registries.tolerances import DEFAULTS, parse, tolerance
 from cwtest.models.transfer import Transferred, copy_weights, transferred
 from cwtest.session.settings import parse_layers
 
@@ -61,8 +63,8 @@ def test_dense_after_flatten_copied_without_reordering_is_caught_at_that_dense()
 
     flavour = REGISTRY["vgg16"].flavours["matched"]
     torch.manual_seed(0)
-    torch_model = flavour.torch(64)
-    keras_model = flavour.keras(64)
+    torch_model = torch_models.BUILDERS[flavour.torch](64)
+    keras_model = keras_models.BUILDERS[flavour.keras](64)
     structure = compare(torch_model, keras_model)
     assert structure.equivalent, structure.mismatches
     copy_weights(structure.pairs, "torch->keras")

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.inputs.trials import ARCHITECTURES, BUILTIN, load_table
 
 HEADER = "Name,State,learning_rate,batch_size,epochs,adam_epsilon,pt_test_acc,tf_test_acc,accuracy_diff"

@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 
 from cwtest.analysis.plots import ArchAccuracies
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.inputs.trials import ARCHITECTURES, LOSS_CURVES, Trial
 from cwtest.report.reader import Report, frameworks_of, number, trained_rows
 

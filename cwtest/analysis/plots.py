@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 
 FORMATS = ("png", "svg")
 DPI = 120

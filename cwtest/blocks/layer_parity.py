@@ -2,7 +2,8 @@
 
 torch is the reference: its weights are copied into Keras, and errors are measured relative
 to torch's values. Everything is compared in Keras's layout (NHWC, kernels HWIO). Each side's
-computation is its backend's (cwtest.backends.torch_blocks, cwtest.backends.keras_blocks).
+computation is its adapter's case runner (cwtest.frameworks.case_runner: ReferenceCases for torch, Cases
+for Keras); `kept` names the catalogued differences a case leaves as the frameworks ship them.
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ from typing import Callable
 
 import numpy as np
 
-from cwtest.backends import keras_blocks, torch_blocks
-from cwtest.backends.sides import TORCH_CPU, Side, keras_in_process
-from cwtest.backends.torch_blocks import KERAS_ORDER
-from cwtest.blocks.layer_strategies import inputs_for
-from cwtest.metrics import FLOAT64_MARGIN, Errors, measure
-from cwtest.models.transfer import keras_kernel, owned
-from cwtest.session import blackbox
+from cwtest.core import events
+from cwtest.core.layouts import KERAS_ORDER, keras_kernel, owned
+from cwtest.core.metrics import FLOAT64_MARGIN, Errors, measure
+from cwtest.frameworks import REFERENCE_CASES, adapter_for, case_runner
+from cwtest.frameworks.sides import TORCH_CPU, Side, keras_in_process
+from cwtest.registries.layer_strategies import inputs_for
+
+
+def _torch():
+    return case_runner(REFERENCE_CASES)
+
+
+def _keras():
+    return case_runner("keras")
 
 
 def keras_cpu() -> Side:
@@ -95,44 +103,44 @@ def _own(grads: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
     return {key[len(prefix):]: g for key, g in grads.items() if key.startswith(prefix) and "." not in key[len(prefix):]}
 
 
-def build_pair(block, params: dict, published: frozenset):
+def build_pair(block, params: dict, kept: frozenset):
     """The torch module and the Keras model of a case, Keras holding torch's weights."""
-    module = torch_blocks.build(block, params, published)
-    model = keras_blocks.build(block, params, published)
-    for name, sub in torch_blocks.weighted(module):
-        arrays = keras_layout(sub, keras_blocks.is_depthwise(model, name), torch_blocks.state(sub))
-        keras_blocks.set_layer_weights(model, name, [owned(a) for a in arrays.values()])
+    module = _torch().build(block, params, kept)
+    model = _keras().build(block, params, kept)
+    for name, sub in _torch().weighted(module):
+        arrays = keras_layout(sub, _keras().is_depthwise(model, name), _torch().state(sub))
+        _keras().set_layer_weights(model, name, [owned(a) for a in arrays.values()])
     return module, model
 
 
-def compare(block, params: dict, published: frozenset = frozenset(), check: str = "forward") -> dict[str, Errors]:
+def compare(block, params: dict, kept: frozenset = frozenset(), check: str = "forward") -> dict[str, Errors]:
     """forward: outputs and the state after the call; gradients: of sum(output * a random cotangent)
     with respect to the inputs and every weight."""
-    return case_values(block, params, published, check).errors()
+    return case_values(block, params, kept, check).errors()
 
 
-def case_values(block, params: dict, published: frozenset = frozenset(), check: str = "forward",
+def case_values(block, params: dict, kept: frozenset = frozenset(), check: str = "forward",
                 built: tuple | None = None) -> Values:
     """The arrays `compare` measures, torch's first (`built`: the case's pair from `build_pair`)."""
     training = params.get("training", block.training)
-    module, model = built or build_pair(block, params, published)
+    module, model = built or build_pair(block, params, kept)
     xs = inputs_for(params)
     gradients = check == "gradients"
-    blackbox.note(side=f"{TORCH_CPU} forward" + (" and backward" if gradients else ""))
-    torch_run = torch_blocks.run(module, xs, training, params["seed"] + 1 if gradients else None)
+    events.note(side=f"{TORCH_CPU} forward" + (" and backward" if gradients else ""))
+    torch_run = _torch().run(module, xs, training, params["seed"] + 1 if gradients else None)
     if gradients:
         return _gradients(module, model, torch_run, xs, training, block.gradient_scale)
-    blackbox.note(side=f"{keras_cpu()} forward")
-    keras_out = keras_blocks.forward(model, xs, training)
+    events.note(side=f"{keras_cpu()} forward")
+    keras_out = _keras().forward(model, xs, training)
     scale = _forward_scale(block, module, xs)
     results = {"output": (torch_run.output, keras_out, scale)}
-    for name, sub in torch_blocks.weighted(module):
-        ours = keras_layout(sub, keras_blocks.is_depthwise(model, name), torch_blocks.state(sub))
+    for name, sub in _torch().weighted(module):
+        ours = keras_layout(sub, _keras().is_depthwise(model, name), _torch().state(sub))
         # A running mean averages inputs that can be far larger than it: its layer's state
         # (the running variance holds the inputs' spread) sets the scale of its round-off.
         scale = max(float(np.abs(a).max(initial=0.0)) for a in ours.values())
         results.update({f"{name}.{key}": (a, theirs, scale)
-                        for (key, a), theirs in zip(ours.items(), keras_blocks.layer_weights(model, name))})
+                        for (key, a), theirs in zip(ours.items(), _keras().layer_weights(model, name))})
     return Values((str(TORCH_CPU), str(keras_cpu())), results)
 
 
@@ -140,7 +148,7 @@ def _forward_scale(block, module, xs: list[np.ndarray]) -> float:
     """What the block's outputs are measured against besides their own largest magnitude (see
     Block.forward_scale): nothing, the size of the terms they sum, or the largest input."""
     if block.forward_scale == "terms":
-        return torch_blocks.terms_scale(module, xs)
+        return _torch().terms_scale(module, xs)
     if block.forward_scale == "inputs":
         return max(float(np.abs(x).max()) for x in xs)
     return 0.0
@@ -149,8 +157,8 @@ def _forward_scale(block, module, xs: list[np.ndarray]) -> float:
 def _in_keras_layout(module, model, input_grads: list[np.ndarray], grads: dict[str, np.ndarray]) -> dict:
     """Gradients keyed as `_gradients` keys them, weights in Keras's layout."""
     found = {f"d input{i}": g for i, g in enumerate(input_grads)}
-    for name, sub in torch_blocks.weighted(module):
-        for key, g in keras_layout(sub, keras_blocks.is_depthwise(model, name), _own(grads, name)).items():
+    for name, sub in _torch().weighted(module):
+        for key, g in keras_layout(sub, _keras().is_depthwise(model, name), _own(grads, name)).items():
             found[f"d {name}.{key}"] = g
     return found
 
@@ -158,9 +166,9 @@ def _in_keras_layout(module, model, input_grads: list[np.ndarray], grads: dict[s
 def _gradients(module, model, torch_run, xs, training, against: str) -> Values:
     """Gradients of sum(output * cotangent) for the inputs and the weights, on both sides."""
     cotangent = torch_run.cotangent
-    names = [name for name, _ in torch_blocks.weighted(module)]
-    blackbox.note(side=f"{keras_cpu()} forward and backward")
-    keras_inputs, keras_weights = keras_blocks.gradients(model, names, xs, cotangent, training)
+    names = [name for name, _ in _torch().weighted(module)]
+    events.note(side=f"{keras_cpu()} forward and backward")
+    keras_inputs, keras_weights = _keras().gradients(model, names, xs, cotangent, training)
     ours = _in_keras_layout(module, model, torch_run.input_grads, torch_run.grads)
     theirs = {f"d input{i}": g for i, g in enumerate(keras_inputs)}
     for name in names:
@@ -174,30 +182,28 @@ def _gradients(module, model, torch_run, xs, training, against: str) -> Values:
         scale = max(scale, float(np.abs(cotangent).max()))
 
     def float64() -> dict[str, np.ndarray]:
-        return _in_keras_layout(module, model, *torch_blocks.float64_gradients(module, xs, cotangent, training))
+        return _in_keras_layout(module, model, *_torch().float64_gradients(module, xs, cotangent, training))
 
     return Values((str(TORCH_CPU), str(keras_cpu())),
                   {what: (a, np.asarray(theirs[what]), scale) for what, a in ours.items()}, float64,
-                  (lambda: torch_blocks.gradient_terms(module, xs, cotangent, training)) if against == "terms" else None,
+                  (lambda: _torch().gradient_terms(module, xs, cotangent, training)) if against == "terms" else None,
                   cotangent)
 
 
 def keras_pair_values(block, params: dict, other: Side, check: str = "forward",
-                      published: frozenset = frozenset()) -> Values:
-    """A case (harmonized, or with `published` differences left) on this process's Keras backend (the
+                      kept: frozenset = frozenset()) -> Values:
+    """A case (harmonized, or with `kept` differences left) on this process's Keras backend (the
     reference) and on `other`, a Keras side on
-    another backend, in its own process (cwtest.backends.remote): both hold the torch twin's weights and
+    another backend, in its own process (cwtest.frameworks.child): both hold the torch twin's weights and
     take the same inputs and cotangent. Measured as in `case_values`, against the same scales, and for
     gradients the same float64 result (torch's, the same function's), so the tolerances are the entry's."""
-    from cwtest.backends.remote import keras_on
-
-    module, model = build_pair(block, params, published)
-    names = [name for name, _ in torch_blocks.weighted(module)]
-    weights = {name: keras_blocks.layer_weights(model, name) for name in names}  # before any call moves them
-    reference = case_values(block, params, published, check, (module, model))
-    blackbox.note(side=f"{other} " + ("forward and backward" if check == "gradients" else "forward"))
-    found = keras_on(other.keras_backend).case_on_cpu(block.name, params, weights, check, reference.cotangent,
-                                                      sorted(published))
+    module, model = build_pair(block, params, kept)
+    names = [name for name, _ in _torch().weighted(module)]
+    weights = {name: _keras().layer_weights(model, name) for name in names}  # before any call moves them
+    reference = case_values(block, params, kept, check, (module, model))
+    events.note(side=f"{other} " + ("forward and backward" if check == "gradients" else "forward"))
+    found = adapter_for(other).case_on_cpu(block.name, params, weights, check, reference.cotangent,
+                                                      sorted(kept))
     if check == "gradients":
         input_grads, weight_grads = found
         theirs = dict(zip([k for k in reference.quantities if k.startswith("d input")], input_grads))
@@ -222,14 +228,14 @@ def compare_devices(block, params: dict, source, target, check: str = "forward")
 
 def device_values(block, params: dict, source, target, check: str = "forward") -> Values:
     """The arrays `compare_devices` measures, the source's first."""
-    module = torch_blocks.build(block, params, frozenset())
+    module = _torch().build(block, params, frozenset())
     training = params.get("training", block.training)
     xs = inputs_for(params)
     gradients = check == "gradients"
     found, cotangent_scale = [], 0.0
     for side in (source, target):
-        blackbox.note(side=str(side))
-        run = torch_blocks.run(copy.deepcopy(module), xs, training, params["seed"] + 1 if gradients else None, side)
+        events.note(side=str(side))
+        run = _torch().run(copy.deepcopy(module), xs, training, params["seed"] + 1 if gradients else None, side)
         if gradients:
             cotangent_scale = float(np.abs(run.cotangent).max())
             found.append({**{f"d input{i}": g for i, g in enumerate(run.input_grads)},

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from cwtest.blocks.layer_parity import Values
-from cwtest.metrics import Errors
+from cwtest.core.metrics import Errors
 
 
 class NonDeterministic(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 
 
 @dataclass(frozen=True)

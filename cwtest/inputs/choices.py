@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
+from cwtest.inputs.trials import ARCHITECTURES
 
 
 def parse_choices(text: str, known: tuple[str, ...], option: str, kind: str) -> tuple[str, ...]:
@@ -14,3 +15,7 @@ def parse_choices(text: str, known: tuple[str, ...], option: str, kind: str) -> 
     if unknown:
         raise InputError(f"{option}: unknown {kind} {', '.join(unknown)} (known: {', '.join(known)}, all)")
     return known if "all" in names else tuple(k for k in known if k in names)
+
+
+def parse_archs(text: str, option: str = "--crossedwires-arch") -> tuple[str, ...]:
+    return parse_choices(text, ARCHITECTURES, option, "architecture")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.inputs.budgets import Budget
 
 OPTION = "--crossedwires-data"

@@ -14,7 +14,7 @@ import operator
 import random
 from collections.abc import Sequence
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.inputs.trials import Trial
 
 OPTION = "--crossedwires-select"

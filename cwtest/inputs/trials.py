@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 
 ARCHITECTURES = ("vgg16", "resnet50", "densenet121")
 # Prefixes of the published file names and W&B project names.

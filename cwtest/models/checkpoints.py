@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtest.backends import trainer_for
-from cwtest.backends.sides import Pair, Side
+from cwtest.frameworks import trainer_for
+from cwtest.frameworks.sides import Pair, Side
 from cwtest.published import layout
-from cwtest.training.protocol import accuracies
+from cwtest.core.accuracy import accuracies
 
 
 def published(folder: Path | None) -> bool:
@@ -49,14 +49,14 @@ def save(folder: Path, trial: str, pair: Pair, models) -> None:
 def load(folder: Path, arch: str, trial: str, side: Side):
     """One side's trained model, ready for the side's backend to run."""
     if published(folder):
-        return trainer_for(side).load_published(dataset(folder).root, arch, trial, side)
+        return dataset(folder).model(arch, trial, side)
     return trainer_for(side).load(arch, folder, trial, side)
 
 
 def evaluate(folder: Path, arch: str, trial: str, pair: Pair, images: np.ndarray, labels: np.ndarray,
              batch_size: int) -> dict[str, float]:
     """Both saved sides' test accuracies on the run's test arrays, exact and as the trials recorded them
-    (cwtest.training.protocol.published_accuracy, at the trial's batch size)."""
+    (cwtest.core.accuracy.published_accuracy, at the trial's batch size)."""
     predictions = []
     for side in (pair.left, pair.right):
         predictions.append(trainer_for(side).predict(load(folder, arch, trial, side), images, side))

@@ -1,9 +1,10 @@
 """One model code on two devices, precisions or Keras backends: the "transfer" is a copy of the weights
 onto the other side, and the comparison is of the same model computed in two places. Gradients are
-compared for torch sides (their allowances rest on torch's float64 reference).
+compared where the source's adapter gives a float64 reference (the role ReferenceGradients: torch's), against the
+target's own gradients (the role Gradients: a plugin's side, say).
 
 Gradients are compared with the source's own sensitivity to rounding beside them (the "nudge
-spread", cwtest.backends.precision.gradient_allowance): the source's gradients again with its input images
+spread", cwtest.frameworks.precision.gradient_allowance): the source's gradients again with its input images
 and weights moved by NUDGE_UNITS units of the comparison mode's roundoff. A ReLU whose input is zero
 within rounding can take the other branch on the other device, a step that no rounding margin covers;
 such a step shows in the source's own gradients under the nudge, on that batch.
@@ -15,15 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.backends import backend_for, torch_backend
-from cwtest.backends.precision import Mode, nudge_pattern, nudge_size
-from cwtest.backends.sides import Side
-from cwtest.backends.torch_backend import float_gradients
+from cwtest.frameworks import adapter_for
+from cwtest.frameworks.precision import Mode, nudge_pattern, nudge_size
+from cwtest.frameworks.sides import Side
 from cwtest.models.parity import comparable, relative_l2
 
 # Random patterns per batch, each nudged up and down; the spread is the largest change over them. One: where
 # a 64-unit nudge missed a ReLU step the target took, a second pattern missed it too, and a larger nudge
-# (cwtest.backends.precision.NUDGE_UNITS) covered it.
+# (cwtest.frameworks.precision.NUDGE_UNITS) covered it.
 NUDGE_PATTERNS = 1
 
 
@@ -31,9 +31,9 @@ def copied(arch: str, source: Side, target: Side, seed: int = 0) -> tuple[object
     """The source's model and a copy of its weights and statistics on the target (another device, precision
     or Keras backend: one model code); the target is built from another seed, so that only the copy can
     make the two agree."""
-    first = backend_for(source).build(arch, source, seed)
-    second = backend_for(target).build(arch, target, seed + 1)
-    backend_for(target).set_weights(second, backend_for(source).weights(first))
+    first = adapter_for(source).build(arch, source, seed)
+    second = adapter_for(target).build(arch, target, seed + 1)
+    adapter_for(target).set_weights(second, adapter_for(source).weights(first))
     return first, second
 
 
@@ -70,13 +70,15 @@ def source_gradients(model, x: np.ndarray, labels: np.ndarray, side: Side, mode:
 
     A nudge moves every operand, the inputs and each parameter, by the mode's nudge size: rounding enters
     at every layer, and a nudge of the inputs alone fades with depth where rounding grows (measured in
-    cwtest.backends.precision, NUDGE_UNITS). Each random pattern is used with both signs (an antithetic pair): a ReLU
+    cwtest.frameworks.precision, NUDGE_UNITS). Each random pattern is used with both signs (an antithetic pair): a ReLU
     input that the nudge moves by more than its distance from zero changes sides under one of the two.
     """
-    value, exact = float_gradients(model, x, labels, side), float_gradients(model, x, labels, side, float64=True)
+    reference = adapter_for(side)  # the role ReferenceGradients (cwtest.frameworks.roles)
+    value, exact = reference.float_gradients(model, x, labels, side), reference.float_gradients(model, x, labels, side,
+                                                                                              float64=True)
     size = nudge_size(mode)
-    moved = [float_gradients(torch_backend.nudged(model, size, sign, 2 * seed + 1), nudged(x, size, sign, 2 * seed), labels,
-                             side) for seed in range(patterns) for sign in (1.0, -1.0)]
+    moved = [reference.float_gradients(reference.nudged(model, size, sign, 2 * seed + 1), nudged(x, size, sign, 2 * seed),
+                                       labels, side) for seed in range(patterns) for sign in (1.0, -1.0)]
     return SourceGradients(value, exact, moved)
 
 
@@ -98,4 +100,5 @@ def gradient_errors(models, images: np.ndarray, labels: np.ndarray, source: Side
     x = float_images(images)
     with comparable(models[0], source), comparable(models[1], target):
         found = source_gradients(models[0], x, labels, source, mode)
-        return compared(found, float_gradients(models[1], x, labels, target))
+        # The same float inputs: the target's adapter scales the uint8 images as float_images does.
+        return compared(found, adapter_for(target).gradients(models[1], images, labels, target))

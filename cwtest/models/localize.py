@@ -1,6 +1,6 @@
 """Where two sides part: every paired layer's activation compared, first to last.
 
-The per-layer table holds each layer's max abs and max rel error (cwtest.metrics)
+The per-layer table holds each layer's max abs and max rel error (cwtest.core.metrics)
 and, as CRADLE does, the growth of the error from the previous layer,
 R = (e - e_prev) / (e_prev + 1e-7): an error that is inherited grows little, one a layer
 introduces jumps. The first layer over the tolerance is where to look. `profile` draws the table of
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.backends import backend_for
-from cwtest.backends.sides import DEFAULT_PAIR, Side, parse_pair
-from cwtest.errors import InputError
-from cwtest.metrics import Errors, measure
+from cwtest.frameworks import adapter_for
+from cwtest.frameworks.sides import DEFAULT_PAIR, Side, parse_pair
+from cwtest.core.errors import InputError
+from cwtest.core.metrics import Errors, measure
 from cwtest.models.parity import comparable, preserved
 
 GROWTH_FLOOR = 1e-7  # CRADLE's: keeps R finite after an exact layer
@@ -53,9 +53,9 @@ def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, t
     chosen = [pairs[i] for i in indices]
     with preserved(pair.torch_model, pair.keras_model), comparable(pair.torch_model, torch_side), \
             comparable(pair.keras_model, keras_side):
-        torch_values = backend_for(torch_side).activations(pair.torch_model, [t.handle for t, _ in chosen], images,
+        torch_values = adapter_for(torch_side).activations(pair.torch_model, [t.handle for t, _ in chosen], images,
                                                            torch_side, training)
-        keras_values = backend_for(keras_side).activations(pair.keras_model, [k.handle for _, k in chosen], images,
+        keras_values = adapter_for(keras_side).activations(pair.keras_model, [k.handle for _, k in chosen], images,
                                                            keras_side, training)
         return compared(indices, chosen, torch_values, keras_values)
 

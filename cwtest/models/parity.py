@@ -1,6 +1,6 @@
 """Measuring whether two sides compute the same numbers: outputs and gradients.
 
-Errors are cwtest.metrics's: against the reference side's scale (`max_rel`), since element-wise
+Errors are cwtest.core.metrics's: against the reference side's scale (`max_rel`), since element-wise
 relative errors explode at logits near zero and say nothing there.
 Logits are compared on both sides, also for a Keras model with a softmax head (its head
 is read before the softmax), and in training mode with dropout off (batch statistics on).
@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
-from cwtest.backends import backend_for
-from cwtest.backends.sides import TORCH_CPU, Side, keras_in_process
-from cwtest.metrics import FLOAT64_MARGIN
-from cwtest.models.transfer import owned
+from cwtest.frameworks import adapter_for
+from cwtest.frameworks.sides import TORCH_CPU, Side, keras_in_process
+from cwtest.core.metrics import FLOAT64_MARGIN
+from cwtest.core.layouts import owned
 
 
 def image_batches(data, size: int) -> dict[str, np.ndarray]:
@@ -40,12 +40,12 @@ def decidable_agreement(actual: np.ndarray, reference: np.ndarray, max_abs: floa
 
 def comparable(model, side: Side | str):
     """Dropout off and a softmax head read as logits, put back afterwards (the side's backend knows how)."""
-    return backend_for(side).comparable(model)
+    return adapter_for(side).comparable(model)
 
 
 def logits(model, side: Side, images: np.ndarray, training: bool = False) -> np.ndarray:
     with comparable(model, side):
-        return backend_for(side).forward(model, images, side, training=training)
+        return adapter_for(side).forward(model, images, side, training=training)
 
 
 @contextmanager
@@ -53,7 +53,7 @@ def preserved(torch_model, keras_model):
     """Both models' weights and statistics as they were before (a training-mode pass updates
     BatchNorm statistics, by different momenta on the two sides): copies, since a backend's arrays may
     share memory with the tensors they came from."""
-    sides = ((backend_for(TORCH_CPU), torch_model), (backend_for(keras_in_process()), keras_model))
+    sides = ((adapter_for(TORCH_CPU), torch_model), (adapter_for(keras_in_process()), keras_model))
     saved = [[owned(a) for a in backend.weights(model)] for backend, model in sides]
     try:
         yield
@@ -87,15 +87,15 @@ def gradient_errors(pair, images: np.ndarray, labels: np.ndarray, torch_side: Si
                     keras_side: Side) -> list[GradientError]:
     """Every torch parameter's gradient against the Keras one mapped back through the transfer layout,
     after one backward pass of the mean cross-entropy of the logits in training mode (dropout off)."""
-    from cwtest.models.transfer import to_torch
+    from cwtest.core.layouts import to_torch
 
-    torch_backend = backend_for(torch_side)
+    torch_adapter = adapter_for(torch_side)
     with preserved(pair.torch_model, pair.keras_model):
         with comparable(pair.torch_model, torch_side):
-            torch_grads = torch_backend.gradients(pair.torch_model, images, labels, torch_side)
-            exact = torch_backend.gradients(pair.torch_model, images, labels, torch_side, float64=True)
+            torch_grads = torch_adapter.gradients(pair.torch_model, images, labels, torch_side)
+            exact = torch_adapter.gradients(pair.torch_model, images, labels, torch_side, float64=True)
         with comparable(pair.keras_model, keras_side):
-            keras_grads = backend_for(keras_side).gradients(pair.keras_model, images, labels, keras_side)
+            keras_grads = adapter_for(keras_side).gradients(pair.keras_model, images, labels, keras_side)
     found = []
     for torch_layer, keras_layer in pair.structure.pairs:
         names = [f"{torch_layer.name}.{n}" for n in ("weight", "bias") if f"{torch_layer.name}.{n}" in torch_grads]

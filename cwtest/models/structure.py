@@ -10,37 +10,16 @@ translates torch names to Keras names, else by position.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
-from cwtest.backends import backend_for
-from cwtest.backends.sides import TORCH_CPU, Side, keras_in_process
+from cwtest.frameworks import adapter_for
+from cwtest.core.records import Layer
+from cwtest.frameworks.sides import TORCH_CPU, Side, keras_in_process
 
 # The fields two paired layers must agree on; `Mismatch.field` is one of these, or
 # "missing" for a layer with no counterpart on the other side.
 FIELDS = ("kind", "output_shape", "parameters", "stride", "padding", "bias")
-
-
-@dataclass(frozen=True)
-class Layer:
-    name: str
-    kind: str  # conv | dense | batchnorm, or the class name of any other layer with weights
-    output_shape: tuple[int, ...]
-    parameters: int
-    stride: tuple[int, ...] | None = None
-    padding: tuple[int, ...] | None = None
-    bias: bool | None = None
-    # Keras only: the (H, W, C) map a Flatten turned into this dense layer's input.
-    flattened: tuple[int, ...] | None = None
-    handle: object = field(default=None, compare=False, repr=False)  # the framework's layer object
-
-
-@dataclass(frozen=True)
-class Read:
-    """A model's layers as its backend reads them, and the image side its input takes."""
-
-    layers: list[Layer]
-    image_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,8 +65,8 @@ def compare(torch_model, keras_model, keras_name: Callable[[str], str] | None = 
     """The layers of a torch model and a Keras model paired and compared; each read by its side's backend
     (Keras's by default on the backend this process runs Keras on)."""
     keras_side = keras_side or keras_in_process()
-    keras_read = backend_for(keras_side).layers(keras_model)
-    torch_read = backend_for(torch_side).layers(torch_model, keras_read.image_size)
+    keras_read = adapter_for(keras_side).layers(keras_model)
+    torch_read = adapter_for(torch_side).layers(torch_model, keras_read.image_size)
     pairs, missing = pair_layers(torch_read.layers, keras_read.layers, keras_name)
     return Comparison(tuple(pairs), tuple(missing + field_mismatches(pairs)))
 

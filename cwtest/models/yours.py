@@ -10,7 +10,7 @@ named); the weights copied in `direction` (the weight map of cwtest.models.trans
 eval mode and in training mode; every parameter's gradient of one fixed random projection of the
 output (a loss any model has, classifier or not), against torch's own float64 gradient as the floor;
 and every paired layer's output, so that a failure names the first layer over its tolerance. The
-tolerances are the transfer suite's (cwtest.models.tolerances), each overridable per call.
+tolerances are the transfer suite's (cwtest.registries.tolerances), each overridable per call.
 
 Inputs are arrays as the models take them, any shape and dtype: `inputs` for torch, `keras_inputs`
 for Keras (default: the same arrays; an image model usually takes NCHW in torch and NHWC in Keras).
@@ -29,14 +29,16 @@ from typing import Callable
 
 import numpy as np
 
-from cwtest.backends import backend_for
-from cwtest.backends.sides import Pair, Side, keras_in_process, parse_side
-from cwtest.metrics import TOLERANCE_RATIO, Errors, measure
+from cwtest.frameworks import adapter_for
+from cwtest.frameworks.sides import Pair, Side, keras_in_process, parse_side
+from cwtest.core.metrics import TOLERANCE_RATIO, Errors, measure
 from cwtest.models.localize import LayerError, compared, first_over, table
 from cwtest.models.parity import GradientError, comparable, relative_l2
-from cwtest.models.structure import Layer, Mismatch, field_mismatches, pair_layers
-from cwtest.models.tolerances import DEFAULTS
-from cwtest.models.transfer import DIRECTIONS, copy_weights, owned, to_torch
+from cwtest.core.records import Layer
+from cwtest.models.structure import Mismatch, field_mismatches, pair_layers
+from cwtest.registries.tolerances import DEFAULTS
+from cwtest.core.layouts import owned, to_torch
+from cwtest.models.transfer import DIRECTIONS, copy_weights
 
 CHECKS = ("logits_eval", "logits_train", "gradients")  # the tolerances a comparison reads
 
@@ -126,7 +128,7 @@ def compare_models(torch_model, keras_model, inputs: np.ndarray, keras_inputs: n
     """Compare a torch module and a Keras model on `inputs` (see the module's docstring). `direction`
     is where the weights go: "torch->keras" (default) or "keras->torch"; `names` maps a torch layer name
     to its Keras layer's name (default: pair by position); `tolerances` overrides the named ones in
-    cwtest.models.tolerances (logits_eval, logits_train, gradients)."""
+    cwtest.registries.tolerances (logits_eval, logits_train, gradients)."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction: {direction!r} is not one of {', '.join(DIRECTIONS)}")
     unknown = sorted(set(tolerances or {}) - set(CHECKS))
@@ -138,45 +140,45 @@ def compare_models(torch_model, keras_model, inputs: np.ndarray, keras_inputs: n
         raise ValueError(f"compare_models compares a torch side with a Keras side, not {torch_side} with {keras_side}")
     limits = {name: DEFAULTS[name] for name in CHECKS} | dict(tolerances or {})
     keras_inputs = inputs if keras_inputs is None else keras_inputs
-    torch_backend, keras_backend = backend_for(torch_side), backend_for(keras_side)
+    torch_adapter, keras_adapter = adapter_for(torch_side), adapter_for(keras_side)
     torch_model = torch_model.to(torch_side.device)
-    keras_read = keras_backend.layers(keras_model)
-    torch_read = torch_backend.layers(torch_model, example=inputs[:1])
+    keras_read = keras_adapter.layers(keras_model)
+    torch_read = torch_adapter.layers(torch_model, example=inputs[:1])
     pairs, missing = pair_layers(torch_read.layers, keras_read.layers, names)
     mismatches = missing + field_mismatches(pairs)
     result = ModelComparison(torch_side, keras_side, direction, limits, tuple(pairs), tuple(mismatches))
     if mismatches:
         return result
     copy_weights(pairs, direction, torch_side, keras_side)
-    saved = [owned(a) for a in torch_backend.weights(torch_model)], [owned(a) for a in keras_backend.weights(keras_model)]
+    saved = [owned(a) for a in torch_adapter.weights(torch_model)], [owned(a) for a in keras_adapter.weights(keras_model)]
 
     def restore() -> None:  # a training-mode pass moves BatchNorm statistics, by different momenta
-        torch_backend.set_weights(torch_model, saved[0])
-        keras_backend.set_weights(keras_model, saved[1])
+        torch_adapter.set_weights(torch_model, saved[0])
+        keras_adapter.set_weights(keras_model, saved[1])
 
     outputs, layers = {}, {}
     with comparable(torch_model, torch_side), comparable(keras_model, keras_side):
         for mode, training in (("eval", False), ("train", True)):
-            reference = torch_backend.run(torch_model, inputs, torch_side, training)
+            reference = torch_adapter.run(torch_model, inputs, torch_side, training)
             restore()
-            outputs[mode] = measure(reference, keras_backend.run(keras_model, keras_inputs, keras_side, training))
+            outputs[mode] = measure(reference, keras_adapter.run(keras_model, keras_inputs, keras_side, training))
             restore()
             handles = [t.handle for t, _ in pairs], [k.handle for _, k in pairs]
-            torch_values = torch_backend.layer_outputs(torch_model, handles[0], inputs, torch_side, training)
+            torch_values = torch_adapter.layer_outputs(torch_model, handles[0], inputs, torch_side, training)
             restore()
-            keras_values = keras_backend.layer_outputs(keras_model, handles[1], keras_inputs, keras_side, training)
+            keras_values = keras_adapter.layer_outputs(keras_model, handles[1], keras_inputs, keras_side, training)
             restore()
             layers[mode] = tuple(compared(list(range(len(pairs))), pairs, torch_values, keras_values))
         cotangent = np.random.default_rng(seed).standard_normal(reference.shape).astype(np.float32)
-        torch_grads = torch_backend.projection_gradients(torch_model, inputs, cotangent, torch_side)
+        torch_grads = torch_adapter.projection_gradients(torch_model, inputs, cotangent, torch_side)
         restore()
-        exact = torch_backend.projection_gradients(torch_model, inputs, cotangent, torch_side, float64=True)
-        keras_grads = keras_backend.projection_gradients(keras_model, keras_inputs, cotangent, keras_side)
+        exact = torch_adapter.projection_gradients(torch_model, inputs, cotangent, torch_side, float64=True)
+        keras_grads = keras_adapter.projection_gradients(keras_model, keras_inputs, cotangent, keras_side)
         restore()
     gradients = []
     for t, k in pairs:
-        names_here = [f"{t.name}.{n}" for n in ("weight", "bias") if f"{t.name}.{n}" in torch_grads]
-        keras_values = [keras_grads[w.path] for w in k.handle.trainable_weights]
+        names_here = [key for key in t.gradient_keys if key in torch_grads]
+        keras_values = [keras_grads[key] for key in k.gradient_keys]
         for name, value in zip(names_here, to_torch(k, keras_values), strict=True):
             reference = torch_grads[name]
             gradients.append(GradientError(name, relative_l2(value, reference), float(np.abs(value - reference).max()),

@@ -26,11 +26,11 @@ import pickle
 from decimal import Decimal
 from pathlib import Path
 
-from cwtest.backends import trainer_for
-from cwtest.backends.sides import Side, keras_in_process
-from cwtest.errors import InputError
+from cwtest.frameworks import trainer_for
+from cwtest.frameworks.sides import Side, keras_in_process
+from cwtest.core.errors import InputError
 from cwtest.inputs.trials import ARCHITECTURES
-from cwtest.published import layout
+from cwtest.published import layout, savedmodel
 
 
 def as_given(stored: float, given: float) -> bool:
@@ -90,15 +90,30 @@ class CrossedWires:
 
     def torch_model(self, arch: str, trial: str, device: str = "cpu"):
         """The trial's trained torch model (the published definition), in eval mode, on `device`."""
-        self._present(layout.torch_file(_known(arch), trial))
-        return trainer_for(Side("torch", device)).load_published(self.root, arch, trial, Side("torch", device))
+        return self.model(arch, trial, Side("torch", device))
 
     def keras_model(self, arch: str, trial: str, device: str = "cpu"):
         """The trial's trained Keras model, rebuilt channels-last in Keras 3 (on the backend this process runs
         Keras on) with its saved variables. Call it with training=False; its softmax head returns probabilities."""
-        self._present(layout.keras_folder(_known(arch), trial))
-        side = keras_in_process(device)
-        return trainer_for(side).load_published(self.root, arch, trial, side)
+        return self.model(arch, trial, keras_in_process(device))
+
+    def model(self, arch: str, trial: str, side: Side):
+        """The trial's trained model of the side's framework, through the side's adapter (its published loading):
+        a torch side gets the state dict's bytes, a Keras side the SavedModel's variables read as arrays."""
+        relative, stored = getattr(self, f"_stored_{side.api}")(_known(arch), trial)
+        return trainer_for(side).load_published(arch, stored, self.root.describe(relative), side)
+
+    # What the dataset stores for each model code (Side.api), read as plain data.
+    def _stored_torch(self, arch: str, trial: str) -> tuple[str, bytes]:
+        relative = layout.torch_file(arch, trial)
+        self._present(relative)
+        return relative, self.root.read(relative)
+
+    def _stored_keras(self, arch: str, trial: str) -> tuple[str, object]:
+        relative = layout.keras_folder(arch, trial)
+        self._present(relative)
+        with self.root.extracted(relative) as folder:  # read whole into arrays, so an extracted copy can go
+            return relative, savedmodel.read(folder, self.root.describe(relative))
 
     def search_history(self, arch: str, subspace: int | None = None) -> list:
         """Ray Tune's results table of each searched subspace, in subspace order (space<i>.csv); with

@@ -5,7 +5,7 @@ files written by the same libraries and calls the published scripts used
 (cross_framework_hpo/parameter_sweep.py and its models):
 
 - torch: `torch.save(model.state_dict(), dir + ".pt_model.pt")` of the published torch definitions
-  (cwtest.backends.torch_models), with the storages tagged `cuda:0` as the published runs' were (they
+  (cwtest.adapters.torch.models), with the storages tagged `cuda:0` as the published runs' were (they
   trained on a GPU), though nothing here needs one: torch records a storage's location as a tag;
 - TensorFlow: tf.keras 2 (the `tf_keras` package) with image_data_format `channels_first`,
   `tf.keras.applications.<Model>(weights=None, input_shape=(3, 32, 32), classes=10)`, compiled with
@@ -14,7 +14,7 @@ files written by the same libraries and calls the published scripts used
   pickled scikit-optimize OptimizeResult from a real, tiny GP run over the subspace's trials);
 - `wandb_exports/<arch>_cifar10_wandb_export.csv`: the trials' rows of the real export.
 
-Known weights (cwtest.backends.published_writer, which writes both models): each trial's Keras weights
+Known weights (cwtest.published.writer, which writes both models): each trial's Keras weights
 come from a channels-last Keras 3 twin (written to `--twins`, a `.weights.h5` per trial), so a correct
 reader gives back the twin's logits.
 
@@ -32,8 +32,8 @@ import sys
 from pathlib import Path
 
 
-from cwtest.backends.published_writer import keras_twin, write_keras, write_torch
-from cwtest.errors import InputError
+from cwtest.published.writer import keras_twin, write_keras, write_torch
+from cwtest.core.errors import InputError
 from cwtest.inputs.trials import ARCHITECTURES, Trial, load_table
 from cwtest.published import layout
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 
 # cwtest architecture -> the prefix the published files use for it
 PREFIXES = {"vgg16": "vgg", "resnet50": "resnet", "densenet121": "densenet"}

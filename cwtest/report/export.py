@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime
 import json
 
-from cwtest.backends.sides import reported_pair
-from cwtest.errors import InputError
+from cwtest.frameworks.sides import reported_pair
+from cwtest.core.errors import InputError
 from cwtest.inputs.trials import Trial
 from cwtest.report.reader import Report, number, trained_rows, version_columns
 

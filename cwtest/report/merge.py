@@ -5,7 +5,7 @@ rows would not be one run's."""
 
 from __future__ import annotations
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.report.reader import Report, metric_columns, version_columns
 from cwtest.report.writer import HEAD
 

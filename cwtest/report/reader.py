@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 from cwtest.report.writer import HEAD, SCHEMA_VERSION
 
 VERSION_SUFFIX = "_version"

@@ -11,7 +11,7 @@ import fnmatch
 import math
 from dataclasses import dataclass
 
-from cwtest.metrics import TOLERANCE_RATIO
+from cwtest.core.metrics import TOLERANCE_RATIO
 from cwtest.report.writer import SEVERITY, UNFINISHED
 
 # (metric pattern, how the table names it), most telling first.

@@ -18,14 +18,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from cwtest.backends import versions_of
-from cwtest.backends.frameworks import framework_versions
-from cwtest.backends.sides import reported_pair
+from cwtest.core.properties import CONTEXT, METRIC
+from cwtest.frameworks import versions_of
+from cwtest.frameworks.imports import framework_versions
+from cwtest.frameworks.sides import reported_pair
 
 SCHEMA_VERSION = 3  # 2: precision and deterministic columns; 3: backends
-METRIC = "metric:"
-CONTEXT = "cw:"
-# precision and deterministic: what each side computed under, read back from the frameworks (cwtest.backends.observed).
+# precision and deterministic: what each side computed under, read back from the frameworks (cwtest.frameworks.observed).
 CONTEXT_FIELDS = ("arch", "trial", "pair", "device", "budget", "precision", "deterministic")
 # backends: what each side of the row's pair runs on, with versions (`torch:cpu: torch 2.14.1, torchvision 0.29.1;
 # keras-jax:cpu: keras 3.15.1, jax 0.10.2`), read by the writer from the row's pair.

@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cwtest.backends import trainable
-from cwtest.backends.sides import parse_pair
-from cwtest.errors import InputError
+from cwtest.frameworks import trainable
+from cwtest.frameworks.sides import parse_pair
+from cwtest.core.errors import InputError
 from cwtest.inputs.budgets import BUDGETS, get_budget
 from cwtest.search.objective import OBJECTIVES
 from cwtest.search.plan import Search, check_address
-from cwtest.session.settings import check_writable, parse_archs
+from cwtest.inputs.choices import parse_archs
+from cwtest.inputs.paths import check_writable
 
 DEFAULT_OUT = "found.csv"
 PUBLISHED_TRIALS = 25  # per subspace, as the published search ran

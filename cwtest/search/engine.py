@@ -28,7 +28,7 @@ import ray  # noqa: E402
 from ray import tune  # noqa: E402
 from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 
-from cwtest.backends.sides import Pair
+from cwtest.frameworks.sides import Pair
 from cwtest.inputs.budgets import Budget
 from cwtest.inputs.data import Cifar10
 from cwtest.report.writer import backends_text

@@ -2,18 +2,18 @@
 
 Objectives:
 - `published`: the accuracy difference under the published protocol, measured as the dataset measured it
-  (the torch side's accuracy as a mean of batch accuracies, cwtest.training.protocol.published_accuracy);
+  (the torch side's accuracy as a mean of batch accuracies, cwtest.core.accuracy.published_accuracy);
 - `unexplained`: the accuracy difference that remains with every harmonization knob on
-  (cwtest.training.harmonize.ALL). cwtest's catalogue of semantic differences does not explain it.
+  (cwtest.registries.knobs.ALL). cwtest's catalogue of semantic differences does not explain it.
 """
 
 from __future__ import annotations
 
-from cwtest.backends.sides import Pair
+from cwtest.frameworks.sides import Pair
 from cwtest.inputs.budgets import Budget
 from cwtest.inputs.data import Cifar10
 from cwtest.inputs.trials import Trial
-from cwtest.training.harmonize import ALL
+from cwtest.registries.knobs import ALL
 from cwtest.training.paired import train_pair
 from cwtest.training.protocol import plan_for
 

@@ -6,8 +6,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwtest.backends.sides import Pair
-from cwtest.errors import InputError
+from cwtest.frameworks.sides import Pair
+from cwtest.core.errors import InputError
 from cwtest.inputs.budgets import Budget
 from cwtest.search.space import Dimension
 

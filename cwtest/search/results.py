@@ -15,8 +15,8 @@ import json
 import os
 from pathlib import Path
 
-from cwtest.backends.sides import Pair
-from cwtest.errors import InputError
+from cwtest.frameworks.sides import Pair
+from cwtest.core.errors import InputError
 from cwtest.report.export import PUBLISHED
 
 EXTRA = ("architecture", "budget", "pair", "backends", "objective", "objective_value", "subspace", "subspace_trial",

@@ -13,7 +13,7 @@ import itertools
 import math
 from dataclasses import dataclass, replace
 
-from cwtest.errors import InputError
+from cwtest.core.errors import InputError
 
 OVERLAP = 0.25  # of each dimension's range, shared by its two halves
 HALF = (1 + OVERLAP) / 2

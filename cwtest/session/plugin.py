@@ -14,19 +14,18 @@ from typing import TYPE_CHECKING, Callable
 
 import pytest
 
+from cwtest.core.properties import CONTEXT, METRIC
 from cwtest.session.options import given, register
+from cwtest.session.stash import SESSION_STARTED, SETTINGS
 
 if TYPE_CHECKING:
     from cwtest.inputs.data import Cifar10
     from cwtest.session.settings import Settings
 
 RUN = "cwtest.session.run"  # the plugin module that does the work, registered under this name
-SETTINGS = pytest.StashKey["Settings"]()
-SESSION_STARTED = pytest.StashKey[bool]()  # the header is written: a run started after it writes its own later
 PARAMETERS = ("crossedwires_trial", "crossedwires_arch", "crossedwires_side")  # fixtures the run parametrizes
 FIXTURES = frozenset({*PARAMETERS, "crossedwires_settings", "crossedwires_data", "crossedwires_compare",
                       "record_metric"})
-CONTEXT = "cw:"  # the prefix of the context properties a run attaches to each test (cwtest.report.writer)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -127,6 +126,6 @@ def record_metric(request: pytest.FixtureRequest) -> Callable[[str, float], None
     """Record a named number for this test; it becomes a report column and a JUnit property."""
 
     def record(name: str, value: float) -> None:
-        request.node.user_properties.append(("metric:" + name, float(value)))
+        request.node.user_properties.append((METRIC + name, float(value)))
 
     return record

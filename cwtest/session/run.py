@@ -17,15 +17,17 @@ from pathlib import Path
 import pytest
 
 from cwtest import __version__
-from cwtest.backends.determinism import prepare_environment
-from cwtest.backends.frameworks import RUN_KERAS_BACKENDS, choose_keras_backend, framework_versions
-from cwtest.errors import InputError
+from cwtest.frameworks.determinism import prepare_environment
+from cwtest.frameworks.imports import RUN_KERAS_BACKENDS, choose_keras_backend, framework_versions
+from cwtest.core.errors import InputError
 from cwtest.inputs.data import Cifar10, load_cifar10, synthetic_cifar10
 from cwtest.report.summary import attribution_lines, compatibility_lines, decomposition_lines
 from cwtest.report.summary import lines as summary_lines
-from cwtest.report.writer import CONTEXT, METRIC, PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
+from cwtest.core.properties import CONTEXT, METRIC
+from cwtest.report.writer import PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
+from cwtest.core import events
 from cwtest.session import blackbox, live
-from cwtest.session.plugin import SESSION_STARTED, SETTINGS
+from cwtest.session.stash import SESSION_STARTED, SETTINGS
 from cwtest.session.settings import Settings, resolve
 from cwtest.session.workers import assign_gpu, share_cores, worker_index
 
@@ -44,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.help or config.option.version:
         return
     position = worker_index(getattr(config, "workerinput", None))
+    events.install(live.show, live.restart, blackbox.note)  # the training loop's and the layer suite's reports
     if position is not None:
         share_cores(position[1])
         config.stash[GPU] = assign_gpu(position[0]) or ""
@@ -80,7 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _keras_backends(config: pytest.Config, backends: tuple[str, ...]) -> None:
     """The Keras backend of the pair's (first) Keras side, chosen before anything imports Keras, and all
-    the pair's Keras backends named (cwtest.backends.frameworks.run_keras_backends); xdist's workers
+    the pair's Keras backends named (cwtest.frameworks.imports.run_keras_backends); xdist's workers
     inherit both. The old values are put back at the end."""
     previous = {name: os.environ.get(name) for name in ("KERAS_BACKEND", RUN_KERAS_BACKENDS)}
     try:
@@ -182,17 +185,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def compare_on_pair(pair, record_metric, torch_model, keras_model, inputs, keras_inputs=None, **options):
     """The crossedwires_compare fixture's work (cwtest.session.plugin)."""
-    from cwtest.backends import backend_for
+    from cwtest.frameworks.availability import require
     from cwtest.models.yours import compare_models
 
     if not pair.torch_and_keras:
         pytest.skip(f"crossedwires_compare compares torch with Keras, and the pair is {pair}: name one torch and "
                     f"one Keras side in --crossedwires-pair")
     torch_side, keras_side = pair.torch_first((pair.left, pair.right))
-    for side in (torch_side, keras_side):
-        reason = backend_for(side.framework).available(side)
-        if reason:
-            pytest.skip(reason)
+    require(torch_side, keras_side, roles=("runner", "weights", "layers", "user models"))
     result = compare_models(torch_model, keras_model, inputs, keras_inputs, torch_side=torch_side,
                             keras_side=keras_side, **options)
     for name, value in result.metrics().items():
@@ -224,11 +224,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     blackbox.start(item.nodeid)
     side = params.get("crossedwires_side")
     if side is not None:
-        from cwtest.backends import backend_for
+        from cwtest.frameworks.availability import require
 
-        reason = backend_for(side.framework).available(side)
-        if reason:
-            pytest.skip(reason)
+        require(side)
 
 
 @pytest.hookimpl(hookwrapper=True)

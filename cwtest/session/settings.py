@@ -7,17 +7,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cwtest.backends import TRAINABLE, trainable
-from cwtest.backends.sides import Pair, decomposition_sides, parse_pair
-from cwtest.errors import InputError
+from cwtest.frameworks import TRAINABLE, trainable
+from cwtest.frameworks.sides import Pair, decomposition_sides, parse_pair
+from cwtest.core.errors import InputError
 from cwtest.inputs.budgets import Budget, get_budget
-from cwtest.inputs.choices import parse_choices
+from cwtest.inputs.choices import parse_archs
+from cwtest.inputs.paths import check_writable
 from cwtest.inputs.selection import select
-from cwtest.inputs.trials import ARCHITECTURES, Trial, TrialTable, load_table
-from cwtest.models.architectures import FLAVOURS, REGISTRY, parse_flavours
-from cwtest.models.tolerances import parse as parse_tolerances
+from cwtest.inputs.trials import Trial, TrialTable, load_table
+from cwtest.registries.architectures import FLAVOURS, REGISTRY, parse_flavours
+from cwtest.registries.tolerances import parse as parse_tolerances
 from cwtest.report.reader import read_baseline
-from cwtest.training.harmonize import keras_flavour, parse_knobs
+from cwtest.registries.knobs import keras_flavour, parse_knobs
 
 @dataclass(frozen=True)
 class Settings:
@@ -55,10 +56,6 @@ def _raw(config, name: str) -> tuple[str, Path]:
 def _path(config, name: str) -> Path | None:
     text, base = _raw(config, name)
     return (base / os.path.expanduser(text)).resolve() if text else None
-
-
-def parse_archs(text: str, option: str = "--crossedwires-arch") -> tuple[str, ...]:
-    return parse_choices(text, ARCHITECTURES, option, "architecture")
 
 
 def parse_layers(text: str, option: str = "--crossedwires-layers") -> tuple[str, ...]:
@@ -109,15 +106,6 @@ def _folder(path: Path | None, option: str) -> Path | None:
         if not path.exists() and not path.parent.is_dir():
             raise InputError(f"{option}: cannot create {path}: folder {path.parent} does not exist")
     return path
-
-
-def check_writable(path: Path, option: str) -> None:
-    if path.is_dir():
-        raise InputError(f"{option}: {path} is a folder, not a file")
-    if not path.parent.is_dir():
-        raise InputError(f"{option}: cannot write {path}: folder {path.parent} does not exist")
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InputError(f"{option}: cannot write {path}: permission denied")
 
 
 def check_combination(settings: Settings) -> None:

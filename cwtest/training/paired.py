@@ -7,13 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.backends import trainer_for
-from cwtest.backends.sides import Pair, Side, decomposition_sides
-from cwtest.errors import InputError
+from cwtest.frameworks import trainer_for
+from cwtest.frameworks.sides import Pair, Side, decomposition_sides
+from cwtest.core.errors import InputError
 from cwtest.inputs.data import Cifar10
-from cwtest.models.architectures import REGISTRY
-from cwtest.training.harmonize import keras_flavour, side_knobs
-from cwtest.training.protocol import PARITY_STEPS, Plan, Progress, SideRun, accuracy, divergence, first_steps, step_differences
+from cwtest.registries.architectures import REGISTRY
+from cwtest.registries.knobs import keras_flavour, side_knobs
+from cwtest.core.training_loop import Plan, Progress, SideRun
+from cwtest.core.accuracy import accuracy
+from cwtest.training.protocol import PARITY_STEPS, divergence, first_steps, step_differences
 
 
 @dataclass(eq=False)

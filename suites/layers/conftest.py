@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
-from cwtest.backends import backend_for
-from cwtest.backends.sides import Side, keras_in_process
+from cwtest.frameworks.availability import require
+from cwtest.frameworks.sides import Side, keras_in_process
 from cwtest.blocks.layer_parity import tolerance_ratio
-from cwtest.metrics import TOLERANCE_RATIO
+from cwtest.core.metrics import TOLERANCE_RATIO
 
 
 @pytest.fixture
@@ -48,9 +48,7 @@ def _torch_against_keras(pair) -> None:
                     f"{keras_sides[0] if keras_sides else 'tensorflow:cpu'}; a pair of torch sides runs "
                     f"test_blocks.py on both")
     _, keras_side = pair.torch_first((pair.left, pair.right))
-    reason = backend_for(keras_side).available(Side(keras_side.framework, "cpu"))  # blocks run on the CPU
-    if reason:
-        pytest.skip(reason)
+    require(Side(keras_side.framework, "cpu"))  # blocks run on the CPU
 
 
 @pytest.fixture
@@ -75,10 +73,7 @@ def _two_keras_backends(pair) -> tuple[Side, Side]:
                     f"e.g. keras-torch:cpu,keras-jax:cpu")
     reference = keras_in_process()
     other = pair.right if pair.left.framework == reference.framework else pair.left
-    for side in (reference, other):
-        reason = backend_for(side).available(side)
-        if reason:
-            pytest.skip(reason)
+    require(reference, other)
     return reference, other
 
 
@@ -96,10 +91,7 @@ def one_code_pair(request, crossedwires_settings):
         return _two_keras_backends(pair)
     if pair.left.api != "torch":
         pytest.skip(f"{pair}: blocks run on two devices for torch only; name torch sides, e.g. torch:cpu,torch:cuda")
-    for side in (pair.left, pair.right):
-        reason = backend_for(side).available(side)
-        if reason:
-            pytest.skip(reason)
+    require(pair.left, pair.right)
     return pair.left, pair.right
 
 

@@ -4,7 +4,7 @@ forward: the outputs and the weights' state after the call (BatchNorm's running 
 gradients: of sum(output * cotangent) for the inputs and every weight. A case built with a
 catalogued difference left published is a strict xfail; its harmonized twin must pass.
 With a pair of torch sides (torch:cpu,torch:cuda) each harmonized block runs on both instead,
-within its fp32 tolerance scaled to the less precise side's rounding (cwtest.backends.precision); with a
+within its fp32 tolerance scaled to the less precise side's rounding (cwtest.frameworks.precision); with a
 pair of Keras backends (keras-torch:cpu,keras-jax:cpu) on both Keras backends, within its tolerance.
 A case that fails runs again on the same inputs: a side that answers differently the second time
 fails as "non-deterministic: <side>" (cwtest.findings.rerun). A running case's inputs are noted for the
@@ -15,13 +15,13 @@ import pytest
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
-from cwtest.backends.frameworks import chosen_keras_backend, run_keras_backends
-from cwtest.backends.precision import keras_mode, looser, torch_mode, unit_ratio
-from cwtest.backends.sides import Side
+from cwtest.frameworks.imports import chosen_keras_backend, run_keras_backends
+from cwtest.frameworks.precision import keras_mode, looser, torch_mode, unit_ratio
+from cwtest.frameworks.sides import Side
 from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_cpu, keras_pair_values
-from cwtest.blocks.layers import BLOCKS
-from cwtest.blocks.semantics import pytest_params
-from cwtest.findings.defects import avoids_defects
+from cwtest.registries.layers import BLOCKS
+from cwtest.registries.differences import pytest_params
+from cwtest.registries.defects import avoids_defects
 from cwtest.findings.rerun import judged_twice
 from cwtest.session import blackbox
 
@@ -35,7 +35,7 @@ def _keras_backends(one_code_pair) -> frozenset[str]:
 def _check(case, data, check, worst_errors, reproduce, one_code_pair):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
-    # Catalogued torch defects that Keras on torch meets (cwtest.findings.defects); their own tests show them.
+    # Catalogued torch defects that Keras on torch meets (cwtest.registries.defects); their own tests show them.
     assume(avoids_defects(_keras_backends(one_code_pair), check, case.entry.name, params))
     blackbox.note(inputs=params)
     limit = getattr(case.entry.tolerance, check)
@@ -45,12 +45,12 @@ def _check(case, data, check, worst_errors, reproduce, one_code_pair):
     def run():
         if one_code_pair and one_code_pair[0].api == "keras":
             with keras_mode(one_code_pair[0]):
-                return keras_pair_values(case.entry, params, one_code_pair[1], check, case.published)
+                return keras_pair_values(case.entry, params, one_code_pair[1], check, case.kept)
         if one_code_pair:
             return device_values(case.entry, params, *one_code_pair, check)
         # torch against Keras, both on the CPU, in fp32: entered so that the row reads it back
         with torch_mode(Side("torch", "cpu")), keras_mode(keras_cpu()):
-            return case_values(case.entry, params, case.published, check)
+            return case_values(case.entry, params, case.kept, check)
 
     def judge(results):
         worst_errors(results, limit)

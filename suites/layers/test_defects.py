@@ -1,4 +1,4 @@
-"""The catalogued framework defects (cwtest.findings.defects), each by its standalone reproducer.
+"""The catalogued framework defects (cwtest.registries.defects), each by its standalone reproducer.
 
 Each reproducer runs in its own process: a defect that corrupts the heap must not take the test
 run down with it. `test_defect_reproduces` is a strict xfail that names the defect where the
@@ -17,9 +17,9 @@ import sys
 
 import pytest
 
-from cwtest.findings.defects import DEFECTS, kernels_run
+from cwtest.registries.defects import DEFECTS, kernels_run
 
-# Threads the reproducers run with: the race shows with two or more (cwtest.findings.defects).
+# Threads the reproducers run with: the race shows with two or more (cwtest.registries.defects).
 THREADS = "2"
 TIMEOUT_S = 300
 

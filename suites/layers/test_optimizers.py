@@ -8,13 +8,14 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from cwtest.backends.frameworks import run_keras_backends
+from cwtest.frameworks.imports import run_keras_backends
 from cwtest.blocks.layer_parity import assert_within
-from cwtest.backends.precision import keras_mode
-from cwtest.blocks.optimizers import (OPTIMIZERS, REGISTRY, adam_reference, keras_pair_trajectories, path_scale, start,
-                                      trajectories)
-from cwtest.blocks.semantics import pytest_params
-from cwtest.metrics import measure
+from cwtest.frameworks.precision import keras_mode
+from cwtest.blocks.optimizer_paths import keras_pair_trajectories, path_scale, trajectories
+from cwtest.core.adam import adam_reference
+from cwtest.registries.optimizers import OPTIMIZERS, REGISTRY, start
+from cwtest.registries.differences import pytest_params
+from cwtest.core.metrics import measure
 
 
 @pytest.mark.parametrize("case", pytest_params(OPTIMIZERS, "optimizer", run_keras_backends()))
@@ -28,7 +29,7 @@ def test_optimizer_steps(case, data, worst_errors, reproduce, keras_pair):
             path = keras_pair_trajectories(case.entry, params, keras_pair[1], tuple(range(1, steps + 1)))
         scale = path_scale(start(params, steps)[0], [ours for ours, _ in path])
     else:
-        path = trajectories(case.entry, params, case.published, tuple(range(1, steps + 1)))
+        path = trajectories(case.entry, params, case.kept, tuple(range(1, steps + 1)))
         scale = path_scale(start(params, steps)[0], [torch_side for torch_side, _ in path])
     reference, other = path[-1]
     results = {f"theta after {steps} steps": measure(reference, other, scale)}

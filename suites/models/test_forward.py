@@ -7,7 +7,7 @@ input and produce finite scores for ten classes, and what is recorded is their s
 
 import numpy as np
 
-from cwtest.models.architectures import REGISTRY
+from cwtest.registries.architectures import REGISTRY
 
 BATCH = 16
 

@@ -16,17 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from cwtest.backends import backend_for
-from cwtest.backends.sides import Side
+from cwtest.frameworks import adapter_for
+from cwtest.frameworks.availability import require
+from cwtest.frameworks.sides import Side
 from cwtest.models import checkpoints
-from cwtest.models.architectures import REGISTRY
+from cwtest.registries.architectures import REGISTRY
 from cwtest.models.device_transfer import copied
 from cwtest.models.structure import explain, summary
-from cwtest.models.tolerances import DEFAULTS
-from cwtest.models.tolerances import tolerance as resolve_tolerance
+from cwtest.registries.tolerances import DEFAULTS
+from cwtest.registries.tolerances import tolerance as resolve_tolerance
 from cwtest.models.transfer import WeightsDoNotFit, transferred
-from cwtest.report.writer import CONTEXT
-from cwtest.session.plugin import SETTINGS
+from cwtest.core.properties import CONTEXT
+from cwtest.session.stash import SETTINGS
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -85,13 +86,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("device_route", _route_params(device_routes(settings.pair), DEVICE_NEEDS))
 
 
-def usable(*sides: Side, fp32_only: bool = True) -> None:
+# What a torch/Keras route asks of both sides' adapters: the structure check reads their layers, the weight map
+# moves weights layer by layer, and localization reads each layer's output.
+TRANSFER_ROLES = ("runner", "weights", "gradients", "layers")
+
+
+def usable(*sides: Side, fp32_only: bool = True, roles: tuple[str, ...] = ("runner",)) -> None:
     for side in sides:
         if fp32_only and side.precision != "fp32":
             pytest.skip(f"{side}: the transfer suite's tolerances are fp32; name fp32 sides in --crossedwires-pair")
-        reason = backend_for(side).available(side)
-        if reason:
-            pytest.skip(reason)
+    require(*sides, roles=roles)
 
 
 @functools.lru_cache(maxsize=3)
@@ -107,7 +111,7 @@ def _cached_pair(arch: str, flavour: str, direction: str, torch_side: Side, kera
 def _cached_export(arch: str, flavour: str, torch_side: Side, onnx_side: Side, keras_side: Side,
                    trained: tuple[Path, str] | None = None):
     pair = _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side, trained)
-    return backend_for("onnxruntime").export(pair.torch_model, onnx_side)
+    return adapter_for("onnxruntime").export(pair.torch_model, onnx_side)
 
 
 def trained_weights(settings, arch: str) -> tuple[Path, str] | None:
@@ -132,7 +136,7 @@ def _route_models(arch: str, flavour: str, route, keras_default: Side = KERAS_CP
     usable(*route)
     torch_side = _first(route, "torch", Side("torch", "cpu"))
     keras_side = _first(route, "keras", keras_default)
-    usable(torch_side, keras_side)
+    usable(torch_side, keras_side, roles=TRANSFER_ROLES)
     direction = "keras->torch" if route[0].api == "keras" else "torch->keras"
     pair = _cached_pair(arch, flavour, direction, torch_side, keras_side, trained)
     if any(side.api == "keras" for side in route):  # torch->onnxruntime needs no Keras weights
@@ -147,7 +151,8 @@ def _route_models(arch: str, flavour: str, route, keras_default: Side = KERAS_CP
 @pytest.fixture
 def device_models(crossedwires_arch, device_route):
     """() -> the route's source model and its copy on the target (fresh each call); skips where a side cannot run."""
-    usable(*device_route, fp32_only=False)  # the precision mode sets the tolerance (cwtest.backends.precision)
+    # the precision mode sets the tolerance (cwtest.frameworks.precision)
+    usable(*device_route, fp32_only=False, roles=("runner", "weights"))
     return lambda: copied(crossedwires_arch, *device_route)
 
 
@@ -173,7 +178,7 @@ def structure_check(crossedwires_settings):
     xfails it for known differences or fails it for unknown ones; skips where a side cannot run."""
 
     def check(arch, flavour, torch_side, keras_side):
-        usable(torch_side, keras_side)
+        usable(torch_side, keras_side, roles=TRANSFER_ROLES)
         return _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side,
                             trained_weights(crossedwires_settings, arch))
 
@@ -196,7 +201,7 @@ def _require_transfer(pair) -> None:
     gone = [d.name for d in differences if not explained[d.name]]
     if gone:
         pytest.fail(f"{pair.arch} {pair.flavour}: known difference {', '.join(gone)} is no longer observed; "
-                    "update cwtest/models/architectures.py", pytrace=False)
+                    "update cwtest/registries/architectures.py", pytrace=False)
     if differences:
         pytest.xfail("; ".join(f"{d.name}: {d.cause} ({len(explained[d.name])} mismatches, e.g. "
                                f"{explained[d.name][0]})" for d in differences))

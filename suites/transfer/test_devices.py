@@ -3,7 +3,7 @@ same numbers.
 
 The route goes from the pair's left side (the reference) to its right side; the transfer is a
 copy of the weights onto the target (cwtest.models.device_transfer). Tolerances follow the
-precision mode of the less precise side (cwtest.backends.precision): logits within
+precision mode of the less precise side (cwtest.frameworks.precision): logits within
 atol + GROWTH * rtol * |largest reference logit|, gradients within the mode's share of their
 fp32 rounding floor or of the source's own spread under a nudge of its operands, on several batches.
 """
@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cwtest.backends.precision import allowed, gradient_allowance, looser
-from cwtest.metrics import TOLERANCE_RATIO, measure
+from cwtest.frameworks.availability import require
+from cwtest.frameworks.precision import allowed, gradient_allowance, looser
+from cwtest.core.metrics import TOLERANCE_RATIO, measure
 from cwtest.models.device_transfer import gradient_errors
 from cwtest.models.parity import decidable_agreement, image_batches, logits
-from cwtest.models.tolerances import DEFAULTS
+from cwtest.registries.tolerances import DEFAULTS
 
 BATCH = 16
 # Gradients are compared on this many batches of BATCH images from the run's data (the first 48 test images):
@@ -58,13 +59,15 @@ def test_device_logits(device_route, device_models, crossedwires_data, record_me
 
 
 def test_device_gradients(device_route, device_models, crossedwires_data, record_metric):
-    """Each parameter's gradient within its allowance (cwtest.backends.precision.gradient_allowance) on every one of
+    """Each parameter's gradient within its allowance (cwtest.frameworks.precision.gradient_allowance) on every one of
     GRADIENT_BATCHES batches: a ReLU that goes the other way on one batch is covered by the source's own
     nudge spread on that batch, not by the luck of a batch that has none."""
     source, target = device_route
     if source.api != "torch":
         pytest.skip(f"{source} -> {target}: gradient allowances rest on torch's float64 gradients; compare each "
                     f"Keras side's gradients against torch:cpu instead (test_transfer.py::test_gradients)")
+    require(source, roles=("reference gradients",))
+    require(target, roles=("gradients",))
     mode = looser(source, target)
     models = device_models()
     failures, worst, floors, ratio = [], 0.0, 0.0, 0.0

@@ -3,7 +3,7 @@
 Per architecture and flavour: the structures match (or differ for named, known reasons: an
 xfail), weights survive torch->Keras->torch bit for bit, and per route the logits (eval and
 training mode, random and dataset images) and the gradients agree within the named
-tolerances (cwtest/models/tolerances.py). A failure, or `--crossedwires-layers`, adds the per-layer
+tolerances (cwtest/registries/tolerances.py). A failure, or `--crossedwires-layers`, adds the per-layer
 error table that says where the sides part. Logits that fail are computed again on the same
 images: a side that answers differently fails as non-deterministic (cwtest.findings.rerun).
 """
@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from cwtest.backends.sides import Side
+from cwtest.frameworks.sides import Side
 from cwtest.blocks.layer_parity import Values
 from cwtest.findings.rerun import raise_if_moved
-from cwtest.metrics import TOLERANCE_RATIO, measure
-from cwtest.models.architectures import REGISTRY
+from cwtest.core.metrics import TOLERANCE_RATIO, measure
+from cwtest.registries.architectures import REGISTRY
 from cwtest.models.localize import first_over, layer_errors, selected, table
 from cwtest.models.parity import decidable_agreement, gradient_errors, image_batches, logits, preserved
+from cwtest.frameworks import adapter_for
 from cwtest.models.structure import compare
 from cwtest.models.transfer import copy_weights
-from cwtest.report.writer import CONTEXT
+from cwtest.core.properties import CONTEXT
 
 BATCH = 16
 
@@ -40,15 +41,14 @@ def test_structure(crossedwires_arch, flavour, structure_sides, structure_check,
 
 def test_roundtrip(crossedwires_arch, flavour, structure_sides, route_models):
     """torch -> Keras -> a second torch model (other seed) reproduces every tensor bit for bit."""
-    from cwtest.backends import torch_backend
-
     pair, _, torch_side, keras_side = route_models(crossedwires_arch, flavour, structure_sides)
-    second = torch_backend.build(crossedwires_arch, torch_side, seed=1, flavour=flavour)
+    torch_adapter = adapter_for(torch_side)
+    second = torch_adapter.build(crossedwires_arch, torch_side, seed=1, flavour=flavour)
     back = compare(second, pair.keras_model, REGISTRY[crossedwires_arch].flavours[flavour].keras_name,
                    torch_side, keras_side)
     copy_weights(back.pairs, "keras->torch", torch_side, keras_side)
     for (original, _), (copied, _) in zip(pair.structure.pairs, back.pairs, strict=True):
-        for a, b in zip(torch_backend.layer_weights(original.handle), torch_backend.layer_weights(copied.handle),
+        for a, b in zip(torch_adapter.layer_weights(original.handle), torch_adapter.layer_weights(copied.handle),
                         strict=True):
             assert np.array_equal(a, b), f"{original.name}: torch->keras->torch changed the values"
 

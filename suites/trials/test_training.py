@@ -1,6 +1,6 @@
 """Paired training of the selected CrossedWires trials, under both protocols.
 
-harmonized: every knob of cwtest.training.harmonize on (shared initial weights, matched structure,
+harmonized: every knob of cwtest.registries.knobs on (shared initial weights, matched structure,
 dropout, loss, BatchNorm and Adam semantics, deterministic kernels); the two sides' per-step
 losses must stay within the round-off noise floor of the trajectory (cwtest.training.protocol), judged
 over the first steps until that floor shows the trajectory decorrelated from itself.
@@ -17,13 +17,13 @@ import math
 import pytest
 
 from cwtest.analysis.equivalence import equivalence
-from cwtest.backends import TRAINABLE, trainable
+from cwtest.frameworks import TRAINABLE, trainable
 from cwtest.inputs.trials import DIVERGENT
 from cwtest.models import checkpoints
-from cwtest.models.architectures import REGISTRY
+from cwtest.registries.architectures import REGISTRY
 from cwtest.report.reader import baseline_value
 from cwtest.session import live
-from cwtest.training.harmonize import ALL, KNOBS
+from cwtest.registries.knobs import ALL, KNOBS
 from cwtest.training.paired import decompose, noise_floor, starts_fresh, train_pair
 from cwtest.training.protocol import PARITY_STEPS, plan_for, step_differences, step_parity
 

@@ -1,1 +1,1 @@
-"""Standalone reproducers of the catalogued framework defects (cwtest.findings.defects), one script each."""
+"""Standalone reproducers of the catalogued framework defects (cwtest.registries.defects), one script each."""

@@ -33,7 +33,7 @@ def main() -> int:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     x = torch.randn(2, 6, 4, 1).permute(0, 3, 1, 2)  # shape (2, 1, 6, 4), strides (24, 1, 4, 1)
-    if "--avoided" in sys.argv:  # what the layer suite does (cwtest.backends.torch_blocks.torch_input)
+    if "--avoided" in sys.argv:  # what the layer suite does (cwtest.adapters.torch.blocks.torch_input)
         x = x.clone(memory_format=torch.contiguous_format)
     w = torch.randn(8, 1, 1, 1)
     g = torch.randn(2, 8, 3, 2)

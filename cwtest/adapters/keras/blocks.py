@@ -1,0 +1,249 @@
+"""How Keras builds each block of the layer registry (cwtest.registries.layers) and each optimizer of the
+optimizer registry (cwtest.registries.optimizers), under the keys the entries name (BUILDERS, OPTIMIZERS), on
+whichever Keras backend this process runs.
+
+Builders get `keras` passed in and `kept`, the set of differences to leave as the frameworks ship them;
+everything else is harmonized. Layers are named as torch's submodules (cwtest.adapters.torch.blocks).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Callable
+
+from cwtest.core.keyed import Builders
+from cwtest.registries.layer_strategies import labels_for
+
+BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
+OPTIMIZERS = Builders()  # the optimizer registry's keys (cwtest.registries.optimizers: Optimizer.builds) -> builders
+
+
+def functional(keras, params, forward):
+    inputs = [keras.Input(shape[1:], batch_size=shape[0]) for shape in params["inputs"]]
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], forward(*inputs))
+
+
+# Keras's initial weights are overwritten with torch's (layer_parity.build_pair): a constant
+# initializer skips random draws that were a quarter of a Keras layer's construction.
+OVERWRITTEN = {"kernel_initializer": "zeros", "bias_initializer": "zeros"}
+
+
+class _KerasChain:
+    """Keras layers run one after another, eagerly: what a functional Model of them computes (each
+    layer's own `__call__`, the same kernels), without the symbolic pass a Model runs to be built,
+    which was half of a simple case's time (benchmarks/layers.py). Built from the case's input
+    shape, so that torch's weights can be set before the first call."""
+
+    def __init__(self, input_shape: tuple[int, ...], layers) -> None:
+        self.layers = list(layers)
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            layer.build(shape)
+            shape = tuple(layer.compute_output_shape(shape))
+
+    def get_layer(self, name: str):
+        return next(layer for layer in self.layers if layer.name == name)
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def __call__(self, x, training: bool = False):
+        return functools.reduce(lambda y, layer: layer(y, training=training), self.layers, x)
+
+
+def chain(keras, params, *layers):
+    (shape,) = params["inputs"]
+    return _KerasChain(shape, layers)
+
+
+def _two_pass_moments(keras, inputs, axes):
+    """The batch mean and the variance around it, the mean subtracted first, as torch computes them."""
+    ops = keras.ops
+    mean = ops.mean(inputs, axis=axes, keepdims=True)
+    variance = ops.mean(ops.square(inputs - ops.stop_gradient(mean)), axis=axes, keepdims=True)
+    return ops.squeeze(mean, axes), ops.squeeze(variance, axes)
+
+
+@functools.cache
+def _torch_like_batchnorm(keras, unbiased_update: bool, two_pass: bool):
+    class TorchLikeBatchNormalization(keras.layers.BatchNormalization):
+        """Keras's BatchNormalization, updating the moving variance with the unbiased batch variance as
+        torch does (unbiased_update), and computing the batch variance in two passes (two_pass)."""
+
+        def _moments(self, inputs, mask):
+            if not two_pass or mask is not None:
+                return super()._moments(inputs, mask)
+            return _two_pass_moments(keras, inputs, self._reduction_axes)
+
+        def call(self, inputs, training=None, mask=None):
+            outputs = super().call(inputs, training=training, mask=mask)
+            if unbiased_update and training and self.trainable:
+                count = math.prod(inputs.shape[a] for a in self._reduction_axes)
+                _, variance = self._moments(inputs, mask)
+                # Keras added (1-m)*biased; unbiased = biased * n/(n-1) = biased + biased/(n-1).
+                self.moving_variance.assign_add((1.0 - self.momentum) * variance / (count - 1))
+            return outputs
+
+    return TorchLikeBatchNormalization
+
+
+def _keras_batchnorm(keras, kept, name, eps=1e-5, momentum=0.1):
+    """The Keras twin of torch BatchNorm2d(eps=eps, momentum=momentum), but for kept differences."""
+    cls = _torch_like_batchnorm(keras, "bn_running_variance" not in kept, "bn_one_pass_variance" not in kept)
+    options = {}
+    if "bn_epsilon" not in kept:
+        options["epsilon"] = eps
+    if "bn_momentum" not in kept:
+        options["momentum"] = 1.0 - momentum
+    return cls(name=name, **options)
+
+
+@BUILDERS("conv2d")
+def conv(keras, p, kept):
+    padding = "valid" if p["padding"] == "explicit" else p["padding"]
+    conv = keras.layers.Conv2D(p["filters"], p["kernel"], p["stride"], padding, dilation_rate=p["dilation"],
+                               groups=p["groups"], use_bias=p["bias"], name="conv", **OVERWRITTEN)
+    return chain(keras, p, *([keras.layers.ZeroPadding2D(p["pad"])] if p["pad"] else []), conv)
+
+
+@BUILDERS("conv2d_same_stride2")
+def same_stride2(keras, p, kept):
+    if "same_padding_stride2" in kept:
+        return chain(keras, p, keras.layers.Conv2D(p["filters"], p["kernel"], 2, "same", name="conv",
+                                                          **OVERWRITTEN))
+    return chain(keras, p, keras.layers.ZeroPadding2D(p["kernel"] // 2),
+                        keras.layers.Conv2D(p["filters"], p["kernel"], 2, "valid", name="conv", **OVERWRITTEN))
+
+
+@BUILDERS("conv2d_depthwise")
+def depthwise(keras, p, kept):
+    return chain(keras, p, keras.layers.DepthwiseConv2D(p["kernel"], p["stride"],
+                                                               depth_multiplier=p["multiplier"],
+                                                               use_bias=p["bias"], name="conv"))
+
+
+@BUILDERS("batchnorm")
+def batchnorm_block(keras, p, kept):
+    return chain(keras, p, _keras_batchnorm(keras, kept, "bn"))
+
+
+@BUILDERS("vgg_conv_block")
+def vgg(keras, p, kept):
+    convs = [keras.layers.Conv2D(p["filters"], 3, padding="same", activation="relu", name=f"conv{i}", **OVERWRITTEN)
+             for i in range(p["convs"])]
+    return chain(keras, p, *convs, keras.layers.MaxPooling2D(2, 2))
+
+
+def bottleneck(v15):
+    def build(keras, p, kept):
+        f, s, L = p["filters"], p["stride"], keras.layers
+        eps, bias = (1e-5, False) if v15 else (1.001e-5, True)
+
+        def bn(name):
+            return _keras_batchnorm(keras, kept, name, eps)
+
+        def forward(x):
+            shortcut = bn("shortcut_bn")(L.Conv2D(4 * f, 1, s, use_bias=bias, name="shortcut_conv")(x)) \
+                if p["projection"] else x
+            y = L.ReLU()(bn("bn1")(L.Conv2D(f, 1, 1 if v15 else s, use_bias=bias, name="conv1")(x)))
+            # torch pads the 3x3 by one on each side: with stride 2 that is not Keras's `same`.
+            y = L.Conv2D(f, 3, s if v15 else 1, use_bias=bias, name="conv2")(L.ZeroPadding2D(1)(y))
+            y = L.ReLU()(bn("bn2")(y))
+            y = bn("bn3")(L.Conv2D(4 * f, 1, use_bias=bias, name="conv3")(y))
+            return L.ReLU()(L.Add()([y, shortcut]))
+
+        return functional(keras, p, forward)
+
+    return build
+
+
+@BUILDERS("densenet_dense_layer")
+def dense_layer(keras, p, kept):
+    L, k = keras.layers, p["growth"]
+
+    def forward(x):
+        y = L.Conv2D(4 * k, 1, use_bias=False, name="conv1")(L.ReLU()(_keras_batchnorm(keras, kept, "bn1")(x)))
+        y = L.Conv2D(k, 3, padding="same", use_bias=False, name="conv2")(
+            L.ReLU()(_keras_batchnorm(keras, kept, "bn2")(y)))
+        return L.Concatenate()([x, y])
+
+    return functional(keras, p, forward)
+
+
+@BUILDERS("densenet_transition")
+def transition(keras, p, kept):
+    L, cin = keras.layers, p["inputs"][0][3]
+    return chain(keras, p, _keras_batchnorm(keras, kept, "bn"), L.ReLU(),
+                        L.Conv2D(cin // 2, 1, use_bias=False, name="conv", **OVERWRITTEN), L.AveragePooling2D(2, 2))
+
+
+@BUILDERS("cross_entropy_logits")
+def cross_entropy_logits(keras, p, kept):
+    return lambda x, training=False: keras.losses.sparse_categorical_crossentropy(labels_for(p), x, from_logits=True)
+
+
+@BUILDERS("cross_entropy_softmax")
+def cross_entropy_softmax(keras, p, kept):
+    def loss(x, training=False):
+        probabilities = keras.layers.Softmax()(x)
+        if "softmax_loss_clipping" in kept:
+            # Any op between softmax and loss (a copy here, a cast under mixed precision) drops
+            # the logits Keras keeps on the softmax output, and Keras then clips.
+            probabilities = keras.ops.copy(probabilities)
+        return keras.losses.sparse_categorical_crossentropy(labels_for(p), probabilities)
+
+    return loss
+
+
+# --- optimizers (cwtest.registries.optimizers) ---------------------------------------------------------
+
+@OPTIMIZERS("adam")
+def adam(keras, p, kept):
+    return keras.optimizers.Adam(p["lr"], p["beta1"], p["beta2"], p["eps"], weight_decay=p["weight_decay"])
+
+
+@OPTIMIZERS("sgd")
+def sgd(keras, p, kept):
+    return keras.optimizers.SGD(p["lr"], momentum=p["momentum"], nesterov=p["nesterov"])
+
+
+@BUILDERS("dense")
+def dense(keras, p, kept):
+    return chain(keras, p, keras.layers.Dense(p["units"], use_bias=p["bias"], name="dense", **OVERWRITTEN))
+
+
+@BUILDERS("flatten_dense")
+def flatten_dense(keras, p, kept):
+    return chain(keras, p, keras.layers.Flatten(), keras.layers.Dense(p["units"], name="dense", **OVERWRITTEN))
+
+
+@BUILDERS("add")
+def add(keras, p, kept):
+    return functional(keras, p, lambda x, y: keras.layers.Add()([x, y]))
+
+
+@BUILDERS("concatenate")
+def concatenate(keras, p, kept):
+    return functional(keras, p, lambda x, y: keras.layers.Concatenate()([x, y]))
+
+
+def one_layer(make: Callable) -> Callable:
+    """A block of one Keras layer without weights, `make(keras.layers, params)`."""
+    return lambda keras, p, kept: chain(keras, p, make(keras.layers, p))
+
+
+BUILDERS("maxpool")(one_layer(lambda L, p: L.MaxPooling2D(p["pool"], p["stride"])))
+BUILDERS("avgpool")(one_layer(lambda L, p: L.AveragePooling2D(p["pool"], p["stride"])))
+BUILDERS("global_avgpool")(one_layer(lambda L, p: L.GlobalAveragePooling2D()))
+BUILDERS("zeropadding")(one_layer(lambda L, p: L.ZeroPadding2D(((p["top"], p["bottom"]), (p["left"], p["right"])))))
+BUILDERS("relu")(one_layer(lambda L, p: L.ReLU()))
+BUILDERS("softmax")(one_layer(lambda L, p: L.Softmax(axis=-1)))
+BUILDERS("dropout")(one_layer(lambda L, p: L.Dropout(p["rate"])))
+BUILDERS("resnet_bottleneck_v1")(bottleneck(v15=False))
+BUILDERS("resnet_bottleneck_v1_5")(bottleneck(v15=True))

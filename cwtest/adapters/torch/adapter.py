@@ -1,0 +1,391 @@
+"""The PyTorch backend: torchvision's models and the published torch definitions, NCHW float32 input
+scaled to [0, 1]; forward and gradients for the transfer suite, and for paired training a model
+built under the knobs, trained, predicted, nudged, saved and loaded.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from cwtest.core.overrides import overridden
+from cwtest.frameworks.determinism import torch_kernels
+from cwtest.frameworks.imports import framework_versions
+from cwtest.frameworks.precision import nudge_pattern, torch_mode
+from cwtest.frameworks.sides import Side
+from cwtest.core.errors import InputError
+from cwtest.inputs.data import IMAGE_SIZE
+from cwtest.registries.architectures import REGISTRY
+from cwtest.core.records import Layer, Read
+from cwtest.registries import knobs as knobs_
+from cwtest.adapters.torch.models import BUILDERS
+from cwtest.core.training_loop import Plan, Progress, SideRun, batches, run_epochs
+
+
+def available(side: Side) -> str | None:
+    """None when the side can run here, else why it cannot."""
+    import torch
+
+    kind = side.device.partition(":")[0]
+    if kind == "cpu":
+        return None
+    if kind == "cuda":
+        return None if torch.cuda.is_available() else f"{side}: no CUDA device is visible to torch on this machine"
+    # Any other accelerator torch runs (xpu, mps, hpu, mtia, a PrivateUse1 backend under its registered name):
+    # torch.accelerator names the one this process has.
+    accelerator = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
+    if accelerator is None or accelerator.type != kind:
+        found = f"its accelerator here is {accelerator.type}" if accelerator is not None else "it has no accelerator here"
+        return f"{side}: torch {torch.__version__} cannot run on {kind}: {found}"
+    return None
+
+
+def build(arch: str, side: Side, seed: int = 0, flavour: str = "published"):
+    import torch
+
+    torch.manual_seed(seed)
+    return BUILDERS[REGISTRY[arch].flavours[flavour].torch]().to(side.device)
+
+
+def precision(side: Side):
+    return torch_mode(side)
+
+
+def versions(side: Side) -> dict[str, str]:
+    return framework_versions(("torch", "torchvision"))
+
+
+def deterministic(side: Side, on: bool):
+    return torch_kernels(on)
+
+
+def weights(model) -> list[np.ndarray]:
+    """Every floating-point parameter and buffer, in state_dict order (BatchNorm's step count is not a weight)."""
+    return [v.detach().cpu().numpy() for v in model.state_dict().values() if v.is_floating_point()]
+
+
+def set_weights(model, arrays: list[np.ndarray]) -> None:
+    """The arrays `weights` gives, back in place, each onto its tensor's device."""
+    import torch
+
+    targets = [v for v in model.state_dict().values() if v.is_floating_point()]
+    if len(targets) != len(arrays):
+        raise ValueError(f"{len(arrays)} arrays for the {len(targets)} weights of {type(model).__name__}")
+    with torch.no_grad():
+        for target, array in zip(targets, arrays):
+            target.copy_(torch.from_numpy(np.asarray(array)))
+
+
+def layers(model, image_size: int | None = None, example: np.ndarray | None = None) -> Read:
+    """The layers that hold weights, as the structure check compares them (cwtest.models.structure), their
+    output shapes traced on a blank image batch or, for a model of any other input, on `example`."""
+    import torch
+    import torch.nn as nn
+
+    image_size = image_size or IMAGE_SIZE
+
+    kinds = {nn.Conv2d: "conv", nn.Linear: "dense", nn.BatchNorm2d: "batchnorm", nn.BatchNorm1d: "batchnorm"}
+    modules = [(n, m) for n, m in model.named_modules()
+               if not list(m.children()) and any(True for _ in m.parameters(recurse=False))]
+    shapes = {}
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, tuple(o.shape[1:])))
+             for n, m in modules]
+    device = next(model.parameters()).device
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, 3, image_size, image_size, device=device) if example is None
+                  else torch.from_numpy(np.asarray(example)).to(device))
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    found = []
+    for name, module in modules:
+        shape = shapes[name]
+        channels_last = (*shape[1:], shape[0]) if len(shape) == 3 else shape
+        count = sum(p.numel() for p in module.parameters()) + sum(
+            b.numel() for n, b in module.named_buffers() if n in ("running_mean", "running_var"))
+        kind = kinds.get(type(module), type(module).__name__)
+        conv = kind == "conv"
+        found.append(Layer(
+            name, kind, channels_last, count,
+            stride=tuple(module.stride) if conv else None,
+            padding=(module.padding[0], module.padding[0], module.padding[1], module.padding[1]) if conv else None,
+            bias=module.bias is not None if kind in ("conv", "dense") else None,
+            handle=module, gradient_keys=tuple(f"{name}.{key}" for key, _ in module.named_parameters(recurse=False))))
+    return Read(found, image_size)
+
+
+
+# A paired layer's tensors in the weight map's order (cwtest.models.transfer): weight, bias, BatchNorm statistics.
+_LAYER_TENSORS = ("weight", "bias", "running_mean", "running_var")
+
+
+def _layer_tensors(handle) -> list:
+    return [t for t in (getattr(handle, n, None) for n in _LAYER_TENSORS) if t is not None]
+
+
+def layer_weights(handle) -> list[np.ndarray]:
+    """A layer's arrays (from `layers`), weight first, in torch's layout."""
+    import torch
+
+    with torch.no_grad():
+        return [t.detach().cpu().numpy() for t in _layer_tensors(handle)]
+
+
+def set_layer_weights(handle, arrays: list[np.ndarray]) -> None:
+    """A layer's arrays, as `layer_weights` orders them, copied in place onto its tensors' device."""
+    import torch
+
+    with torch.no_grad():
+        for tensor, value in zip(_layer_tensors(handle), arrays, strict=True):
+            tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+
+
+def activations(model, handles: list, images: np.ndarray, side: Side, training: bool = False) -> list[np.ndarray]:
+    """The outputs of the given layers (from `layers`) on uint8 NHWC images, channels last."""
+    return layer_outputs(model, handles, _float_images(images), side, training)
+
+
+def layer_outputs(model, handles: list, inputs: np.ndarray, side: Side, training: bool = False) -> list[np.ndarray]:
+    """The outputs of the given layers (from `layers`) on inputs as the model takes them, channels last."""
+    captured = {}
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach().float().cpu().numpy().copy()))
+             for n, m in enumerate(handles)]
+    try:
+        run(model, inputs, side, training=training)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    found = [captured[n] for n in range(len(handles))]
+    return [a.transpose(0, 2, 3, 1) if a.ndim == 4 else a for a in found]
+
+
+def nudged(model, size: float, sign: float, seed: int = 1):
+    """A copy of `model` with every parameter nudged as cwtest.frameworks.precision.nudged nudges an array."""
+    import copy
+
+    import torch
+
+    moved = copy.deepcopy(model)
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for p in moved.parameters():
+            pattern = torch.from_numpy(nudge_pattern(tuple(p.shape), rng)).to(p.device)
+            p.copy_(p.double() * (1.0 + sign * size * pattern))  # copy_ rounds back to the parameter's dtype
+    return moved
+
+
+def _float_images(images: np.ndarray) -> np.ndarray:
+    """uint8 NHWC images as the architectures take them: float NCHW in [0, 1]."""
+    return images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+
+
+def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+    return run(model, _float_images(images), side, training)
+
+
+def run(model, inputs: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+    """The model's output on inputs as it takes them (any shape and dtype), as float32."""
+    import torch
+
+    x = torch.from_numpy(np.ascontiguousarray(inputs)).to(side.device)
+    model.train(training)
+    with torch.no_grad(), torch_mode(side):
+        return model(x).float().cpu().numpy()  # autocast modes return half-precision logits
+
+
+def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side,
+              float64: bool = False) -> dict[str, np.ndarray]:
+    """Parameter name -> gradient of the mean cross-entropy of the logits, one pass in training mode;
+    `float64` computes it on a float64 copy of the model, as a reference for fp32 rounding."""
+    return float_gradients(model, _float_images(images), labels, side, float64)
+
+
+def projection_gradients(model, inputs: np.ndarray, cotangent: np.ndarray, side: Side,
+                         float64: bool = False) -> dict[str, np.ndarray]:
+    """Parameter name -> gradient of sum(output * cotangent) / batch, one pass in training mode: a loss any
+    output has (a user's model need not classify); `float64` as in `gradients`."""
+    import torch
+
+    model.train(True)
+    x = torch.from_numpy(np.ascontiguousarray(inputs)).to(side.device)
+    found = cotangent_backward(model, [x], cotangent, side, float64=float64, divisor=len(inputs))[2]
+    return {name: g.cpu().numpy() for name, g in found.items()}
+
+
+def cotangent_backward(module, inputs: list, cotangent, side: Side, float64: bool = False,
+                       channels_last: bool = False, divisor: int = 1):
+    """One backward pass of sum(output * cotangent) / divisor through `module` in the mode it is in, from the
+    tensors `inputs` (floating ones that require grad get an input gradient), in the side's precision mode;
+    with `float64`, through float64 copies of the module and the inputs: the reference for fp32 rounding.
+    `channels_last`: a 4-D output is taken, and the cotangent given, as NHWC. `cotangent` is an array, or a
+    function of the output's shape that draws one. The one path for a gradient against a cotangent (a user's
+    model, the layer suite's cases). Returns the output (float32 unless `float64`), the input gradients, the
+    parameter gradients by name (tensors) and the cotangent."""
+    import copy
+
+    import torch
+
+    if float64:
+        module = copy.deepcopy(module).double()
+        inputs = [x.detach().double().requires_grad_(x.requires_grad) if x.is_floating_point() else x for x in inputs]
+    module.zero_grad(set_to_none=True)  # a copy would start from the original's gradients
+    with torch_mode(side):  # backward too: its convolutions read the TF32 flags when they run
+        out = module(*inputs)
+        out = out if float64 else out.float()  # autocast modes return half precision
+        if channels_last and out.dim() == 4:
+            out = out.permute(0, 2, 3, 1)
+        cotangent = cotangent(tuple(out.shape)) if callable(cotangent) else cotangent
+        total = (out * torch.from_numpy(cotangent).to(side.device, out.dtype)).sum()
+        (total / divisor if divisor != 1 else total).backward()
+    input_grads = [x.grad for x in inputs if x.requires_grad]
+    found = {name: p.grad.detach() for name, p in module.named_parameters() if p.grad is not None}
+    module.zero_grad(set_to_none=True)
+    return out.detach(), input_grads, found, cotangent
+
+
+def float_gradients(model, x: np.ndarray, labels: np.ndarray, side: Side,
+                    float64: bool = False) -> dict[str, np.ndarray]:
+    """`gradients` on float NCHW inputs (cwtest.models.device_transfer nudges them)."""
+    import copy
+
+    import torch
+
+    inputs = torch.from_numpy(x).to(side.device)
+    if float64:
+        model, inputs = copy.deepcopy(model).double(), inputs.double()
+    model.train(True)
+    model.zero_grad(set_to_none=True)
+    with torch_mode(side):  # backward too: its convolutions read the TF32 flags when they run
+        torch.nn.functional.cross_entropy(model(inputs), torch.from_numpy(labels).long().to(side.device)).backward()
+    found = {name: p.grad.cpu().numpy() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    return found
+
+
+def comparable(model):
+    import torch.nn as nn
+
+    return overridden([(m, "p", 0.0) for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)])
+
+
+# --- training ----------------------------------------------------------------------------------------
+
+EVAL_BATCH = 500
+
+
+def build_trainable(arch: str, knobs: frozenset[str], side: Side, seed: int = 0):
+    import torch
+
+    torch.manual_seed(seed)
+    model = BUILDERS[REGISTRY[arch].flavours["published"].torch]().to(side.device)
+    epsilon = knobs_.torch_bn_epsilon(arch, knobs)
+    for module in model.modules():
+        if knobs_.torch_dropout_off(knobs) and isinstance(module, torch.nn.Dropout):
+            module.p = 0.0  # kept as a module so that state dicts stay the published ones
+        if epsilon and isinstance(module, torch.nn.BatchNorm2d):
+            module.eps = epsilon
+    return model
+
+
+def nudge(model) -> None:
+    """Move every weight by one ulp: the smallest change a training trajectory can feel."""
+    import torch
+
+    with torch.no_grad():
+        for tensor in model.parameters():
+            tensor.copy_(torch.nextafter(tensor, torch.full_like(tensor, float("inf"))))
+
+
+def _images(x: np.ndarray, side: Side):
+    import torch
+
+    return torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).to(side.device)
+
+
+def train(model, plan: Plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str], side: Side,
+          progress: Progress) -> SideRun:
+    import torch
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=plan.learning_rate, eps=plan.adam_epsilon)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    labels = torch.from_numpy(y).long().to(side.device)
+
+    def step(start: int, stop: int, number: int) -> float:
+        for group in optimizer.param_groups:
+            group["eps"] = knobs_.torch_adam_epsilon(plan.adam_epsilon, number, knobs)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(_images(x[start:stop], side)), labels[start:stop])
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    model.train()
+    # Without the knob the run's own setting (--crossedwires-deterministic) stays in force.
+    with deterministic(side, knobs_.deterministic_kernels(knobs)), precision(side):
+        return run_epochs(plan, len(y), step, str(side), progress)
+
+
+def predict(model, x: np.ndarray, side: Side) -> np.ndarray:
+    import torch
+
+    model.eval()
+    with torch.no_grad(), torch_mode(side):
+        return np.concatenate([model(_images(x[a:b], side)).argmax(1).cpu().numpy()
+                               for a, b in batches(len(x), EVAL_BATCH)])
+
+
+def save(model, folder: Path, trial: str) -> Path:
+    """As the CrossedWires dataset stores it: `<trial>.pt_model.pt`, a state dict."""
+    import torch
+
+    path = folder / f"{trial}.pt_model.pt"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def load(arch: str, folder: Path, trial: str, side: Side):
+    return load_state(arch, folder / f"{trial}.pt_model.pt", str(folder / f"{trial}.pt_model.pt"), side)
+
+
+def load_published(arch: str, stored: bytes, shown: str, side: Side):
+    """A published trial's torch state dict (the file's bytes, read by cwtest.published) on the side's device."""
+    return load_state(arch, io.BytesIO(stored), shown, side)
+
+
+def load_state(arch: str, source, shown: str, side: Side):
+    """The published torch model of `arch` with a state dict from `source` (a path or a binary file),
+    on the side's device whatever device it was saved from (the published ones say cuda:0)."""
+    import pickle
+
+    import torch
+
+    try:
+        # weights_only: torch's unpickler builds tensors and plain containers only, so a crafted
+        # checkpoint is refused before it can call anything (a full unpickle runs what it names).
+        state = torch.load(source, map_location=side.device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        named = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line), "")
+        raise InputError(f"--crossedwires-checkpoints: {shown} is not a plain state dict and was not loaded "
+                         f"(torch.load with weights_only=True refused it{': ' + named if named else ''})") from None
+    except (RuntimeError, EOFError, OSError) as exc:  # a truncated or foreign file
+        raise InputError(f"{shown}: not a torch state dict ({str(exc).splitlines()[0]})") from None
+    model = build_trainable(arch, frozenset(), side)
+    if not isinstance(state, dict):
+        raise InputError(f"{shown}: holds a {type(state).__name__}, not a state dict")
+    missing = sorted(set(model.state_dict()) - set(state))
+    unexpected = sorted(set(state) - set(model.state_dict()))
+    if missing or unexpected:
+        raise InputError(f"{shown}: not the published {arch}'s state dict (missing "
+                         f"{', '.join(missing[:3]) or 'nothing'}; unexpected {', '.join(unexpected[:3]) or 'nothing'})")
+    for name, tensor in model.state_dict().items():
+        if tuple(state[name].shape) != tuple(tensor.shape):
+            raise InputError(f"{shown}: {name} has shape {tuple(state[name].shape)}, the published {arch} "
+                             f"needs {tuple(tensor.shape)}")
+    model.load_state_dict(state)
+    return model.eval()

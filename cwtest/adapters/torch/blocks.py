@@ -1,0 +1,205 @@
+"""How torch builds each block of the layer registry (cwtest.registries.layers) and each optimizer of the
+optimizer registry (cwtest.registries.optimizers), under the keys the entries name (BUILDERS, OPTIMIZERS).
+
+Builders get `torch.nn` passed in and `kept`, the set of differences to leave as the frameworks ship them;
+everything else is harmonized. Modules name their weighted submodules as the Keras layers are named
+(cwtest.adapters.keras.blocks): that pairs them (cwtest.blocks.layer_parity.keras_layout).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+from cwtest.core.adam import keras_adam_alpha
+from cwtest.core.keyed import Builders
+from cwtest.registries.layer_strategies import labels_for
+
+BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
+OPTIMIZERS = Builders()  # the optimizer registry's keys (cwtest.registries.optimizers: Optimizer.builds) -> builders
+
+
+def graph(nn, forward, **modules):
+    """A module whose submodules have the given names (the Keras layer names) and the given forward."""
+    import types
+
+    graph = nn.ModuleDict(modules)
+    # A method bound to the graph, not a closure over it: copy.deepcopy rebinds a method to the
+    # copy, so a copy moved to another device computes with its own weights.
+    graph.forward = types.MethodType(forward, graph)
+    return graph
+
+
+def chain(nn, **modules):
+    return nn.Sequential(OrderedDict(modules))
+
+
+def _torch_batchnorm(nn, channels, eps=1e-5):
+    """torch defaults (momentum 0.1), with random affine weights and running statistics."""
+    bn = nn.BatchNorm2d(channels, eps=eps)
+    nn.init.uniform_(bn.weight, 0.5, 1.5)
+    nn.init.uniform_(bn.bias, -0.5, 0.5)
+    nn.init.uniform_(bn.running_mean, -0.5, 0.5)
+    nn.init.uniform_(bn.running_var, 0.5, 2.0)
+    return bn
+
+
+@BUILDERS("conv2d")
+def conv(nn, p, kept):
+    padding = p["pad"] if p["padding"] == "explicit" else p["padding"]
+    return chain(nn, conv=nn.Conv2d(p["inputs"][0][3], p["filters"], p["kernel"], p["stride"], padding,
+                                           p["dilation"], p["groups"], p["bias"]))
+
+
+@BUILDERS("conv2d_same_stride2")
+def same_stride2(nn, p, kept):
+    return chain(nn, conv=nn.Conv2d(p["inputs"][0][3], p["filters"], p["kernel"], 2, p["kernel"] // 2))
+
+
+@BUILDERS("conv2d_depthwise")
+def depthwise(nn, p, kept):
+    channels = p["inputs"][0][3]
+    return chain(nn, conv=nn.Conv2d(channels, channels * p["multiplier"], p["kernel"], p["stride"],
+                                           groups=channels, bias=p["bias"]))
+
+
+@BUILDERS("flatten_dense")
+def flatten_dense(nn, p, kept):
+    _, h, w, c = p["inputs"][0]
+    dense = nn.Linear(h * w * c, p["units"])
+    dense.flattened_chw = (c, h, w)  # read by the weight map: Keras flattens H,W,C
+    return chain(nn, flatten=nn.Flatten(), dense=dense)
+
+
+@BUILDERS("batchnorm")
+def batchnorm_block(nn, p, kept):
+    return chain(nn, bn=_torch_batchnorm(nn, p["inputs"][0][3]))
+
+
+@BUILDERS("concatenate")
+def concatenate(nn, p, kept):
+    import torch
+
+    return graph(nn, lambda m, x, y: torch.cat([x, y], 1))
+
+
+@BUILDERS("vgg_conv_block")
+def vgg(nn, p, kept):
+    layers, channels = OrderedDict(), p["inputs"][0][3]
+    for i in range(p["convs"]):
+        layers[f"conv{i}"] = nn.Conv2d(channels, p["filters"], 3, padding=1)
+        layers[f"relu{i}"] = nn.ReLU()
+        channels = p["filters"]
+    layers["pool"] = nn.MaxPool2d(2, 2)
+    return nn.Sequential(layers)
+
+
+def bottleneck(v15):
+    """torchvision's Bottleneck (v1.5: stride on the 3x3, no conv bias) or Keras's v1 block
+    (stride on the first 1x1 and the shortcut, convs with bias, BN eps 1.001e-5)."""
+    def build(nn, p, kept):
+        f, s, cin = p["filters"], p["stride"], p["inputs"][0][3]
+        eps, bias = (1e-5, False) if v15 else (1.001e-5, True)
+        modules = dict(conv1=nn.Conv2d(cin, f, 1, 1 if v15 else s, bias=bias), bn1=_torch_batchnorm(nn, f, eps),
+                       conv2=nn.Conv2d(f, f, 3, s if v15 else 1, 1, bias=bias), bn2=_torch_batchnorm(nn, f, eps),
+                       conv3=nn.Conv2d(f, 4 * f, 1, bias=bias), bn3=_torch_batchnorm(nn, 4 * f, eps), relu=nn.ReLU())
+        if p["projection"]:
+            modules.update(shortcut_conv=nn.Conv2d(cin, 4 * f, 1, s, bias=bias),
+                           shortcut_bn=_torch_batchnorm(nn, 4 * f, eps))
+
+        def forward(m, x):
+            shortcut = m.shortcut_bn(m.shortcut_conv(x)) if p["projection"] else x
+            y = m.relu(m.bn1(m.conv1(x)))
+            y = m.relu(m.bn2(m.conv2(y)))
+            return m.relu(m.bn3(m.conv3(y)) + shortcut)
+
+        return graph(nn, forward, **modules)
+
+    return build
+
+
+@BUILDERS("densenet_dense_layer")
+def dense_layer(nn, p, kept):
+    """torchvision's _DenseLayer: BN-ReLU-1x1 conv (4*growth)-BN-ReLU-3x3 conv (growth), concatenated."""
+    import torch
+
+    cin, k = p["inputs"][0][3], p["growth"]
+    modules = dict(bn1=_torch_batchnorm(nn, cin), conv1=nn.Conv2d(cin, 4 * k, 1, bias=False),
+                   bn2=_torch_batchnorm(nn, 4 * k), conv2=nn.Conv2d(4 * k, k, 3, padding=1, bias=False),
+                   relu=nn.ReLU())
+
+    def forward(m, x):
+        y = m.conv1(m.relu(m.bn1(x)))
+        return torch.cat([x, m.conv2(m.relu(m.bn2(y)))], 1)
+
+    return graph(nn, forward, **modules)
+
+
+@BUILDERS("densenet_transition")
+def transition(nn, p, kept):
+    """torchvision's _Transition: BN-ReLU-1x1 conv halving the channels-2x2 average pool."""
+    cin = p["inputs"][0][3]
+    return chain(nn, bn=_torch_batchnorm(nn, cin), relu=nn.ReLU(),
+                        conv=nn.Conv2d(cin, cin // 2, 1, bias=False), pool=nn.AvgPool2d(2, 2))
+
+
+@BUILDERS("cross_entropy_logits", "cross_entropy_softmax")
+def cross_entropy(nn, p, kept):
+    import torch
+
+    labels = torch.from_numpy(labels_for(p))
+    return graph(nn, lambda m, x: nn.functional.cross_entropy(x, labels.to(x.device), reduction="none"))
+
+
+# --- optimizers (cwtest.registries.optimizers) ---------------------------------------------------------
+
+@OPTIMIZERS("adam")
+def adam(torch, tensors, p, kept):
+    # torch Adam's weight_decay is L2 in the gradient; AdamW's is Keras's decoupled decay.
+    decoupled = "adam_weight_decay" not in kept
+    cls = torch.optim.AdamW if decoupled else torch.optim.Adam
+    optimizer = cls(tensors, lr=p["lr"], betas=(p["beta1"], p["beta2"]), eps=p["eps"], weight_decay=p["weight_decay"])
+    group = optimizer.param_groups[0]
+
+    def step(t):
+        correction1, correction2 = 1 - p["beta1"] ** t, 1 - p["beta2"] ** t  # torch's, in float64
+        if "adam_epsilon" not in kept:  # Keras's epsilon hat, expressed in torch's placement
+            group["eps"] = p["eps"] / math.sqrt(correction2)
+        if "adam_bias_correction" not in kept:
+            # torch steps by lr / correction1 * sqrt(correction2): a learning rate that makes that
+            # Keras's float32 step size, and a decay rate that keeps AdamW's lr * weight_decay.
+            group["lr"] = keras_adam_alpha(p["lr"], p["beta1"], p["beta2"], t) * correction1 / math.sqrt(correction2)
+            if decoupled and p["weight_decay"]:
+                group["weight_decay"] = p["lr"] * p["weight_decay"] / group["lr"]
+        optimizer.step()
+
+    return step
+
+
+@OPTIMIZERS("sgd")
+def sgd(torch, tensors, p, kept):
+    optimizer = torch.optim.SGD(tensors, lr=p["lr"], momentum=p["momentum"], nesterov=p["nesterov"])
+    return lambda t: optimizer.step()
+
+
+@BUILDERS("dense")
+def dense(nn, p, kept):
+    return chain(nn, dense=nn.Linear(p["inputs"][0][1], p["units"], p["bias"]))
+
+
+@BUILDERS("add")
+def add(nn, p, kept):
+    return graph(nn, lambda m, x, y: x + y)
+
+
+# Blocks of one layer without weights.
+BUILDERS("maxpool")(lambda nn, p, kept: nn.MaxPool2d(p["pool"], p["stride"]))
+BUILDERS("avgpool")(lambda nn, p, kept: nn.AvgPool2d(p["pool"], p["stride"]))
+BUILDERS("global_avgpool")(lambda nn, p, kept: nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))
+BUILDERS("zeropadding")(lambda nn, p, kept: nn.ZeroPad2d((p["left"], p["right"], p["top"], p["bottom"])))
+BUILDERS("relu")(lambda nn, p, kept: nn.ReLU())
+# Channels are torch's dim 1 and Keras's last axis.
+BUILDERS("softmax")(lambda nn, p, kept: nn.Softmax(dim=1 if len(p["inputs"][0]) == 4 else -1))
+BUILDERS("dropout")(lambda nn, p, kept: nn.Dropout(p["rate"]))
+BUILDERS("resnet_bottleneck_v1")(bottleneck(v15=False))
+BUILDERS("resnet_bottleneck_v1_5")(bottleneck(v15=True))

@@ -1,0 +1,72 @@
+"""Weight layouts: one torch array as its paired Keras layer holds it, and back.
+
+Layouts (../shared/docs/semantics.md): a conv weight (O, I, kh, kw) is a Keras kernel
+(kh, kw, I, O); a Linear weight (out, in) is a Dense kernel (in, out), and where a Flatten
+feeds the Dense its input axis is reordered, since torch flattens C,H,W and Keras H,W,C;
+BatchNorm weight, bias, running mean and variance are gamma, beta, moving mean and variance.
+Every move is a transpose or a reshape of float32 values, so a round trip is bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cwtest.core.records import Layer
+
+# torch's state keys in the order Keras keeps the matching weights (kernel, bias / gamma, beta,
+# moving_mean, moving_variance); BatchNorm's num_batches_tracked has no Keras counterpart.
+KERAS_ORDER = ("weight", "bias", "running_mean", "running_var")
+
+
+def channels_last_rows(channels_first: np.ndarray, flattened: tuple[int, ...]) -> np.ndarray:
+    """(in, out) rows in torch's C,H,W order -> rows in Keras's H,W,C order."""
+    height, width, channels = flattened
+    out = channels_first.shape[1]
+    return channels_first.reshape(channels, height, width, out).transpose(1, 2, 0, 3).reshape(-1, out)
+
+
+def channels_first_rows(channels_last: np.ndarray, flattened: tuple[int, ...]) -> np.ndarray:
+    height, width, channels = flattened
+    out = channels_last.shape[1]
+    return channels_last.reshape(height, width, channels, out).transpose(2, 0, 1, 3).reshape(-1, out)
+
+
+def keras_kernel(weight: np.ndarray, flattened: tuple[int, int, int] | None = None,
+                 depthwise_channels: int | None = None) -> np.ndarray:
+    """A torch weight in Keras's layout: a conv weight (O, I, kh, kw) -> (kh, kw, I, O); a depthwise one
+    (C*m, 1, kh, kw), output channel c*m + j -> (kh, kw, C, m); a Linear weight (out, in) -> (in, out), its
+    rows reordered from torch's C,H,W to Keras's H,W,C where a Flatten of `flattened` (H, W, C) feeds it;
+    anything else (a BatchNorm's vectors) as it is. The one place torch weights change layout."""
+    if weight.ndim == 4 and depthwise_channels:
+        return weight.reshape(depthwise_channels, -1, *weight.shape[2:]).transpose(2, 3, 0, 1)
+    if weight.ndim == 4:
+        return weight.transpose(2, 3, 1, 0)
+    if weight.ndim == 2:
+        return channels_last_rows(weight.T, flattened) if flattened else weight.T
+    return weight
+
+
+def to_keras(keras_layer: Layer, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """torch-layout arrays (weight first) in the paired Keras layer's layout; a prefix of the list may be given."""
+    if keras_layer.kind == "batchnorm" or not arrays:
+        return list(arrays)
+    return [keras_kernel(arrays[0], keras_layer.flattened), *arrays[1:]]
+
+
+def to_torch(keras_layer: Layer, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Keras-layout arrays (kernel first) in torch's layout; the inverse of `to_keras`."""
+    if keras_layer.kind == "batchnorm" or not arrays:
+        return list(arrays)
+    kernel, rest = arrays[0], list(arrays[1:])
+    if keras_layer.kind == "conv":
+        return [kernel.transpose(3, 2, 0, 1), *rest]
+    if keras_layer.flattened:
+        kernel = channels_first_rows(kernel, keras_layer.flattened)
+    return [kernel.T, *rest]
+
+
+def owned(array: np.ndarray) -> np.ndarray:
+    """A contiguous copy that shares no memory with torch. `Tensor.numpy()` is a view of the tensor, and
+    Keras on JAX keeps a CPU array it is given without copying it: a BatchNorm's moving mean then moved
+    with every in-place update of torch's running_mean (a training-mode pass of the torch model)."""
+    return np.array(array, order="C", copy=True)

@@ -1,0 +1,78 @@
+"""The interface to the frameworks: sides and their grammar, the adapters' roles (cwtest.frameworks.roles),
+dispatch to an adapter by name, plugins, imports in a safe order, precision and determinism modes, and the
+child process that runs a second Keras backend.
+
+An adapter is a module of functions per framework (cwtest.adapters.<framework>.adapter, or a plugin's module,
+cwtest.frameworks.plugins), loaded by name here and never imported by the rest of cwtest. A Keras side on
+another Keras backend than the one this process runs Keras on is served by a child process
+(cwtest.frameworks.child), behind the same roles.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from cwtest.core.errors import InputError
+from cwtest.frameworks import plugins
+from cwtest.frameworks.imports import chosen_keras_backend
+from cwtest.frameworks.roles import TRAINING_ROLES, roles_of
+from cwtest.frameworks.sides import KERAS_BACKENDS, Side
+
+# Side framework -> its adapter's subpackage: one serves Keras on each of Keras's own backends. Each holds
+# `adapter` (the roles), `models` (the architectures' builders), and where it takes part in the layer suite
+# `blocks` (the registries' builders) and `cases` (a case's run).
+ADAPTERS = {"torch": "cwtest.adapters.torch", "onnxruntime": "cwtest.adapters.onnxruntime"} | {
+    framework: "cwtest.adapters.keras" for framework in KERAS_BACKENDS}
+TRAINABLE = ("torch", *KERAS_BACKENDS)  # the frameworks whose adapters implement TRAINING_ROLES
+# The layer suite measures every case against torch's run of it (ReferenceCases); Keras is the side measured.
+REFERENCE_CASES = "torch"
+
+
+def _module(framework: str) -> str:
+    if framework in ADAPTERS:
+        return f"{ADAPTERS[framework]}.adapter"
+    name = plugins.module_name(framework)
+    if name is None:
+        raise NotImplementedError(f"no adapter for {framework} yet")
+    return name
+
+
+def trainable(framework: str) -> bool:
+    """Whether the framework's adapter trains: cwtest's own by the table, a plugin's by the roles it implements
+    (read from the module without importing any framework)."""
+    plugin = plugins.registered().get(framework)
+    if plugin is None:
+        return framework in TRAINABLE
+    return set(TRAINING_ROLES) <= set(roles_of(plugin))
+
+
+def adapter_for(side: Side | str):
+    """The adapter of a side, or of a framework named as in a side ("torch", "keras-jax", ...); a plugin's
+    (cwtest.frameworks.plugins) for the frameworks installed packages add."""
+    framework = side if isinstance(side, str) else side.framework
+    module = _module(framework)
+    keras_backend = KERAS_BACKENDS.get(framework)
+    if keras_backend is not None and keras_backend != chosen_keras_backend():
+        from cwtest.frameworks.child import keras_on
+
+        return keras_on(keras_backend)  # Keras runs on one backend per process: another one runs in a child
+    return importlib.import_module(module)
+
+
+def case_runner(api: str) -> ModuleType:
+    """The layer suite's case runner of the model code `api` names ("torch" or "keras"), in this process."""
+    return importlib.import_module(f"cwtest.adapters.{api}.cases")
+
+
+def versions_of(side: Side) -> dict[str, str]:
+    """What the side runs on and its version: its adapter's `versions`, called directly, since reading
+    installed versions needs no framework of its own process (nor a child for a second Keras)."""
+    return importlib.import_module(_module(side.framework)).versions(side)
+
+
+def trainer_for(side: Side):
+    """The side's adapter, which must train (TRAINING_ROLES; tests/test_adapters.py checks each in TRAINABLE)."""
+    if not trainable(side.framework):
+        raise InputError(f"--crossedwires-pair: {side.framework} cannot train (trainable: {', '.join(TRAINABLE)})")
+    return adapter_for(side)

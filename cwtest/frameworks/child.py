@@ -1,0 +1,261 @@
+"""A Keras side on another Keras backend than this process's, run in a child process of its own.
+
+Keras picks its backend once per process (cwtest.frameworks.imports), so a pair of two Keras
+backends (`keras-torch:cpu,keras-jax:cpu`) runs the second one in a child: `python -m
+cwtest.frameworks.child` with KERAS_BACKEND set, serving the Keras adapter's functions over two
+pipes (a started interpreter, not multiprocessing's spawn, which runs the parent's main script again). Models stay in the
+child and the parent holds handles to them; arguments and results cross as pickles of numpy
+arrays and plain data (the exchange's cost is measured: benchmarks/train.py). A training's
+progress comes back step by step, so the run's live display shows the child's side as its own.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import subprocess
+import sys
+import time
+import traceback
+import weakref
+from contextlib import ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from cwtest.frameworks.imports import chosen_keras_backend, framework_versions
+from cwtest.frameworks.sides import KERAS_SIDES, Side
+
+
+@dataclass(frozen=True)
+class RemoteModel:
+    """A model that lives in a child process: what the parent passes back to the child's functions."""
+    handle: int
+
+
+class RemoteError(RuntimeError):
+    """A child's function raised: its traceback, as the child printed it."""
+
+
+class _ForwardedProgress:
+    """The Progress calls `run_epochs` makes, sent to the parent's Progress."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    def step(self, *args) -> None:
+        self.connection.send(("progress", ("step", args)))
+
+    def epoch(self, *args) -> None:
+        self.connection.send(("progress", ("epoch", args)))
+
+
+class _Channel:
+    """Messages one way over one pipe, the other way over another."""
+
+    def __init__(self, inbox: int, outbox: int) -> None:
+        self._inbox, self._outbox = Connection(inbox, writable=False), Connection(outbox, readable=False)
+
+    def send(self, message) -> None:
+        self._outbox.send(message)
+
+    def recv(self):
+        return self._inbox.recv()
+
+
+def served() -> dict[str, object]:
+    """The functions a child serves, by name: the Keras adapter's roles and its layer-suite case runner's,
+    loaded by name (cwtest.frameworks.ADAPTERS), never imported."""
+    import importlib
+
+    from cwtest.frameworks import ADAPTERS
+    from cwtest.frameworks.roles import ROLES, functions
+
+    package = ADAPTERS[KERAS_SIDES[chosen_keras_backend()]]
+    adapter, cases = importlib.import_module(f"{package}.adapter"), importlib.import_module(f"{package}.cases")
+    table = {name: getattr(adapter, name) for role in ROLES.values() for name in functions(role)
+             if callable(getattr(adapter, name, None))}
+    table.update({name: getattr(cases, name) for name in ("case_on_cpu", "optimizer_on_cpu")})
+    return table
+
+
+def serve(connection: _Channel) -> None:
+    """The child's loop: call the served function a message names, on the models it holds."""
+    table = served()
+    models: dict[int, object] = {}
+    contexts: dict[int, ExitStack] = {}
+    handles = itertools.count()
+
+    def resolve(value):
+        return models[value.handle] if isinstance(value, RemoteModel) else value
+
+    while True:
+        try:
+            message = connection.recv()
+        except EOFError:  # the parent is gone
+            return
+        if message is None:
+            return
+        name, args, released = message
+        for handle in released:  # models the parent holds no handle to any more
+            models.pop(handle, None)
+        if released:
+            gc.collect()  # a Keras model's layers and variables refer to each other
+        started = time.perf_counter()
+        try:
+            args = [resolve(a) for a in args]
+            if name == "enter_comparable":
+                contexts[args[0]] = stack = ExitStack()
+                stack.enter_context(table["comparable"](models[args[0]]))
+                result = None
+            elif name == "exit_comparable":
+                result = contexts.pop(args[0]).close()
+            elif name == "train":
+                result = table["train"](*args, _ForwardedProgress(connection))
+            else:
+                result = table[name](*args)
+            if name in ("build", "build_trainable", "load", "load_published"):
+                handle = next(handles)
+                models[handle] = result
+                result = RemoteModel(handle)
+            connection.send(("result", (result, time.perf_counter() - started)))
+        except Exception:
+            connection.send(("error", traceback.format_exc()))
+
+
+class RemoteKeras:
+    """The Keras adapter (cwtest.adapters.keras.adapter) on Keras's `backend`, in a child process: the roles it can
+    serve across a pipe (cwtest.frameworks.roles), and the layer suite's cases by registry name."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.exchange_seconds = 0.0  # wall time of the calls less the child's time in them: pickling and pipes
+        child_reads, parent_writes = os.pipe()
+        parent_reads, child_writes = os.pipe()
+        self._process = subprocess.Popen([sys.executable, "-m", "cwtest.frameworks.child", str(child_reads),
+                                          str(child_writes)], pass_fds=(child_reads, child_writes),
+                                         env={**os.environ, "KERAS_BACKEND": backend})
+        os.close(child_reads)
+        os.close(child_writes)
+        self._connection = _Channel(parent_reads, parent_writes)
+        # Handles the parent dropped, sent with the next call so that the child frees their models: a
+        # finalizer only appends here (it may run in the middle of a call), and a suite's trained models
+        # would otherwise stay in the child for the whole session.
+        self._released: list[int] = []
+
+    def _call(self, name: str, *args, progress=None):
+        started = time.perf_counter()
+        released = []
+        while self._released:  # drained in place: the finalizers append to this very list
+            released.append(self._released.pop())
+        self._connection.send((name, args, released))
+        while True:
+            kind, value = self._connection.recv()
+            if kind == "progress":
+                getattr(progress, value[0])(*value[1])
+                continue
+            if kind == "error":
+                raise RemoteError(f"Keras on {self.backend}, in its own process, raised in {name}:\n{value}")
+            result, child_seconds = value
+            self.exchange_seconds += time.perf_counter() - started - child_seconds
+            if isinstance(result, RemoteModel):
+                weakref.finalize(result, self._released.append, result.handle)
+            return result
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._connection.send(None)
+            self._process.wait(timeout=30)
+
+    # --- Runner, Weights, Gradients ---
+    def available(self, side: Side) -> str | None:
+        return self._call("available", side)
+
+    def build(self, arch: str, side: Side, seed: int = 0, flavour: str = "published") -> RemoteModel:
+        return self._call("build", arch, side, seed, flavour)
+
+    def forward(self, model: RemoteModel, images: np.ndarray, side: Side, training: bool = False) -> np.ndarray:
+        return self._call("forward", model, images, side, training)
+
+    @contextmanager
+    def comparable(self, model: RemoteModel) -> Iterator[None]:
+        self._call("enter_comparable", model.handle)
+        try:
+            yield
+        finally:
+            self._call("exit_comparable", model.handle)
+
+    def precision(self, side: Side):
+        return nullcontext()  # the child puts the side's mode in force around each call it serves
+
+    def versions(self, side: Side) -> dict[str, str]:
+        return framework_versions(("keras", side.keras_backend))
+
+    def weights(self, model: RemoteModel) -> list[np.ndarray]:
+        return self._call("weights", model)
+
+    def set_weights(self, model: RemoteModel, arrays: list[np.ndarray]) -> None:
+        self._call("set_weights", model, arrays)
+
+    # --- the layer suite's cases (cwtest.frameworks.roles.Cases), by registry name ---
+    def case_on_cpu(self, block_name: str, params: dict, weights: dict[str, list[np.ndarray]], check: str,
+                    cotangent: np.ndarray | None, kept: list[str] = ()):
+        """A layer-suite case in the child (cwtest.adapters.keras.cases.case_on_cpu)."""
+        return self._call("case_on_cpu", block_name, params, weights, check, cotangent, list(kept))
+
+    def optimizer_on_cpu(self, optimizer_name: str, params: dict, checkpoints: tuple[int, ...]) -> list[np.ndarray]:
+        """An optimizer case in the child (cwtest.adapters.keras.cases.optimizer_on_cpu)."""
+        return self._call("optimizer_on_cpu", optimizer_name, params, checkpoints)
+
+    # Training, checkpoints, published loading. The layers and a user's models are not served: layer handles
+    # live in the process that runs the model, and a user's Keras model is an object of this process
+    # (cwtest.models.yours). A torch/Keras pair's Keras side always runs in this process; only a pair's second
+    # Keras backend runs in a child, and it pairs with a model of the same code (one weight list).
+    def deterministic(self, side: Side, on: bool):
+        return nullcontext()  # the child switches determinism on in `train`, where the knob asks for it
+
+    def gradients(self, model: RemoteModel, images: np.ndarray, labels: np.ndarray, side: Side) -> dict:
+        return self._call("gradients", model, images, labels, side)
+
+    def build_trainable(self, arch: str, knobs: frozenset[str], side: Side, seed: int = 0) -> RemoteModel:
+        return self._call("build_trainable", arch, knobs, side, seed)
+
+    def train(self, model: RemoteModel, plan, x: np.ndarray, y: np.ndarray, knobs: frozenset[str], side: Side,
+              progress):
+        return self._call("train", model, plan, x, y, knobs, side, progress=progress)
+
+    def predict(self, model: RemoteModel, x: np.ndarray, side: Side) -> np.ndarray:
+        return self._call("predict", model, x, side)
+
+    def nudge(self, model: RemoteModel) -> None:
+        self._call("nudge", model)
+
+    def save(self, model: RemoteModel, folder: Path, trial: str) -> Path:
+        return self._call("save", model, folder, trial)
+
+    def load(self, arch: str, folder: Path, trial: str, side: Side) -> RemoteModel:
+        return self._call("load", arch, folder, trial, side)
+
+    def load_published(self, arch: str, stored: object, shown: str, side: Side) -> RemoteModel:
+        return self._call("load_published", arch, stored, shown, side)
+
+
+_children: dict[str, RemoteKeras] = {}
+
+
+def keras_on(backend: str) -> RemoteKeras:
+    """This process's child running Keras on `backend`, started on first use and kept for the process."""
+    if backend not in _children:
+        _children[backend] = RemoteKeras(backend)
+    return _children[backend]
+
+
+if __name__ == "__main__":
+    # Served from the module under its own name, so that the handles it pickles name cwtest.frameworks.child.
+    from cwtest.frameworks import child as remote
+
+    remote.serve(remote._Channel(int(sys.argv[1]), int(sys.argv[2])))

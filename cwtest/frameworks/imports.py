@@ -1,0 +1,107 @@
+"""Import the frameworks in an order that works in one process.
+
+torch loads Triton lazily (torchvision's import pulls it in through torch._dynamo), and
+Triton's LLVM loaded after TensorFlow's crashes the process (a segfault inside
+`triton/_C/libtriton`). So TensorFlow and Keras are always imported after torch,
+torchvision and Triton, whatever order the tests ask for them in.
+
+Keras reads its backend (TensorFlow, JAX or torch) from KERAS_BACKEND once, when it is first
+imported, and keeps it for the life of the process: `keras(backend)` sets it before that import and
+refuses another backend afterwards, so a side never runs silently on the wrong one.
+
+Their versions are read from package metadata, so that reading them imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from importlib import metadata
+
+from cwtest.core.errors import InputError
+
+
+def _torch_stack_first() -> None:
+    for name in ("torch", "torchvision", "triton"):
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
+def tensorflow():
+    _torch_stack_first()
+    # TensorFlow's C++ start-up notices would bury pytest's output; warnings and errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow
+
+    return tensorflow
+
+
+def keras_backend_in_use() -> str | None:
+    """The backend Keras runs on in this process, None before Keras is imported."""
+    loaded = sys.modules.get("keras")
+    return loaded.backend.backend() if loaded is not None else None
+
+
+def chosen_keras_backend() -> str:
+    """The backend Keras runs on, or will when imported (the run's pair chose it), importing nothing."""
+    return keras_backend_in_use() or os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+# The run's Keras backends, this process's first: the plugin names them before xdist's workers start,
+# so that every process collects the same layer-suite cases (a second backend's difference included).
+RUN_KERAS_BACKENDS = "CWTEST_KERAS_BACKENDS"
+
+
+def run_keras_backends() -> tuple[str, ...]:
+    """The Keras backends the run's pair runs on, this process's first, importing nothing."""
+    named = tuple(b for b in os.environ.get(RUN_KERAS_BACKENDS, "").split(",") if b)
+    return named if named and named[0] == chosen_keras_backend() else (chosen_keras_backend(),)
+
+
+def choose_keras_backend(backend: str, environ=os.environ) -> None:
+    """Make `backend` the one Keras will load; an error where Keras already runs on another."""
+    in_use = keras_backend_in_use()
+    if in_use is not None and in_use != backend:
+        raise InputError(f"Keras already runs on {in_use} in this process and cannot switch to {backend}")
+    environ["KERAS_BACKEND"] = backend
+
+
+def keras(backend: str | None = None):
+    """Keras, on `backend` (or on the one already chosen, TensorFlow by default)."""
+    if backend is not None:
+        choose_keras_backend(backend)
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        tensorflow()
+    else:
+        _torch_stack_first()
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keras imports TensorFlow's utilities where installed
+    import keras
+
+    return keras
+
+
+# Report column -> distributions that provide it (TensorFlow ships as tensorflow or tensorflow-cpu).
+DISTRIBUTIONS = {
+    "torch": ("torch",),
+    "torchvision": ("torchvision",),
+    "tensorflow": ("tensorflow", "tensorflow-cpu"),
+    "keras": ("keras",),
+    "jax": ("jax",),
+    "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
+}
+
+
+def framework_versions(names: tuple[str, ...] = tuple(DISTRIBUTIONS)) -> dict[str, str]:
+    """Installed version per framework (of `names`, columns of DISTRIBUTIONS), '' where it is not installed."""
+    found = {}
+    for name in names:
+        found[name] = ""
+        for distribution in DISTRIBUTIONS[name]:
+            try:
+                found[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return found

@@ -1,0 +1,122 @@
+"""The architectures, one declarative entry each: how each framework builds it for CIFAR-10.
+
+Every entry has two flavours:
+
+- `published`: the pair as the CrossedWires trials trained it (../shared/docs/protocol.md);
+- `matched`: the nearest pair that computes the same function, with what was changed and why.
+
+A flavour also names the known differences that keep its pair from being the same function;
+the suites turn each into a named xfail. Adding an architecture is one entry here.
+Builders are named by key and live with their framework (cwtest.adapters.torch.models and
+cwtest.adapters.keras.models, each a BUILDERS table): this module imports neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from cwtest.inputs.choices import parse_choices
+
+FLAVOURS = ("published", "matched")
+# keras.applications and Keras layers default to BatchNorm momentum 0.99 (torch's 0.01) and
+# epsilon 1.001e-5 in the applications (torch's 1e-5); ../shared/docs/semantics.md.
+KERAS_APPLICATIONS_BN_EPSILON = 1.001e-5
+
+
+@dataclass(frozen=True)
+class KnownDifference:
+    """A reason two sides are not the same function, and the structure fields it shows up in."""
+
+    name: str
+    cause: str
+    fields: tuple[str, ...]  # structure.Mismatch fields this difference explains
+
+
+@dataclass(frozen=True)
+class Flavour:
+    torch: str  # the key of its torch builder: (image_size) -> torch.nn.Module
+    keras: str  # the key of its Keras builder: (image_size) -> keras.Model
+    keras_output: str  # "logits" or "probabilities"; the torch side always returns logits
+    changes: str  # what this flavour changes from the frameworks' stock models, and why
+    differences: tuple[KnownDifference, ...] = ()
+    # torch module name -> Keras layer name, where Keras's layer order does not follow torch's
+    # (Keras lists a residual block's shortcut before its last conv); None pairs layers by position.
+    keras_name: Callable[[str], str] | None = None
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    flavours: dict[str, Flavour] = field(default_factory=dict)
+    # Facts the harmonization knobs read (cwtest.registries.knobs): a knob for a layer the
+    # architecture lacks changes nothing in it.
+    batch_norm: bool = False  # has BatchNorm layers
+    torch_dropout: bool = False  # the published torch model has Dropout modules
+
+    # What the published models return (the forward suite reads these).
+    torch_output = "logits"
+
+    @property
+    def keras_output(self) -> str:
+        return self.flavours["published"].keras_output
+
+    @property
+    def structure_differs(self) -> bool:
+        """The published pair differs in structure: no weights move between its models."""
+        return bool(self.flavours["published"].differences)
+
+
+def parse_flavours(text: str, option: str = "--crossedwires-flavour") -> tuple[str, ...]:
+    return parse_choices(text, FLAVOURS, option, "flavour")
+
+
+def _keras_resnet50_v1_name(torch_name: str) -> str:
+    """torchvision ResNet50 module name -> keras.applications.ResNet50 layer name."""
+    stem = {"conv1": "conv1_conv", "bn1": "conv1_bn", "fc": "predictions"}
+    if torch_name in stem:
+        return stem[torch_name]
+    stage, block, *rest = torch_name.split(".")
+    prefix = f"conv{int(stage[len('layer'):]) + 1}_block{int(block) + 1}"
+    if rest[0] == "downsample":
+        return f"{prefix}_0_{'conv' if rest[1] == '0' else 'bn'}"
+    return f"{prefix}_{rest[0][-1]}_{rest[0][:-1]}"
+
+
+# Published pairs compare logits too: the suites read the Keras logits under its softmax.
+_PUBLISHED = "torchvision as the trials built it; keras.applications with its softmax head"
+
+REGISTRY = {
+    "vgg16": Architecture("vgg16", {
+        "published": Flavour("vgg16", "vgg16_softmax", "probabilities",
+                             changes=_PUBLISHED + "; torch keeps Dropout(0.5) twice in the head "
+                                                  "(switched off for parity checks in training mode)"),
+        "matched": Flavour("vgg16_without_dropout", "vgg16_logits", "logits",
+                           changes="torch head without its two Dropout layers (Keras VGG16 has none); "
+                                   "Keras head without softmax, so both return logits"),
+    }),
+    "resnet50": Architecture("resnet50", {
+        "published": Flavour("resnet50", "resnet50_softmax", "probabilities",
+                             changes=_PUBLISHED,
+                             differences=(
+                                 KnownDifference("stride_placement",
+                                                 "torchvision ResNet50 is v1.5 (stride 2 on the 3x3 conv), "
+                                                 "keras.applications ResNet50 is v1 (stride 2 on the first "
+                                                 "1x1 conv and the shortcut)", ("stride", "output_shape")),
+                                 KnownDifference("conv_bias",
+                                                 "keras.applications ResNet50 convs have biases, "
+                                                 "torchvision's have none", ("bias", "parameters")),
+                             ), keras_name=_keras_resnet50_v1_name),
+        "matched": Flavour("resnet50", "resnet50_v1_5", "logits",
+                           changes="Keras side rebuilt as torchvision's v1.5: stride on the 3x3 conv, "
+                                   "convs without bias, symmetric padding, BatchNorm epsilon 1e-5 and "
+                                   "momentum 0.9 as torch's, logits head", keras_name=str),
+    }, batch_norm=True),
+    "densenet121": Architecture("densenet121", {
+        "published": Flavour("densenet121", "densenet121_softmax",
+                             "probabilities", changes=_PUBLISHED),
+        "matched": Flavour("densenet121_keras_batchnorm", "densenet121_logits", "logits",
+                           changes="torch BatchNorm epsilon 1.001e-5 and momentum 0.01 as in "
+                                   "keras.applications; Keras head without softmax"),
+    }, batch_norm=True),
+}

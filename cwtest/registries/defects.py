@@ -1,0 +1,126 @@
+"""The catalogue of framework defects: a framework giving a wrong, or a changing, answer for one input.
+
+A semantic difference (cwtest.registries.differences) is two frameworks each right by its own definition; a
+defect is one framework wrong by its own. Each entry has a standalone reproducer in
+cwtest/findings/reproducers/ that a framework's issue tracker can take as it is (it exits 0 when the
+framework computes right, 1 when it computes wrong, and may crash), and the layer suite runs it
+in a subprocess as a strict xfail naming the entry (suites/layers/test_defects.py): a release that
+fixes the defect fails that test, so the entry gets retired instead of describing the past.
+Where the suites' own inputs would trigger a defect, the harness avoids the trigger (`avoided_by`)
+so that every other case of the block stays under test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPRODUCERS = Path(__file__).parent / "reproducers"
+
+
+@dataclass(frozen=True)
+class Defect:
+    name: str
+    framework: str
+    found_with: str  # the releases it was found and reduced on
+    summary: str
+    trigger: str  # the smallest conditions that show it
+    avoided_by: str  # what the suites do so that their other cases stay under test
+    upstream: str  # the framework's tracker entry, where one exists
+    reproducer: str  # file name in cwtest/findings/reproducers/
+    # The kernel the defect is in, as oneDNN's verbose log names it (implementation, propagation kind):
+    # where another kernel runs (another CPU, another release), the reproducer's program must compute right.
+    # None for a defect outside oneDNN, which shows wherever its program runs.
+    kernel: str | None
+    met_on: tuple[str, ...] = ()  # the Keras backends whose layer-suite cases would meet it (see avoided_by)
+
+    @property
+    def script(self) -> Path:
+        return REPRODUCERS / self.reproducer
+
+    @property
+    def reason(self) -> str:
+        return f"catalogued framework defect {self.name} ({self.framework}): {self.summary}; upstream: {self.upstream}"
+
+
+DEFECTS = {d.name: d for d in (
+    Defect("onednn_conv1x1_nhwc_backward_weights", "torch",
+           "torch 2.14.1 (CPU build, oneDNN 3.12), x86-64 AVX2 (and AVX-512 CPUs with oneDNN capped at AVX2)",
+           "the weight gradient of a 1x1, stride-2 Conv2d over a channels-last input with fewer channels "
+           "than oneDNN's block (8 on AVX2) is wrong on some calls with 2+ threads (a race) and corrupts the "
+           "heap with 1 thread (an abort or a segfault in a later call)",
+           "Conv2d(kernel 1, stride 2) backward on the CPU; input NCHW of shape (2, 1, 6, 4) whose channel "
+           "stride is 1 (an NHWC array viewed as NCHW, which torch takes as channels-last)",
+           "the layer suite hands native torch its inputs in torch's own contiguous strides "
+           "(cwtest.adapters.torch.blocks.torch_input), which oneDNN runs in its plain layout; Keras on torch "
+           "permutes its NHWC inputs itself, so there the gradient check draws no case with a 1x1 conv of "
+           "stride 2+ and groups 1 over fewer than 8 channels (`avoids_onednn_conv1x1`)",
+           "uxlfoundation/oneDNN#6035 (1x1 convolution backward_weights writes past the rtus workspace, "
+           "nhwc, IC < ic_block)",
+           "onednn_conv1x1_nhwc_backward_weights.py",
+           "jit_1x1:avx2,backward_weights", met_on=("torch",)),
+    Defect("torch_slow_conv2d_grad_weight_contiguous", "torch", "torch 2.14.1 (CPU build), with Keras 3.15.1 on torch",
+           "the backward of a Conv2d with one output channel over a channels-last input and a permuted weight "
+           "raises 'slow_conv2d: grad_weight must be contiguous': every Keras-on-torch Conv2D of one filter "
+           "computes that way, so its weight gradient cannot be taken",
+           "conv2d(x.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1)) backward on the CPU, x of shape (1, 2, 2, 2) "
+           "(NHWC), kernel (2, 2, 2, 1): batch 1, one filter, 2+ input channels, a kernel over 1x1",
+           "on Keras on torch the layer suite's gradient check draws no case with a batch of one and a single "
+           "filter (or a DenseNet layer of growth 1) over 2+ channels (`avoids_slow_conv2d`)",
+           "not yet reported (docs/defects/torch_slow_conv2d_grad_weight_contiguous.md)",
+           "torch_slow_conv2d_grad_weight_contiguous.py", None, met_on=("torch",)),
+)}
+
+
+def avoids_defects(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
+    """False for a layer-suite case of `block` that a run on `keras_backends` (the Keras backends its
+    sides run on) would meet a catalogued defect with; that defect's own test shows it."""
+    return (avoids_slow_conv2d(keras_backends, check, params)
+            and avoids_onednn_conv1x1(keras_backends, check, block, params))
+
+
+def _met(name: str, keras_backends: frozenset[str], check: str) -> bool:
+    return check == "gradients" and bool(keras_backends & set(DEFECTS[name].met_on))
+
+
+def avoids_slow_conv2d(keras_backends: frozenset[str], check: str, params: dict) -> bool:
+    """False for a layer-suite case that would meet torch_slow_conv2d_grad_weight_contiguous: gradients on
+    Keras on torch, a batch of one, more than one input channel and a conv of one filter (a block's
+    `filters`, or a DenseNet layer's `growth`, the filters of its 3x3 conv)."""
+    (batch, *_, channels), *_ = params["inputs"]
+    one_filter = params.get("filters") == 1 or params.get("growth") == 1
+    met = _met("torch_slow_conv2d_grad_weight_contiguous", keras_backends, check)
+    return not (met and batch == 1 and channels > 1 and one_filter)
+
+
+# oneDNN's AVX2 1x1 kernel blocks input channels by 8; below a full block the nhwc path overruns.
+_ONEDNN_IC_BLOCK = 8
+# The blocks whose 1x1 conv of stride 2 reads the block's input (the projection shortcut; v1's conv1 too).
+_STRIDED_1X1_BLOCKS = ("resnet_bottleneck_v1", "resnet_bottleneck_v1_5")
+
+
+def avoids_onednn_conv1x1(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
+    """False for a layer-suite case that would meet onednn_conv1x1_nhwc_backward_weights on Keras on torch
+    (which permutes its NHWC input, so oneDNN sees channels-last): gradients through a 1x1 conv of stride
+    2+ and groups 1 over fewer than 8 input channels (measured: conv2d of kernel 1, stride 2 or 3 at 2, 4
+    and 6 channels, and both bottlenecks of stride 2 at 1, 4 and 7, ran the kernel; groups 2, stride 1,
+    kernel 3, and bottlenecks at 8 and 12 channels did not)."""
+    (*_, channels), *_ = params["inputs"]
+    if block == "conv2d":
+        strided_1x1 = params["kernel"] == 1 and params["stride"] > 1 and params["groups"] == 1
+    else:
+        strided_1x1 = block in _STRIDED_1X1_BLOCKS and params["stride"] > 1
+    met = _met("onednn_conv1x1_nhwc_backward_weights", keras_backends, check)
+    return not (met and strided_1x1 and channels < _ONEDNN_IC_BLOCK)
+
+
+def kernels_run(onednn_verbose: str) -> set[str]:
+    """The kernels a run with ONEDNN_VERBOSE=1 executed ("implementation,propagation kind"), from its log:
+    lines "onednn_verbose,v1,primitive,exec,cpu,convolution,jit_1x1:avx2,backward_weights,..."."""
+    found = set()
+    for line in onednn_verbose.splitlines():
+        fields = line.split(",")
+        if fields[0] == "onednn_verbose" and "exec" in fields:  # then engine, primitive, implementation, kind
+            at = fields.index("exec")
+            found.add(",".join(fields[at + 3:at + 5]))
+    return found

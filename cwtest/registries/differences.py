@@ -1,0 +1,147 @@
+"""The catalogue of semantic differences between PyTorch and Keras, each with the switch that harmonizes it.
+
+Every entry is demonstrated by the layer suite: a case built with the published semantics of
+one difference (all others harmonized) is a strict xfail whose reason names the entry, and
+its harmonized twin must pass. Strict, so that a release which removes a difference fails
+the run and the catalogue gets updated instead of silently describing the past.
+Sources and background: ../shared/docs/semantics.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The checks a difference can show in; a published case is generated only for those.
+CHECKS = ("forward", "gradients", "optimizer")
+
+
+@dataclass(frozen=True)
+class Difference:
+    name: str
+    explanation: str
+    harmonize: str
+    shows_in: tuple[str, ...]
+    # Keras backends on which the harmonization above cannot remove it, and why: their twin is an xfail too.
+    stays_on: tuple[str, ...] = ()
+    stays_because: str = ""
+    # The Keras backends it exists on, where it is one backend's convention rather than Keras's: elsewhere
+    # the published form equals the harmonized one, so no published case is made there. Empty: all.
+    only_on: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        return f"catalogued difference {self.name}: {self.explanation}; harmonize: {self.harmonize}"
+
+    def exists_on(self, keras_backend: str | None) -> bool:
+        """Whether it exists on `keras_backend` (None: on some backend)."""
+        return not self.only_on or keras_backend is None or keras_backend in self.only_on
+
+    def stays(self, keras_backend: str) -> str | None:
+        """Why harmonizing does not remove it on `keras_backend`, None where it does."""
+        return f"catalogued difference {self.name}: {self.stays_because}" if keras_backend in self.stays_on else None
+
+
+DIFFERENCES = {d.name: d for d in (
+    Difference("adam_epsilon",
+               "torch adds eps to the bias-corrected sqrt(v_hat), Keras to sqrt(v), so Keras's eps acts "
+               "1/sqrt(1-beta2^t) times larger (31.6x at t=1, 3.2x at t=100 for beta2=0.999)",
+               "give torch eps / sqrt(1 - beta2^t) before step t", ("optimizer",)),
+    Difference("adam_bias_correction",
+               "Keras computes Adam's step size lr * sqrt(1 - beta2^t) / (1 - beta1^t) in float32 from the betas "
+               "rounded to float32 (0.999 -> 0.99900001, so 1 - beta2 is 1.3e-5 too small), torch in Python "
+               "float64: Keras's step is about 6.5e-6 (54 fp32 eps) relatively smaller at every step, always "
+               "the same way",
+               "give torch the learning rate Keras's float32 step size * (1 - beta1^t) / sqrt(1 - beta2^t) "
+               "before step t (and AdamW the weight decay that keeps lr * weight_decay)", ("optimizer",)),
+    Difference("adam_weight_decay",
+               "torch Adam(weight_decay) adds wd*theta to the gradient (L2), Keras Adam(weight_decay) "
+               "decays theta directly (decoupled)",
+               "torch AdamW against Keras Adam(weight_decay)", ("optimizer",)),
+    Difference("bn_momentum",
+               "torch running = (1-m)*running + m*batch with m=0.1, Keras moving = m*moving + (1-m)*batch "
+               "with m=0.99",
+               "Keras momentum = 1 - torch momentum", ("forward",)),
+    Difference("bn_epsilon", "BatchNorm epsilon is 1e-5 in torch and 1e-3 in Keras",
+               "pass torch's epsilon to Keras", ("forward", "gradients")),
+    Difference("bn_one_pass_variance",
+               "Keras on torch computes BatchNorm's batch variance in one pass, mean(x^2) - mean(x)^2, which "
+               "cancels where the batch's mean is large against its spread (after a conv bias, as in the v1 "
+               "ResNet bottleneck): at a mean 100x the spread its output is about 170 fp32 eps of the input "
+               "off, at 1000x about 1600; torch, and Keras on TensorFlow and JAX, subtract the mean first "
+               "(docs/defects/keras_torch_one_pass_batch_variance.md)",
+               "a Keras BatchNormalization whose batch moments subtract the mean first (two passes)", ("forward",),
+               only_on=("torch",)),
+    Difference("bn_running_variance",
+               "torch updates the running variance with the unbiased batch variance (n/(n-1)), Keras with "
+               "the biased one",
+               "a Keras BatchNormalization that updates with the unbiased variance", ("forward",)),
+    Difference("same_padding_stride2",
+               "Keras padding='same' with stride 2 on an even size pads only (or more) at the bottom/right, "
+               "torch padding=k//2 pads both sides: same shape, grid shifted by a pixel",
+               "Keras ZeroPadding2D(k//2) followed by padding='valid'", ("forward", "gradients")),
+    Difference("softmax_loss_clipping",
+               "Keras cross-entropy on probabilities that no longer carry their logits (any op after the "
+               "softmax, e.g. a cast) clips them to [1e-7, 1-1e-7]: loss capped at 16.1, zero gradient "
+               "where clipped; torch computes from logits. Straight from a softmax, Keras 3 recovers the "
+               "logits and does not clip",
+               "from_logits=True on the logits (cross_entropy_logits), or the softmax output straight "
+               "into the loss (cross_entropy_softmax's twin)", ("forward", "gradients"),
+               stays_on=("jax", "torch"),
+               stays_because="only Keras on TensorFlow keeps the logits on a softmax output (a TensorFlow "
+                             "tensor's _keras_logits); on jax and torch the cross-entropy of probabilities always "
+                             "clips them: use from_logits=True (cross_entropy_logits)"),
+)}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A registry entry with some of its differences kept as the frameworks ship them (none: fully harmonized).
+    Its id names each kept difference `published_<name>`: as the frameworks publish it."""
+
+    entry: object  # anything with .name, .differences and .checks
+    kept: frozenset[str] = frozenset()  # left as the frameworks ship them
+
+    @property
+    def id(self) -> str:
+        return "-".join([self.entry.name, *(f"published_{d}" for d in sorted(self.kept))])
+
+    def differs_between(self, keras_backends: tuple[str, ...]) -> bool:
+        """Whether a pair of these Keras backends would differ by what the case keeps: each of
+        its differences exists on one of them only (a backend's own convention, e.g. bn_one_pass_variance)."""
+        return bool(self.kept) and all(
+            sum(DIFFERENCES[d].exists_on(b) for b in keras_backends) == 1 for d in self.kept)
+
+
+def cases(entries, check: str, keras_backends: tuple[str, ...] = ()) -> list[Case]:
+    """Each entry that runs this check harmonized, then once per catalogued difference that shows in it
+    and exists on one of `keras_backends` (the run's; none named: on any)."""
+    found = []
+    for entry in entries:
+        if check not in entry.checks:
+            continue
+        found.append(Case(entry))
+        found += [Case(entry, frozenset({d})) for d in entry.differences
+                  if check in DIFFERENCES[d].shows_in
+                  and any(DIFFERENCES[d].exists_on(b) for b in keras_backends or (None,))]
+    return found
+
+
+def pytest_params(entries, check: str, keras_backends: tuple[str, ...] = ("tensorflow",)) -> list:
+    """The cases as pytest params, for a run on `keras_backends` (this process's first); a published one
+    is a strict xfail that names its difference and accepts only a mismatch (an AssertionError), not a
+    crash; so is a harmonized one whose difference stays on this process's Keras backend."""
+    import pytest
+
+    keras_backend = keras_backends[0]
+
+    def reasons(case: Case) -> list[str]:
+        found = [DIFFERENCES[d].reason for d in case.kept]
+        for name in case.entry.differences:
+            stays = DIFFERENCES[name].stays(keras_backend)
+            if stays and name not in case.kept and check in DIFFERENCES[name].shows_in:
+                found.append(stays)
+        return found
+
+    return [pytest.param(case, id=case.id, marks=[
+        pytest.mark.xfail(strict=True, raises=AssertionError, reason=r) for r in reasons(case)])
+        for case in cases(entries, check, keras_backends)]

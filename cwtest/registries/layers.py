@@ -1,0 +1,113 @@
+"""The layer registry: one declarative entry per building block of VGG16, ResNet50 and DenseNet121.
+
+An entry names the builder that makes the block from one parameter set (each framework's adapter holds one
+under that key: cwtest.adapters.torch.blocks.BUILDERS, cwtest.adapters.keras.blocks.BUILDERS), which
+parameters and input shapes to draw (cwtest.registries.layer_strategies), which catalogued differences
+(cwtest.registries.differences) apply, and its tolerance (cwtest.registries.tolerances). Nothing here imports
+a framework, nor any adapter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from hypothesis import strategies as st
+
+from cwtest.registries import layer_strategies as cases
+from cwtest.registries.tolerances import RESNET_V1_5_BLOCK, RESNET_V1_BLOCK, Tolerance
+
+@dataclass(frozen=True)
+class Block:
+    name: str
+    params: st.SearchStrategy  # dicts with "inputs" (NHWC shapes), "seed" and the block's options
+    # The key of the builders that make it, one per framework: torch's (torch.nn, params, kept) -> a module
+    # taking the inputs (NCHW), Keras's (keras, params, kept) -> a model taking them (NHWC); `kept` is the set
+    # of differences left in as the frameworks ship them, the rest harmonized.
+    builds: str
+    differences: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ("forward", "gradients")  # the checks the layer suite runs on it
+    training: bool = False  # the mode both sides run in, unless params say "training"
+    # What gradient errors are measured against: "gradients" (the largest gradient), "cotangent"
+    # (the largest upstream gradient), for a block whose backward subtracts nearly equal terms of the
+    # cotangent's size and can return results far smaller than the round-off those terms carry, or
+    # "terms": the largest gradient, or where a check is over its tolerance, each gradient's own
+    # terms: the larger of the sum of |cotangent| * |d output / d element| over the outputs and of
+    # its layer's reduction, |upstream gradient| * |d layer output / d parameter| (a parameter's
+    # gradient sums over every output position it touches, and can cancel to far less than those
+    # terms, as a forward sum can; see cwtest.adapters.torch.cases.gradient_terms).
+    gradient_scale: str = "gradients"
+    # What forward errors are measured against: "output" (the largest output) or "terms" (the largest
+    # sum of |weight| * |input| products behind an output: the block run on |inputs| with |weights|),
+    # for a chain of convolutions and Dense layers, whose outputs are sums that can cancel to far less
+    # than the products they add up. fp32 round-off of a sum is bounded by the size of its terms
+    # (|fl(w.x) - w.x| <= n * eps * |w|.|x|), not of its result. Or "inputs" (the largest input), for a
+    # block that subtracts terms of its inputs' size: a cross-entropy from logits z is
+    # logsumexp(z) - z_y, which cancels to nearly nothing where the right class takes all the probability.
+    forward_scale: str = "output"
+    tolerance: Tolerance = Tolerance()
+
+
+BLOCKS = (
+    # Sums of products, measured against their terms (forward_scale): against the output itself a thorough
+    # draw reached 81.5 units (dense, 51 inputs into one unit at scale 0.1, max abs 2.1e-8 on an output
+    # that cancelled to 2.1e-3) and vgg_conv_block 106.6 (max abs 6.4e-9 on 5e-4). Their gradients too
+    # (gradient_scale): against the largest gradient, four thorough runs reached 21.5 (dense) and 19.9
+    # (conv2d_depthwise) of 32; against their terms, densenet_transition's 45.9 measured 1.5.
+    Block("conv2d", cases.conv_params(), "conv2d", forward_scale="terms", gradient_scale="terms"),
+    Block("conv2d_same_stride2", cases.same_stride2_params(), "conv2d_same_stride2",
+          differences=("same_padding_stride2",), forward_scale="terms", gradient_scale="terms"),
+    Block("conv2d_depthwise", cases.depthwise_params(), "conv2d_depthwise", forward_scale="terms",
+          gradient_scale="terms"),
+    Block("dense", cases.dense_params(), "dense", forward_scale="terms", gradient_scale="terms"),
+    Block("flatten_dense", cases.flatten_dense_params(), "flatten_dense", forward_scale="terms", gradient_scale="terms"),
+    Block("batchnorm_eval", cases.batchnorm_params(), "batchnorm",
+          differences=("bn_epsilon",)),
+    Block("batchnorm_train", cases.batchnorm_params(), "batchnorm",
+          differences=("bn_epsilon", "bn_momentum", "bn_running_variance"), training=True),
+    # Training-mode BatchNorm on a batch whose mean is 100 or 1000 times its spread. Harmonized (two-pass
+    # batch variance on every Keras backend), 200 random cases on each Keras backend measured at most 5.6
+    # units of the largest input; Keras on torch's own one-pass variance a median of 174 (mean 100x the
+    # spread) and 1614 (1000x). Forward only: its gradients are batchnorm_train's.
+    Block("batchnorm_train_offset", cases.offset_batchnorm_params(), "batchnorm",
+          differences=("bn_one_pass_variance",), checks=("forward",), training=True,
+          forward_scale="inputs"),
+    Block("maxpool", cases.pool_params(), "maxpool"),
+    # Means: sums of inputs, against their terms as well (a thorough draw: 36 values whose mean
+    # cancelled to 7.4e-4, 75.3 units of it apart; 0.07 units of the mean of |inputs|).
+    Block("avgpool", cases.pool_params(), "avgpool", forward_scale="terms"),
+    Block("global_avgpool", cases.image_params(), "global_avgpool", forward_scale="terms"),
+    Block("zeropadding", cases.padding_params(), "zeropadding"),
+    Block("relu", cases.image_params(), "relu"),
+    # Channels are torch's dim 1 and Keras's last axis.
+    # Its input gradient p * (g - <p, g>) cancels where one class takes nearly all the
+    # probability: round-off of |g| against a tiny result, so errors are measured against |g|.
+    # Against the result itself, 150 random examples reached 82.8 units, but a later draw of
+    # logits scaled by 10 reached 2258 (max abs 5.9e-8 on a result of 2.2e-4). Against |g|: worst
+    # 1.4 units over 300 examples (thorough profile), under the default gradient tolerance.
+    Block("softmax", cases.softmax_params(), "softmax", gradient_scale="cotangent"),
+    Block("add", cases.two_images_params(same_channels=True), "add"),
+    Block("concatenate", cases.two_images_params(same_channels=False), "concatenate"),
+    Block("dropout_inference", cases.dropout_params(st.floats(0.0, 0.9)), "dropout"),
+    Block("dropout_train_p0", cases.dropout_params(st.just(0.0)), "dropout", training=True),
+    Block("vgg_conv_block", cases.vgg_params(), "vgg_conv_block", forward_scale="terms",
+          gradient_scale="terms"),
+    # Their tolerances' measurements: cwtest.registries.tolerances.
+    Block("resnet_bottleneck_v1", cases.bottleneck_params(), "resnet_bottleneck_v1", tolerance=RESNET_V1_BLOCK,
+          gradient_scale="terms"),
+    Block("resnet_bottleneck_v1_5", cases.bottleneck_params(), "resnet_bottleneck_v1_5", tolerance=RESNET_V1_5_BLOCK,
+          gradient_scale="terms"),
+    Block("densenet_dense_layer", cases.dense_layer_params(), "densenet_dense_layer",
+          gradient_scale="terms"),
+    Block("densenet_transition", cases.transition_params(), "densenet_transition",
+          gradient_scale="terms"),
+    # The logits' gradient (softmax(z) - onehot) / n cancels to denormals where the right class
+    # takes all the probability (a dev-profile draw: max abs 9.6e-43 on both sides, 8.4e6 units
+    # against that result): like softmax, measured against the cotangent. Worst over 300 examples
+    # (thorough profile): 0.96 units from logits, 1.36 from the softmax.
+    # The loss itself, logsumexp(z) - z_y, against the logits: a thorough draw (logits scaled by 10)
+    # gave a loss of 6.9e-3 from terms near 20, 142.8 units of the loss apart, 0.05 of the logits.
+    Block("cross_entropy_logits", cases.logits_params(), "cross_entropy_logits",
+          gradient_scale="cotangent", forward_scale="inputs"),
+    Block("cross_entropy_softmax", cases.logits_params(), "cross_entropy_softmax",
+          differences=("softmax_loss_clipping",), gradient_scale="cotangent", forward_scale="inputs"),
+)
+REGISTRY = {block.name: block for block in BLOCKS}

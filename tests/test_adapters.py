@@ -1,0 +1,127 @@
+"""Every adapter implements its roles, parameter for parameter (cwtest's own: every role the suites ask of them);
+so does the child-process Keras adapter, which frees the models the parent drops; the example plugin implements
+the roles it offers and no more; and only the adapters and the interface import the frameworks they run."""
+
+import gc
+import importlib
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from cwtest.frameworks import ADAPTERS, TRAINABLE, case_runner, trainable
+from cwtest.frameworks.child import RemoteError, RemoteKeras, RemoteModel
+from cwtest.frameworks.roles import ROLES, TRAINING_ROLES, Cases, ReferenceCases, roles_of
+from cwtest.frameworks.sides import Side
+
+
+def _methods(protocol) -> dict[str, list[str]]:
+    """The protocol's functions and their parameters (without self), its bases' included."""
+    found = {}
+    for klass in reversed(protocol.__mro__):
+        for name, member in vars(klass).items():
+            if inspect.isfunction(member) and not name.startswith("_"):
+                found[name] = list(inspect.signature(member).parameters)[1:]
+    return found
+
+
+def _implements(implementation, protocol, label: str) -> None:
+    for name, parameters in _methods(protocol).items():
+        function = getattr(implementation, name, None)
+        assert callable(function), f"{label} has no {name}()"
+        signature = inspect.signature(function)
+        taken = list(signature.parameters)[1 if inspect.isclass(implementation) else 0:]
+        assert taken[:len(parameters)] == parameters, f"{label}.{name}{signature} does not take {parameters}"
+
+
+# The roles each of cwtest's own adapters must implement: a trainer every role the suites ask for, ONNX Runtime's
+# exported graphs a Runner only.
+EXPECTED = {"torch": tuple(ROLES), "onnxruntime": ("runner",)} | {
+    framework: tuple(role for role in ROLES if role != "reference gradients") for framework in TRAINABLE if framework != "torch"}
+
+
+@pytest.mark.parametrize("framework", sorted(ADAPTERS))
+def test_adapter_implements_its_roles(framework):
+    module = importlib.import_module(f"{ADAPTERS[framework]}.adapter")
+    assert roles_of(module) == EXPECTED[framework]
+    for role in EXPECTED[framework]:
+        _implements(module, ROLES[role], module.__name__)
+
+
+@pytest.mark.parametrize("api, role", [("torch", ReferenceCases), ("keras", Cases)])
+def test_case_runner_implements_its_role(api, role):
+    _implements(case_runner(api), role, f"cwtest.adapters.{api}.cases")
+
+
+def test_child_process_keras_implements_the_training_roles():
+    assert set(TRAINING_ROLES) - {"layers"} <= set(roles_of(RemoteKeras)), roles_of(RemoteKeras)
+    for role in set(TRAINING_ROLES) - {"layers"}:
+        _implements(RemoteKeras, ROLES[role], "RemoteKeras")
+    for name in ("case_on_cpu", "optimizer_on_cpu"):
+        assert list(inspect.signature(getattr(RemoteKeras, name)).parameters)[1:] == list(
+            inspect.signature(getattr(Cases, name)).parameters)[1:]
+
+
+def test_the_example_plugin_implements_the_roles_it_offers():
+    plugin = pytest.importorskip("cwtest_inductor", reason="the example plugin is not installed: pip install -e "
+                                                          "examples/cwtest-inductor")
+    assert roles_of(plugin) == ("runner", "weights", "gradients")
+    for role in roles_of(plugin):
+        _implements(plugin, ROLES[role], "cwtest_inductor")
+    assert not trainable("torch-inductor")
+    borrowed = {name for name, value in vars(plugin).items()
+                if callable(value) and getattr(value, "__module__", "").startswith("cwtest.adapters")}
+    assert not borrowed, f"re-exported from cwtest's adapters: {sorted(borrowed)}"
+
+
+def test_the_child_frees_a_model_whose_handle_the_parent_dropped():
+    child = RemoteKeras("jax")
+    try:
+        model = child.build("vgg16", Side("keras-jax", "cpu"))
+        kept = RemoteModel(model.handle)  # the same handle as plain data, without a finalizer of its own
+        assert child.weights(kept)
+        del model
+        gc.collect()
+        with pytest.raises(RemoteError, match="KeyError"):
+            child.weights(kept)  # the call carried the release, and the child had freed the model
+    finally:
+        child.close()
+
+
+# Where each framework may be imported: the adapters; the interface, which imports them in a safe order and sets
+# their precision and determinism modes; the published dataset's reader and writer of the frameworks' own file
+# formats (a tf.keras SavedModel's checkpoint, tf_keras and torch.save); and the catalogued defects' reproducers,
+# which are standalone programs for a framework's issue tracker (cwtest.registries.defects), not modules of cwtest.
+FRAMEWORKS = ("torch", "torchvision", "tensorflow", "keras", "jax", "onnxruntime", "onnx")
+HOMES = ("adapters/", "frameworks/", "published/savedmodel.py", "published/writer.py", "findings/reproducers/")
+
+
+def _imports(line: str, framework: str) -> bool:
+    line = line.strip()
+    return (line.startswith((f"import {framework}", f"from {framework} ", f"from {framework}."))
+            or f"imports.{framework}()" in line)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_only_the_adapters_and_the_interface_import_the_framework(framework):
+    package = Path(__file__).parents[1] / "cwtest"
+    found = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                   if any(_imports(line, framework) for line in path.read_text().splitlines()))
+    outside = [name for name in found if not name.startswith(HOMES)]
+    assert not outside, f"{framework} imported outside the adapters and the interface: {outside}"
+
+
+def test_the_check_finds_an_import():
+    assert _imports("    import torch.nn as nn", "torch") and _imports("from keras import ops", "keras")
+    assert _imports("keras = imports.keras()", "keras") and not _imports("from cwtest.adapters.torch import blocks", "torch")
+
+
+def test_outside_the_adapters_no_framework_name_is_compared():
+    package = Path(__file__).parents[1] / "cwtest"
+    names = "|".join(f'"{name}"' for name in ("torch", "tensorflow", "keras", "jax", "onnxruntime"))
+    comparison = re.compile(rf"(==|!=|\bin)\s*\(?\{{?({names})|({names})\s*(==|!=)")
+    found = [f"{path.relative_to(package)}:{number}: {line.strip()}"
+             for path in package.rglob("*.py") if not str(path.relative_to(package)).startswith(HOMES)
+             for number, line in enumerate(path.read_text().splitlines(), 1) if comparison.search(line)]
+    assert not found, "framework names compared outside the adapters and the interface:\n" + "\n".join(found)
