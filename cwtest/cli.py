@@ -273,7 +273,7 @@ def parser() -> argparse.ArgumentParser:
     layers.add_argument("--flavour", default="matched", choices=FLAVOURS, help="architecture flavour (default: matched)")
     overview = figures.add_parser("overview", help="a report's tests by outcome and time per suite and architecture")
     overview.add_argument("report", help="a cwtest CSV report")
-    compatible = figures.add_parser("compatibility", help="per backend, device and precision: blocks and models "
+    compatible = figures.add_parser("compatibility", help="per side (framework, device and precision): blocks and models "
                                                           "passed, failed, worst error in units of the tolerance")
     compatible.add_argument("report", help="a cwtest CSV report")
     searched = figures.add_parser("search", help="a search's objective over its trials (cwtest search)")

@@ -86,9 +86,9 @@ def test_compatibility_table_in_the_terminal_and_as_a_figure(pytester):
                                 "--crossedwires-report", "r.csv", "-p", "no:randomly")
     result.assert_outcomes(passed=3, failed=1, xfailed=1)
     lines = result.stdout.lines
-    start = next(i for i, line in enumerate(lines) if "cwtest: compatibility per backend, device and precision" in line)
+    start = next(i for i, line in enumerate(lines) if "cwtest: compatibility per side (framework, device and precision)" in line)
     assert [line.split() for line in lines[start + 1:start + 4]] == [
-        ["backend", "against", "kind", "passed", "failed", "other", "worst", "error", "/", "tolerance"],
+        ["side", "against", "kind", "passed", "failed", "other", "worst", "error", "/", "tolerance"],
         ["torch:cuda:tf32", "torch:cpu", "blocks", "1", "1", "1", "3", "(test_block_b[vgg16])"],
         ["torch:cuda:tf32", "torch:cpu", "models", "2", "0", "0", "0.5", "(test_model[vgg16])"]]
     assert main(["plot", "compatibility", str(pytester.path / "r.csv"), "--out", str(pytester.path / "compat")]) == 0

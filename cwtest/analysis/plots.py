@@ -198,9 +198,9 @@ def mutual_information(found, repeats: int, title: str, base: Path) -> list[Path
 
 
 def compatibility(found, title: str, base: Path) -> list[Path]:
-    """Per backend and kind (cwtest.report.summary.compatibility): the worst error in units of its
+    """Per side and kind (cwtest.report.summary.compatibility): the worst error in units of its
     tolerance, log scale, with the tolerance drawn at 1; bars over it are failures. Labels carry the counts."""
-    labels = [f"{c.backend} against {c.reference}: {c.kind} ({c.passed} passed, {c.failed} failed)" for c in found]
+    labels = [f"{c.side} against {c.reference}: {c.kind} ({c.passed} passed, {c.failed} failed)" for c in found]
     worst = np.array([c.worst if c.worst == c.worst else 0.0 for c in found])
     figure, axes = _figure(1, 1, 12, 1.2 + 0.45 * len(found))
     axis = axes[0][0]

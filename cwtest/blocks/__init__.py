@@ -1,2 +1,2 @@
-"""Layer building blocks and optimizers on two sides: the registries, the parity of one case, and
-the catalogue of semantic differences."""
+"""The layer suite's harness: one registry case run on two sides and measured (layer_parity), and an optimizer
+case stepped on both (optimizer_paths). The registries themselves are cwtest.registries."""

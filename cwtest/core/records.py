@@ -27,7 +27,7 @@ class Layer:
 
 @dataclass(frozen=True)
 class Read:
-    """A model's layers as its backend reads them, and the image side its input takes."""
+    """A model's layers as its adapter reads them, and the image side its input takes."""
 
     layers: list[Layer]
     image_size: int | None = None

@@ -1,2 +1,2 @@
-"""What a run finds beyond a tolerance: catalogued framework defects with their reproducers, and
-sides that answer one input twice differently."""
+"""What a run finds beyond a tolerance: sides that answer one input twice differently (rerun), and the catalogued
+framework defects' standalone reproducers (reproducers; the catalogue is cwtest.registries.defects)."""

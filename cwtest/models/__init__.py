@@ -1,2 +1,2 @@
-"""Whole models on two sides: the architectures, their structure check, weight transfer, output and
-gradient parity, per-layer localization, tolerances, and checkpoints."""
+"""The transfer suite's harness, whole models on two sides: their structure check, weight transfer, output and
+gradient parity, per-layer localization, checkpoints, and your own models (yours)."""

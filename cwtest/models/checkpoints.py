@@ -47,7 +47,7 @@ def save(folder: Path, trial: str, pair: Pair, models) -> None:
 
 
 def load(folder: Path, arch: str, trial: str, side: Side):
-    """One side's trained model, ready for the side's backend to run."""
+    """One side's trained model, ready for the side's adapter to run."""
     if published(folder):
         return dataset(folder).model(arch, trial, side)
     return trainer_for(side).load(arch, folder, trial, side)

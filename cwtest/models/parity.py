@@ -39,7 +39,7 @@ def decidable_agreement(actual: np.ndarray, reference: np.ndarray, max_abs: floa
 
 
 def comparable(model, side: Side | str):
-    """Dropout off and a softmax head read as logits, put back afterwards (the side's backend knows how)."""
+    """Dropout off and a softmax head read as logits, put back afterwards (the side's adapter knows how)."""
     return adapter_for(side).comparable(model)
 
 
@@ -51,15 +51,15 @@ def logits(model, side: Side, images: np.ndarray, training: bool = False) -> np.
 @contextmanager
 def preserved(torch_model, keras_model):
     """Both models' weights and statistics as they were before (a training-mode pass updates
-    BatchNorm statistics, by different momenta on the two sides): copies, since a backend's arrays may
+    BatchNorm statistics, by different momenta on the two sides): copies, since an adapter's arrays may
     share memory with the tensors they came from."""
     sides = ((adapter_for(TORCH_CPU), torch_model), (adapter_for(keras_in_process()), keras_model))
-    saved = [[owned(a) for a in backend.weights(model)] for backend, model in sides]
+    saved = [[owned(a) for a in adapter.weights(model)] for adapter, model in sides]
     try:
         yield
     finally:
-        for (backend, model), arrays in zip(sides, saved):
-            backend.set_weights(model, arrays)
+        for (adapter, model), arrays in zip(sides, saved):
+            adapter.set_weights(model, arrays)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ DIRECTIONS = ("torch->keras", "keras->torch")
 
 def copy_weights(pairs, direction: str, torch_side: Side = TORCH_CPU, keras_side: Side | None = None) -> None:
     """Copy every paired layer's weights (and BatchNorm statistics) from one side to the other, each read and
-    written by its side's backend (Keras's by default on the backend this process runs Keras on)."""
+    written by its side's adapter (Keras's by default on the backend this process runs Keras on)."""
     if direction not in DIRECTIONS:
         raise ValueError(f"unknown direction {direction!r} (known: {', '.join(DIRECTIONS)})")
     torch_adapter, keras_adapter = adapter_for(torch_side), adapter_for(keras_side or keras_in_process())
@@ -60,13 +60,13 @@ def start_from(model, arch: str, side: Side, trained: tuple[Path, str]) -> None:
     from cwtest.models import checkpoints
 
     folder, trial = trained
-    backend = adapter_for(side)
-    arrays = backend.weights(checkpoints.load(folder, arch, trial, side))
-    wanted = backend.weights(model)
+    adapter = adapter_for(side)
+    arrays = adapter.weights(checkpoints.load(folder, arch, trial, side))
+    wanted = adapter.weights(model)
     if [a.shape for a in arrays] != [a.shape for a in wanted]:
         raise WeightsDoNotFit(f"{trial}'s {side.api} {arch} weights do not fit this flavour's {side.api} model "
                               f"({len(arrays)} arrays against {len(wanted)}, or other shapes)")
-    backend.set_weights(model, [owned(a) for a in arrays])
+    adapter.set_weights(model, [owned(a) for a in arrays])
 
 
 def transferred(arch: str, flavour: str, direction: str, torch_side: Side, keras_side: Side,

@@ -94,7 +94,7 @@ def decomposition_lines(rows: list[dict]) -> list[str]:
     return table
 
 
-# The compatibility table: for each backend a run checked (its pair's right side, framework:device[:precision],
+# The compatibility table: for each side a run checked (its pair's right side, framework:device[:precision],
 # against the left side, the reference), the layer suite's blocks and the transfer and models suites' models.
 KINDS = {"layers": "blocks", "transfer": "models", "models": "models"}
 FAILED = ("failed", "error", "crashed")
@@ -102,7 +102,7 @@ FAILED = ("failed", "error", "crashed")
 
 @dataclass(frozen=True)
 class Compatibility:
-    backend: str
+    side: str  # the side under test, framework:device[:precision]
     reference: str
     kind: str  # blocks | models
     passed: int
@@ -123,11 +123,11 @@ def compatibility(rows) -> list[Compatibility]:
     """The table's rows, from a run's rows or a report's (whose cells are text)."""
     groups: dict[tuple[str, str, str], list[dict]] = {}
     for row in rows:
-        kind, (reference, _, backend) = KINDS.get(row.get("suite") or ""), (row.get("pair") or "").partition("->")
-        if kind and backend:
-            groups.setdefault((backend, reference, kind), []).append(row)
+        kind, (reference, _, side) = KINDS.get(row.get("suite") or ""), (row.get("pair") or "").partition("->")
+        if kind and side:
+            groups.setdefault((side, reference, kind), []).append(row)
     found = []
-    for (backend, reference, kind), group in sorted(groups.items()):
+    for (side, reference, kind), group in sorted(groups.items()):
         # Judged tests only: an xfail is a named semantic difference, expected to be far over its tolerance.
         ratios = [(_number(r.get(TOLERANCE_RATIO)), r["nodeid"].split("::")[-1]) for r in group
                   if r["outcome"] == "passed" or r["outcome"] in FAILED]
@@ -135,7 +135,7 @@ def compatibility(rows) -> list[Compatibility]:
         worst, test = max(ratios, default=(math.nan, ""))
         passed = sum(r["outcome"] == "passed" for r in group)
         failed = sum(r["outcome"] in FAILED for r in group)
-        found.append(Compatibility(backend, reference, kind, passed, failed, len(group) - passed - failed, worst, test))
+        found.append(Compatibility(side, reference, kind, passed, failed, len(group) - passed - failed, worst, test))
     return found
 
 
@@ -143,12 +143,12 @@ def compatibility_lines(rows) -> list[str]:
     found = compatibility(rows)
     if not found:
         return []
-    width = max(len("backend"), *(len(c.backend) for c in found))
+    width = max(len("side"), *(len(c.side) for c in found))
     reference_width = max(len("against"), *(len(c.reference) for c in found))
-    table = [f"{'backend':<{width}} {'against':<{reference_width}} {'kind':<6} {'passed':>6} {'failed':>6} "
+    table = [f"{'side':<{width}} {'against':<{reference_width}} {'kind':<6} {'passed':>6} {'failed':>6} "
              f"{'other':>6}  worst error / tolerance"]
     for c in found:
         worst = "-" if math.isnan(c.worst) else f"{c.worst:.3g} ({c.worst_test})"
-        table.append(f"{c.backend:<{width}} {c.reference:<{reference_width}} {c.kind:<6} {c.passed:>6} {c.failed:>6} "
+        table.append(f"{c.side:<{width}} {c.reference:<{reference_width}} {c.kind:<6} {c.passed:>6} {c.failed:>6} "
                      f"{c.others:>6}  {worst}")
     return table

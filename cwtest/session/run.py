@@ -317,7 +317,7 @@ class ReportWriter:
         for line in self.crashes:
             terminalreporter.write_line(f"cwtest: crash: {line}")
         for title, table in (("outcomes and largest divergences", summary_lines),
-                             ("compatibility per backend, device and precision", compatibility_lines),
+                             ("compatibility per side (framework, device and precision)", compatibility_lines),
                              ("accuracy difference by harmonization knob (share removed)", attribution_lines),
                              ("accuracy difference split into semantics and kernels", decomposition_lines)):
             lines = table(self.rows)

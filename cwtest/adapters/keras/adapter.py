@@ -1,4 +1,4 @@
-"""The Keras backend, on any of Keras 3's own backends (TensorFlow, JAX, torch): keras.applications
+"""The Keras adapter, on any of Keras 3's own backends (TensorFlow, JAX, torch): keras.applications
 models, NHWC float32 input scaled to [0, 1]; forward and gradients for the transfer and layer suites,
 and for paired training a model built under the knobs, trained by Keras's own train step (the one
 `Model.fit` runs, through `train_on_batch`), predicted, nudged, saved and loaded.
@@ -245,7 +245,7 @@ def differentiate(model, inputs: list[np.ndarray], loss: Callable, training: boo
 
 def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side) -> dict[str, np.ndarray]:
     """Weight path -> gradient of the mean cross-entropy of the logits (the model must return logits),
-    one pass in training mode: the same loss as the torch backend's."""
+    one pass in training mode: the same loss as the torch adapter's."""
     with on(side) as keras:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return differentiate(model, [images.astype(np.float32) / 255.0],
@@ -254,7 +254,7 @@ def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side) -> dict
 
 def projection_gradients(model, inputs: np.ndarray, cotangent: np.ndarray, side: Side) -> dict[str, np.ndarray]:
     """Weight path -> gradient of sum(output * cotangent) / batch, one pass in training mode: the same loss
-    as the torch backend's `projection_gradients`."""
+    as the torch adapter's `projection_gradients`."""
     with on(side) as keras:
         return differentiate(model, [inputs], lambda outputs: keras.ops.sum(
             keras.ops.multiply(outputs, keras.ops.convert_to_tensor(cotangent))) / len(inputs),

@@ -1,0 +1,1 @@
+"""The ONNX Runtime adapter: torch's models exported with torch.onnx, run by an InferenceSession (adapter)."""

@@ -1,4 +1,4 @@
-"""The PyTorch backend: torchvision's models and the published torch definitions, NCHW float32 input
+"""The PyTorch adapter: torchvision's models and the published torch definitions, NCHW float32 input
 scaled to [0, 1]; forward and gradients for the transfer suite, and for paired training a model
 built under the knobs, trained, predicted, nudged, saved and loaded.
 """

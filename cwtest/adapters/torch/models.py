@@ -1,5 +1,5 @@
 """How torch builds each architecture of cwtest.registries.architectures for CIFAR-10: the builders its
-entries hand to the torch backend. torch is imported when a builder is called, never at import time."""
+entries name. torch is imported when a builder is called, never at import time."""
 
 from __future__ import annotations
 
