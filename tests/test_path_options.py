@@ -75,10 +75,11 @@ class _Kept:
 
 @pytest.fixture
 def project(pytester) -> Path:
-    pytester.makeini("[pytest]\ntestpaths = checks\n")
+    pytester.makeini("[pytest]\ntestpaths = checks\naddopts = -k test_runs\n")
     checks = pytester.mkpydir("checks")
     (checks / "conftest.py").write_text('pytest_plugins = ["cwtest.session.run"]\n')
-    (checks / "test_paths.py").write_text("def test_runs(crossedwires_settings):\n    pass\n")
+    (checks / "test_paths.py").write_text("def test_runs(crossedwires_settings):\n    pass\n\n\n"
+                                          "def test_left_out_by_addopts():\n    assert False, 'the ini was not read'\n")
     return pytester.path
 
 

@@ -29,7 +29,7 @@ def choose_again(config: pytest.Config, args: list[str]) -> None:
     known = config.known_args_namespace  # parsed with the plugins' options: the real test paths
     given = {"inifile": known.inifilename, "override_ini": known.override_ini, "args": known.file_or_dir,
              "rootdir_cmd_arg": known.rootdir or None, "invocation_dir": config.invocation_params.dir}
-    accepted = inspect.signature(determine_setup).parameters  # pytest 8.0 has no override_ini
+    accepted = inspect.signature(determine_setup).parameters  # older pytest releases take fewer
     rootpath, inipath, inicfg, *ignored = determine_setup(**{k: v for k, v in given.items() if k in accepted})
     if (rootpath, inipath) == (config.rootpath, config.inipath):
         return
