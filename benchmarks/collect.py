@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", default=str(REPO.parent / "shared" / "crossedwires"))
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--smoke", action="store_true", help="seconds: checks that it runs (CI); numbers mean little")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
     if args.smoke:
         args.repeats = 1

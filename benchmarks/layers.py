@@ -93,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--no-xdist", action="store_true", help="skip the two full runs of the suite")
-    parser.add_argument("--smoke", action="store_true", help="seconds: checks that it runs (CI); numbers mean little")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
     if args.smoke:  # the overhead ratio only: the suite's two runs per profile take minutes
         args.examples, args.no_xdist = 3, True

@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--arch", default="vgg16")
     parser.add_argument("--trainings", type=int, default=4)
     parser.add_argument("--steps", type=int, default=10, help="steps of 10 images per training")
-    parser.add_argument("--smoke", action="store_true", help="seconds: checks that it runs (CI); numbers mean little")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
     if args.smoke:
         args.trainings, args.steps = 2, 2  # the fewest trainings that show a growth

@@ -26,7 +26,7 @@ def main() -> int:
     parser.add_argument("--arch", default="vgg16")
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--budget", default="smoke")
-    parser.add_argument("--smoke", action="store_true", help="seconds: checks that it runs (CI); numbers mean little")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
     if args.smoke:
         args.trials, args.budget = 1, "smoke"

@@ -35,7 +35,7 @@ def run(folder: Path, extra: list[str]) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--smoke", action="store_true", help="seconds: checks that it runs (CI); numbers mean little")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
     if args.smoke:
         args.repeats = 1

@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keras-backend", default="tensorflow", choices=sorted(KERAS_SIDES))
     parser.add_argument("--exchange", choices=sorted(KERAS_SIDES), help="a Keras backend to train in a child process")
-    parser.add_argument("--smoke", action="store_true", help="seconds: checks that it runs (CI); numbers mean little")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
     if args.smoke:
         args.arch, args.batch, args.steps, args.repeats = "vgg16", 2, 1, 1

@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--arch", default=",".join(REGISTRY))
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--smoke", action="store_true", help="seconds: checks that it runs (CI); numbers mean little")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
     if args.smoke:
         args.arch, args.batch, args.repeats = "vgg16", 4, 1
