@@ -1,6 +1,6 @@
 """Collection cost of the trial parametrization: every published trial against the built-in 18.
 
-    python benchmarks/collect.py [--trials ../shared/crossedwires] [--repeats 3]
+    python benchmarks/collect.py [--trials ../shared/crossedwires] [--repeats 3] [--smoke]
 
 Both collections run in fresh interpreters on the same machine in the same run; the script
 prints the median wall time of each, their ratio, and whether torch or TensorFlow got
@@ -41,7 +41,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", default=str(REPO.parent / "shared" / "crossedwires"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
+    if args.smoke:
+        args.repeats = 1
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "conftest.py").write_text(PROBE)

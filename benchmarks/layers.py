@@ -10,7 +10,8 @@
    the ci and the dev profile. Aim: >= 1.6 on 2 cores (each worker limits the thread pools to
    its share of the cores).
 
-Run from the repository root: python benchmarks/layers.py [--examples N] [--no-xdist]
+Run from the repository root: python benchmarks/layers.py [--examples N] [--no-xdist] [--smoke]
+(--smoke: 3 examples of the overhead, no xdist runs.)
 """
 
 from __future__ import annotations
@@ -92,7 +93,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--no-xdist", action="store_true", help="skip the two full runs of the suite")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
+    if args.smoke:  # the overhead ratio only: the suite's two runs per profile take minutes
+        args.examples, args.no_xdist = 3, True
     # Warm-up on the very examples timed (derandomized, so drawn again alike): imports, and the
     # kernels oneDNN and XLA compile per shape, which would otherwise go to whichever runs first.
     direct_ops(suite_path(args.examples)[1])

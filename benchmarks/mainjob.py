@@ -1,6 +1,7 @@
 """The main job against the bare trainings it contains, measured in one run.
 
     python benchmarks/mainjob.py [pytest arguments]   (default: the README's first command's)
+    python benchmarks/mainjob.py --smoke               (its one published VGG16 trial: a check that it works)
 
 1. The main job, `pytest --crossedwires-arch vgg16 -n 2 --crossedwires-report R` in a fresh
    process from the repository root: wall seconds, outcome counts, each worker's peak resident memory.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import functools
 import multiprocessing
 import re
 import subprocess
@@ -26,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README_JOB = ["--crossedwires-arch", "vgg16", "-n", "2"]
+SMOKE_JOB = [*README_JOB, "-k", "test_published", "--crossedwires-select", "top:1"]
 
 
 def run_job(args: list[str], report: Path) -> tuple[float, str]:
@@ -77,7 +80,7 @@ def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: i
     model = trainer_for(side).build_trainable(arch, knobs, side)
     data = synthetic_cifar10(train=images, test=10)
     plan = Plan(1e-4, 1e-7, batch, 1, images, 10)
-    minimal = _minimal_torch if framework == "torch" else _minimal_keras
+    minimal = _minimal_torch if framework == "torch" else functools.partial(_minimal_keras, keras_backend=side.keras_backend)
     started = time.perf_counter()
     for _ in range(epochs):
         minimal(model, data.x_train, data.y_train, plan)
@@ -85,7 +88,7 @@ def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: i
 
 
 def main() -> None:
-    args = sys.argv[1:] or README_JOB
+    args = SMOKE_JOB if sys.argv[1:] == ["--smoke"] else sys.argv[1:] or README_JOB
     workers = int(args[args.index("-n") + 1]) if "-n" in args else 1
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "job.csv"

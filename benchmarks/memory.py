@@ -1,8 +1,8 @@
 """Resident memory a Keras training leaves behind, with its step in a tf.function and eager.
 
-    python benchmarks/memory.py [--arch vgg16] [--trainings 4]
+    python benchmarks/memory.py [--arch vgg16] [--trainings 4] [--steps 10] [--smoke]
 
-Each round builds a fresh model, trains it 10 steps with a training step of its own (as
+Each round builds a fresh model, trains it 10 steps (--steps) with a training step of its own (as
 cwtest.adapters.keras.adapter does), then drops every reference and clears the Keras session. Prints
 the process's resident memory after each round, for the step in a tf.function and for the same
 step run eagerly, and each one's growth per training. The eager rounds leave next to nothing, the
@@ -26,14 +26,14 @@ def resident_mb() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
 
 
-def rounds(arch: str, trainings: int, traced: bool) -> list[int]:
+def rounds(arch: str, trainings: int, traced: bool, steps: int = 10) -> list[int]:
     from cwtest.frameworks import imports
     from cwtest.adapters.keras.adapter import build_trainable
     from cwtest.frameworks.sides import Side
     from cwtest.inputs.data import synthetic_cifar10
 
     keras, tf = imports.keras(), imports.tensorflow()
-    data, after = synthetic_cifar10(train=100, test=10), []
+    data, after = synthetic_cifar10(train=steps * 10, test=10), []
     for _ in range(trainings):
         model = build_trainable(arch, frozenset(), Side("tensorflow", "cpu"))
         optimizer, loss_fn = keras.optimizers.Adam(1e-4), keras.losses.SparseCategoricalCrossentropy()
@@ -45,7 +45,7 @@ def rounds(arch: str, trainings: int, traced: bool) -> list[int]:
             return loss
 
         run = tf.function(step) if traced else step
-        for start in range(0, 100, 10):
+        for start in range(0, steps * 10, 10):
             float(run(data.x_train[start:start + 10], data.y_train[start:start + 10]))
         del model, optimizer, step, run
         keras.backend.clear_session()
@@ -58,9 +58,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="vgg16")
     parser.add_argument("--trainings", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=10, help="steps of 10 images per training")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
+    if args.smoke:
+        args.trainings, args.steps = 2, 2  # the fewest trainings that show a growth
     for traced in (False, True):  # eager first: what the tf.function rounds leave would count against it
-        after = rounds(args.arch, args.trainings, traced)
+        after = rounds(args.arch, args.trainings, traced, args.steps)
         growth = (after[-1] - after[0]) / (len(after) - 1)
         print(f"{args.arch} Keras step {'in a tf.function' if traced else 'eager':<16}: resident MB after each "
               f"training {after}, {growth:+.0f} MB per training")

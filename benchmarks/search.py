@@ -2,7 +2,7 @@
 started for it, Ray Tune, Optuna's GP sampler, the results file) against the same n trials' hyperparameters
 trained directly with the objective's train_pair, in this process, in the same run.
 
-    python benchmarks/search.py [--arch vgg16] [--trials 3] [--budget smoke]
+    python benchmarks/search.py [--arch vgg16] [--trials 3] [--budget smoke] [--smoke]
 
 Prints both wall times, their ratio (the aim: at most 1.15 at the smoke budget), and what Ray's start-up
 took. The search runs first, in its own process, as a user runs it; the direct trainings then repeat the
@@ -26,7 +26,10 @@ def main() -> int:
     parser.add_argument("--arch", default="vgg16")
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--budget", default="smoke")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
+    if args.smoke:
+        args.trials, args.budget = 1, "smoke"
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "found.csv"
         started = time.perf_counter()

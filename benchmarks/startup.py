@@ -1,7 +1,7 @@
 """What cwtest costs a pytest run that does not use it: a one-test project in this environment, with the
 plugin loaded from its entry point as usual against the same run with `-p no:cwtest`.
 
-    python benchmarks/startup.py [--repeats 15]
+    python benchmarks/startup.py [--repeats 15] [--smoke]
 
 Both runs alternate in fresh interpreters on the same machine in the same run; the script prints the
 median wall time of each and their ratio (aim: at most 1.05), and checks that the run with the plugin
@@ -35,7 +35,10 @@ def run(folder: Path, extra: list[str]) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
+    if args.smoke:
+        args.repeats = 1
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "conftest.py").write_text(PROBE)

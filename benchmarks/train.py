@@ -1,7 +1,7 @@
 """Paired-trainer speed against a minimal hand-written training loop, per side.
 
     python benchmarks/train.py [--arch vgg16,densenet121] [--batch 64] [--steps 10] [--repeats 3]
-                               [--keras-backend tensorflow|jax|torch] [--exchange jax|torch|tensorflow]
+                               [--keras-backend tensorflow|jax|torch] [--exchange jax|torch|tensorflow] [--smoke]
 
 For each architecture, torch and Keras (on --keras-backend: Keras picks one backend per process), the
 same model, batch size and number of steps run through cwtest's trainer (cwtest.adapters.torch.adapter
@@ -50,7 +50,7 @@ def _minimal_keras(model, x, y, plan, keras_backend: str):
     model.fit(x.astype(np.float32) / 255.0, y, batch_size=plan.batch_size, epochs=1, shuffle=False, verbose=0)
 
 
-def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> tuple[float, float]:
+def measure(arch: str, framework: str, batch: int, steps: int, repeats: int, warm_up: bool = True) -> tuple[float, float]:
     from cwtest.frameworks import trainer_for
 
     side = Side(framework, "cpu")
@@ -62,7 +62,7 @@ def measure(arch: str, framework: str, batch: int, steps: int, repeats: int) -> 
         lambda model, x, y, plan: _minimal_keras(model, x, y, plan, side.keras_backend))
     quiet = Progress("bench", plan, lambda line: None)
     rates = {"trainer": [], "minimal": []}
-    for round_ in range(repeats + 1):  # round 0 warms up both (graph tracing, allocator)
+    for round_ in range(0 if warm_up else 1, repeats + 1):  # round 0 warms up both (graph tracing, allocator)
         for name in ("trainer", "minimal"):
             model = trainer.build_trainable(arch, frozenset(), side)
             started = time.perf_counter()
@@ -99,7 +99,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keras-backend", default="tensorflow", choices=sorted(KERAS_SIDES))
     parser.add_argument("--exchange", choices=sorted(KERAS_SIDES), help="a Keras backend to train in a child process")
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
+    if args.smoke:
+        args.arch, args.batch, args.steps, args.repeats = "vgg16", 2, 1, 1
     imports.keras(args.keras_backend)  # torch first, then Keras on its backend: the order that works in one process
     for arch in args.arch.split(","):
         if args.exchange:
@@ -108,7 +111,7 @@ def main() -> None:
                   f"wall, share {exchanged / wall:.1%}")
             continue
         for framework in ("torch", KERAS_SIDES[args.keras_backend]):
-            trainer, minimal = measure(arch, framework, args.batch, args.steps, args.repeats)
+            trainer, minimal = measure(arch, framework, args.batch, args.steps, args.repeats, warm_up=not args.smoke)
             print(f"{arch:<12} {framework:<11} trainer {trainer:7.1f} images/s, minimal loop {minimal:7.1f} "
                   f"images/s, ratio {trainer / minimal:.2f}")
 

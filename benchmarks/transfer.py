@@ -1,6 +1,6 @@
 """Cost of a weight transfer plus its parity check, against the two forward passes alone.
 
-    python benchmarks/transfer.py [--arch vgg16,resnet50,densenet121] [--batch 128] [--repeats 5]
+    python benchmarks/transfer.py [--arch vgg16,resnet50,densenet121] [--batch 128] [--repeats 5] [--smoke]
 
 Per architecture (matched flavour, torch -> Keras, CPU, eval mode) and in the same process:
 the median time of the two forward passes (torch, then Keras) on one batch, and of the
@@ -41,7 +41,10 @@ def main() -> None:
     parser.add_argument("--arch", default=",".join(REGISTRY))
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="its smallest run: checks that it works (CI); numbers mean little")
     args = parser.parse_args()
+    if args.smoke:
+        args.arch, args.batch, args.repeats = "vgg16", 4, 1
     images = np.random.default_rng(0).integers(0, 256, (args.batch, 32, 32, 3), dtype=np.uint8)
     for arch in args.arch.split(","):
         pair = transferred(arch, "matched", "torch->keras", TORCH, KERAS)

@@ -32,10 +32,11 @@ PREFIX = {"vgg16": "vgg", "resnet50": "resnet", "densenet121": "densenet"}
 def published_root(tmp_path_factory, worker_id) -> Path:
     """One root with a trial per architecture (and its zip, and the Keras twins), written once per run:
     xdist workers share it through a lock, since writing three architectures takes minutes."""
-    for module, what in (("tf_keras", "tf_keras (tf.keras 2, as published)"), ("skopt", "scikit-optimize")):
+    for module, what, install in (("tf_keras", "tf_keras (tf.keras 2, as published)", "--no-deps tf-keras"),
+                                  ("skopt", "scikit-optimize", "'cwtest[published]'")):
         # found, not imported: TensorFlow (which tf_keras imports) must come after torch's stack in a process
         if importlib.util.find_spec(module) is None:
-            pytest.skip(f"writing a root the published way needs {what}: pip install 'cwtest[published]'")
+            pytest.skip(f"writing a root the published way needs {what}: pip install {install} -c constraints.txt")
     from filelock import FileLock
 
     base = tmp_path_factory.getbasetemp()

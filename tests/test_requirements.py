@@ -3,12 +3,16 @@ beside it does not downgrade it), and a tested point inside them (constraints.tx
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,3 +70,21 @@ def test_every_extra_named_in_a_combined_extra_exists():
             if requirement.startswith("cwtest["):
                 missing = set(Requirement(requirement).extras) - set(extras)
                 assert not missing, f"extra {name} names unknown extras {sorted(missing)}"
+
+
+# The distributions that each install the `tensorflow` package: two of them in one environment unpack one over
+# the other into one folder (tf-keras's requirement of `tensorflow` once pulled it in beside tensorflow-cpu).
+TENSORFLOWS = {"tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos", "tf-nightly", "tf-nightly-cpu"}
+
+
+@pytest.mark.parametrize("extras", ["cpu,published"])
+def test_the_extras_install_one_tensorflow(extras, tmp_path):
+    """What pip's resolver would install for the extras the README's test command and CI name, at the tested
+    releases (a dry run: about two minutes of resolving, so one set of extras)."""
+    report = tmp_path / "report.json"
+    run = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                          "--disable-pip-version-check", "--report", str(report), f"{ROOT}[{extras}]",
+                          "-c", str(ROOT / "constraints.txt")], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    names = {canonicalize_name(item["metadata"]["name"]) for item in json.loads(report.read_text())["install"]}
+    assert len(names & TENSORFLOWS) == 1, f"[{extras}] installs {sorted(names & TENSORFLOWS)}"

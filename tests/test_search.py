@@ -123,6 +123,8 @@ def test_a_search_killed_mid_trial_resumes_and_its_trials_replay(tmp_path, pytes
     assert len(names) == len(set(names)) == 6
     assert sorted((r["subspace"], r["subspace_trial"]) for r in rows) == [(s, t) for s in "01" for t in "123"]
     assert "trial(s) already in the results file" in resumed.stderr
+    # What it tells the user to run next works in any folder (tests/test_path_options.py runs such a line).
+    assert f"replay them with cwtest suites trials --crossedwires-trials={out} --crossedwires-arch=vgg16" in resumed.stdout
 
     from cwtest.inputs.trials import load_table
 

@@ -94,13 +94,13 @@ def test_survives(record_metric):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--crossedwires-report", "r.csv")
     result.stdout.fnmatch_lines(["*cwtest: crash: test_abort.py::test_aborts killed worker gw* in torch:cpu backward "
                                  "with inputs {\"seed\": 0, \"shape\": [[]2, 6, 4, 1[]]}; reproduce: pytest "
-                                 "'test_abort.py::test_aborts' -p no:xdist"])
+                                 "test_abort.py::test_aborts -p no:xdist"])
     rows = _rows(pytester.path / "r.csv")
     crashed = rows["test_abort.py::test_aborts"]
     assert crashed["outcome"] == "crashed"
     assert json.loads(crashed["crash_inputs"]) == {"shape": [2, 6, 4, 1], "seed": 0}
     assert crashed["crash_side"] == "torch:cpu backward"
-    assert crashed["reproducer"] == "pytest 'test_abort.py::test_aborts' -p no:xdist"
+    assert crashed["reproducer"] == "pytest test_abort.py::test_aborts -p no:xdist"
     assert rows["test_abort.py::test_survives"]["outcome"] == "passed"
 
 

@@ -15,10 +15,14 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def readme_example() -> str:
-    text = (REPO / "README.md").read_text()
+def readme_example(page: str = "README.md") -> str:
+    text = (REPO / page).read_text()
     block = re.search(r"example, `test_my_model.py`:\n\n((?:    .*\n|\n)+?)\S", text).group(1)
     return "\n".join(line[4:] for line in block.splitlines()) + "\n"
+
+
+def test_the_site_shows_the_example_the_readme_runs():
+    assert readme_example("docs/your-models.md") == readme_example()
 
 
 def test_the_readme_example_runs_as_written(pytester):

@@ -14,10 +14,13 @@ Their versions are read from package metadata, so that reading them imports noth
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
+import re
 import sys
+import tempfile
 from importlib import metadata
 
 from cwtest.core.errors import InputError
@@ -29,11 +32,38 @@ def _torch_stack_first() -> None:
             importlib.import_module(name)
 
 
+# What TensorFlow's libraries write to stderr as they load, before absl's logging is set up, so that
+# TF_CPP_MIN_LOG_LEVEL does not reach it (TensorFlow 2.21): "oneDNN custom operations are on" (an INFO line,
+# once per library) and absl's notice that such lines go to stderr. Only TF_ENABLE_ONEDNN_OPTS=0 stops them at
+# the source, and it turns off the oneDNN kernels that the suites compare.
+_LOAD_NOTICES = re.compile(rb"I\d{4} [\d:. ]+\d+ \S+:\d+\] .*|WARNING: All log messages before absl::InitializeLog\(\) "
+                           rb"is called are written to STDERR")
+
+
+@contextlib.contextmanager
+def _without_load_notices():
+    """Runs an import with stderr (the file descriptor: the notices come from C++) held, then writes back
+    every line but TensorFlow's load notices; warnings and errors pass."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().splitlines(keepends=True)
+            os.write(2, b"".join(line for line in lines if not _LOAD_NOTICES.fullmatch(line.rstrip(b"\n"))))
+
+
 def tensorflow():
     _torch_stack_first()
     # TensorFlow's C++ start-up notices would bury pytest's output; warnings and errors still show.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow
+    with _without_load_notices():
+        import tensorflow
 
     return tensorflow
 
@@ -77,7 +107,8 @@ def keras(backend: str | None = None):
     else:
         _torch_stack_first()
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keras imports TensorFlow's utilities where installed
-    import keras
+    with _without_load_notices():
+        import keras
 
     return keras
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import os
 import pickle
 import shutil
@@ -123,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
                   if any(t.arch == arch for t in table.finished)]
         if len(trials) < len(wanted):
             raise InputError(f"--trials: no finished trial for every architecture of --arch {args.arch}")
+        for module, install in (("tf_keras", "--no-deps tf-keras"), ("skopt", "'cwtest[published]'")):
+            # found, not imported: TensorFlow must come after torch's stack (cwtest.frameworks.imports)
+            if importlib.util.find_spec(module) is None:
+                raise InputError(f"writing a root the published way needs {module}: pip install {install} "
+                                 f"-c constraints.txt (pyproject.toml's `published` extra says why)")
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ in its worker stops the search with one line (exit 1); the trials before it stay
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from cwtest.frameworks import trainable
@@ -98,5 +99,13 @@ def search(args) -> tuple[list[str], int]:
     except engine.TrialFailed as failed:
         return [f"cwtest search: {failed}"], 1
     show.console.print(summary(rows, str(prepared.out)))
-    return [f"wrote {prepared.out}: {len(rows)} trial(s); replay them with "
-            f"pytest suites/trials --crossedwires-trials {prepared.out}"], 0
+    return [f"wrote {prepared.out}: {len(rows)} trial(s); replay them with {replay_command(prepared, args.data)}"], 0
+
+
+def replay_command(search: Search, data: str | None) -> str:
+    """The trial suite on what a search found, as it trained them: `cwtest suites` runs in any folder, where
+    `pytest suites/trials` runs only at a checkout's top."""
+    options = {"trials": search.out, "arch": search.arch, "budget": search.budget.name,
+               "pair": f"{search.pair.left},{search.pair.right}", "data": data}
+    return shlex.join(["cwtest", "suites", "trials",
+                       *(f"--crossedwires-{name}={value}" for name, value in options.items() if value)])

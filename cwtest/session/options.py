@@ -70,6 +70,13 @@ def register(parser) -> None:
         parser.addini(f"crossedwires_{name}", help_text, default=default)
 
 
+def spaced(args: list[str]) -> bool:
+    """Whether a crossedwires option's value is a separate argument (`--crossedwires-trials DIR`), which pytest
+    takes for a test path when it chooses the rootdir (cwtest.session.rootdir)."""
+    valued = {f"--crossedwires-{name}" for name in OPTIONS if name not in FLAGS}
+    return any(arg in valued for arg in args[:-1])
+
+
 def given(config) -> str | None:
     """The first crossedwires option on the command line, or ini key set to other than its default; None
     where there is none. (pytest has no public way to tell an ini key set to its default from one not set.)"""

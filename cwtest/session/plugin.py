@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 import pytest
 
 from cwtest.core.properties import CONTEXT, METRIC
-from cwtest.session.options import given, register
+from cwtest.session.options import given, register, spaced
 from cwtest.session.stash import SESSION_STARTED, SETTINGS
 
 if TYPE_CHECKING:
@@ -30,6 +30,16 @@ FIXTURES = frozenset({*PARAMETERS, "crossedwires_settings", "crossedwires_data",
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     register(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    # pytest chose the rootdir before it knew these options, taking `--crossedwires-trials DIR`'s DIR for a
+    # test path (cwtest.session.rootdir says how); the choice is made again before any conftest is read.
+    if spaced(args):
+        from cwtest.session.rootdir import choose_again
+
+        choose_again(early_config, args)
 
 
 @pytest.hookimpl(tryfirst=True)

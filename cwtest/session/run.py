@@ -8,6 +8,7 @@ imported by the tests that use them.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import tempfile
@@ -23,10 +24,11 @@ from cwtest.core.errors import InputError
 from cwtest.inputs.data import Cifar10, load_cifar10, synthetic_cifar10
 from cwtest.report.summary import attribution_lines, compatibility_lines, decomposition_lines
 from cwtest.report.summary import lines as summary_lines
+from cwtest.core import events
 from cwtest.core.properties import CONTEXT, METRIC
 from cwtest.report.writer import PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
-from cwtest.core import events
 from cwtest.session import blackbox, live
+from cwtest.session.options import spaced
 from cwtest.session.stash import SESSION_STARTED, SETTINGS
 from cwtest.session.settings import Settings, resolve
 from cwtest.session.workers import assign_gpu, share_cores, worker_index
@@ -71,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                               "keyword:DeprecationWarning:keras")
     _interrupt_on(config, signal.SIGTERM)
     if position is None:
-        config.pluginmanager.register(ReportWriter(settings.report_path), "cwtest-report")
+        config.pluginmanager.register(ReportWriter(settings.report_path, rerun_command(config)), "cwtest-report")
         xdist = bool(getattr(config.option, "numprocesses", None))  # xdist runs the tests in workers
         if xdist and not config.stash[LATE]:  # a late start: the workers are running, without crash notes
             _blackbox_folder(config)
@@ -249,13 +251,35 @@ def _worker_of(report: pytest.TestReport) -> str:
     return getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "")
 
 
+def rerun_command(config: pytest.Config):
+    """nodeid -> a command that runs that one test again, in the folder the run was started from: the test file
+    named from there (under `cwtest suites` it is in the installed package, not below that folder), with the
+    run's crossedwires options as given, all but the report (which the command would overwrite)."""
+    here, given, kept = config.invocation_params.dir, list(config.invocation_params.args), []
+    while given:
+        arg = given.pop(0)
+        if arg.startswith("--crossedwires-"):
+            value = [given.pop(0)] if "=" not in arg and spaced([arg, *given[:1]]) else []
+            if not arg.startswith("--crossedwires-report"):
+                kept += [arg, *value]
+
+    def command(nodeid: str) -> str:
+        file, _, rest = nodeid.partition("::")
+        path = config.rootpath / file
+        shown = path.relative_to(here) if path.is_relative_to(here) else path
+        return shlex.join(["pytest", f"{shown}::{rest}" if rest else str(shown), "-p", "no:xdist", *kept])
+
+    return command
+
+
 class ReportWriter:
     """Registered only in the process that sees every result (the xdist controller, or the only one):
     folds every test into a row, writes the CSV report when a path is given, and shows the
     end-of-run summary table either way."""
 
-    def __init__(self, path) -> None:
+    def __init__(self, path, rerun) -> None:
         self.path = path
+        self.rerun = rerun  # nodeid -> the command that runs that test again, alone
         self.collector = Collector()
         # Every finished row, appended as it finishes: what a run killed outright (SIGKILL) leaves.
         self.partial = PartialRows(path) if path is not None else None
@@ -281,7 +305,7 @@ class ReportWriter:
         record = blackbox.read(worker) if worker else {}
         if record.get("nodeid") != report.nodeid:
             record = {}
-        reproduce = record.get("reproduce") or f"pytest '{report.nodeid}' -p no:xdist"
+        reproduce = record.get("reproduce") or self.rerun(report.nodeid)
         details = {"crash_worker": worker, "crash_side": record.get("side", ""),
                    "crash_inputs": blackbox.dumps(record["inputs"]) if "inputs" in record else "",
                    "reproducer": reproduce}
