@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-REPRODUCERS = Path(__file__).parent / "reproducers"
+REPRODUCERS = Path(__file__).parents[1] / "findings" / "reproducers"  # standalone programs, run, never imported
 
 
 @dataclass(frozen=True)
