@@ -70,14 +70,14 @@ def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: i
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from train import _minimal_keras, _minimal_torch
 
-    from cwtest.frameworks import trainer_for
+    from cwtest.frameworks import adapter_for
     from cwtest.frameworks.sides import Side
     from cwtest.inputs.data import synthetic_cifar10
     from cwtest.registries.knobs import ALL
     from cwtest.core.training_loop import Plan
 
     side, knobs = Side(framework, "cpu"), ALL if harmonized else frozenset()
-    model = trainer_for(side).build_trainable(arch, knobs, side)
+    model = adapter_for(side).build_trainable(arch, knobs, side)  # in this process, as the bare loop trains it
     data = synthetic_cifar10(train=images, test=10)
     plan = Plan(1e-4, 1e-7, batch, 1, images, 10)
     minimal = _minimal_torch if framework == "torch" else functools.partial(_minimal_keras, keras_backend=side.keras_backend)

@@ -72,7 +72,14 @@ def versions_of(side: Side) -> dict[str, str]:
 
 
 def trainer_for(side: Side):
-    """The side's adapter, which must train (TRAINING_ROLES; tests/test_adapters.py checks each in TRAINABLE)."""
+    """The side's adapter, which must train (TRAINING_ROLES; tests/test_adapters.py checks each in TRAINABLE). A
+    Keras side trains in a child process, whichever Keras backend it runs on: TensorFlow keeps what each training
+    traced for the life of the process, and only a child that is replaced gives it back (cwtest.frameworks.child).
+    Its models live there: read them through this adapter, and checkpoints through `adapter_for`."""
     if not trainable(side.framework):
         raise InputError(f"--crossedwires-pair: {side.framework} cannot train (trainable: {', '.join(TRAINABLE)})")
+    if side.keras_backend is not None:
+        from cwtest.frameworks.child import keras_on
+
+        return keras_on(side.keras_backend)
     return adapter_for(side)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import math
 import os
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from typing import Iterator
 
 import numpy as np
 
+from cwtest.frameworks import determinism, observed
 from cwtest.frameworks.imports import chosen_keras_backend, framework_versions
 from cwtest.frameworks.sides import KERAS_SIDES, Side
 
@@ -84,7 +86,10 @@ def served() -> dict[str, object]:
 
 
 def serve(connection: _Channel) -> None:
-    """The child's loop: call the served function a message names, on the models it holds."""
+    """The child's loop: call the served function a message names, on the models it holds. Each result goes back
+    with what the call computed under (cwtest.frameworks.observed), for the parent's report row."""
+    if os.environ.get(determinism.ENV):  # the run switched deterministic kernels on before this child started
+        determinism.switch_on(chosen_keras_backend())
     table = served()
     models: dict[int, object] = {}
     contexts: dict[int, ExitStack] = {}
@@ -106,6 +111,7 @@ def serve(connection: _Channel) -> None:
         if released:
             gc.collect()  # a Keras model's layers and variables refer to each other
         started = time.perf_counter()
+        observed.clear()
         try:
             args = [resolve(a) for a in args]
             if name == "enter_comparable":
@@ -122,7 +128,7 @@ def serve(connection: _Channel) -> None:
                 handle = next(handles)
                 models[handle] = result
                 result = RemoteModel(handle)
-            connection.send(("result", (result, time.perf_counter() - started)))
+            connection.send(("result", (result, time.perf_counter() - started, observed.recorded())))
         except Exception:
             connection.send(("error", traceback.format_exc()))
 
@@ -146,6 +152,25 @@ class RemoteKeras:
         # finalizer only appends here (it may run in the middle of a call), and a suite's trained models
         # would otherwise stay in the child for the whole session.
         self._released: list[int] = []
+        self._live: set[int] = set()  # the handles the parent still holds
+
+    def _dropped(self, handle: int) -> None:
+        self._released.append(handle)
+        self._live.discard(handle)
+
+    @property
+    def holds_models(self) -> bool:
+        """Whether the parent still refers to a model that lives in the child."""
+        return bool(self._live)
+
+    def memory_mb(self) -> tuple[float, float]:
+        """The child's resident memory now and its peak so far, in MB (Linux's /proc; nan elsewhere)."""
+        try:
+            status = Path(f"/proc/{self._process.pid}/status").read_text()
+        except OSError:
+            return math.nan, math.nan
+        found = dict(line.split(":", 1) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM")))
+        return tuple(float(found.get(key, "nan kB").split()[0]) / 1024 for key in ("VmRSS", "VmHWM"))
 
     def _call(self, name: str, *args, progress=None):
         started = time.perf_counter()
@@ -160,16 +185,23 @@ class RemoteKeras:
                 continue
             if kind == "error":
                 raise RemoteError(f"Keras on {self.backend}, in its own process, raised in {name}:\n{value}")
-            result, child_seconds = value
+            result, child_seconds, computed_under = value
             self.exchange_seconds += time.perf_counter() - started - child_seconds
+            for side, (precision, deterministic) in computed_under.items():
+                observed.record(side, precision, deterministic)
             if isinstance(result, RemoteModel):
-                weakref.finalize(result, self._released.append, result.handle)
+                self._live.add(result.handle)
+                weakref.finalize(result, self._dropped, result.handle)
             return result
 
     def close(self) -> None:
         if self._process.poll() is None:
             self._connection.send(None)
             self._process.wait(timeout=30)
+
+    @property
+    def running(self) -> bool:
+        return self._process.poll() is None
 
     # --- Runner, Weights, Gradients ---
     def available(self, side: Side) -> str | None:
@@ -244,14 +276,34 @@ class RemoteKeras:
         return self._call("load_published", arch, stored, shown, side)
 
 
+# A child is replaced by a fresh one once it has grown past this, at the first call that finds it holding no model
+# the parent still refers to. TensorFlow keeps about 380 MB of every Keras training whose step is a tf.function,
+# whatever refers to it (tensorflow/tensorflow#62854; benchmarks/memory.py), so a child that trains is the only
+# way to give it back; a fresh child costs the Keras import again (benchmarks/memory.py measures both).
+RECYCLE_MB = 1500.0
 _children: dict[str, RemoteKeras] = {}
+_retired_peak_mb = 0.0  # the largest peak of a child this process has replaced
 
 
 def keras_on(backend: str) -> RemoteKeras:
-    """This process's child running Keras on `backend`, started on first use and kept for the process."""
-    if backend not in _children:
-        _children[backend] = RemoteKeras(backend)
-    return _children[backend]
+    """This process's child running Keras on `backend`: started on first use, kept for the process, and replaced
+    when it has grown past RECYCLE_MB and holds no model the parent refers to."""
+    global _retired_peak_mb
+    child = _children.get(backend)
+    if child is not None and (not child.running or not child.holds_models and child.memory_mb()[0] > RECYCLE_MB):
+        _retired_peak_mb = max(_retired_peak_mb, child.memory_mb()[1])
+        child.close()
+        child = None
+    if child is None:
+        child = _children[backend] = RemoteKeras(backend)
+    return child
+
+
+def children_peak_mb() -> float:
+    """The peak resident memory of this process's Keras children so far, in MB: the sum of the running ones'
+    peaks, or the largest a replaced one reached if that was more (0 where none ever started)."""
+    running = sum(peak for _, peak in (c.memory_mb() for c in _children.values() if c.running) if peak == peak)
+    return max(running, _retired_peak_mb)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ import os
 from contextlib import contextmanager
 
 CUBLAS_WORKSPACE = ":4096:8"
+# Set once a process switches deterministic kernels on: a Keras child process it starts later does as well
+# (cwtest.frameworks.child).
+ENV = "CWTEST_DETERMINISTIC"
 
 
 XLA_DETERMINISTIC = "--xla_gpu_deterministic_ops=true"
@@ -40,6 +43,14 @@ def switch_on(backend: str) -> None:
 
         imports.tensorflow().config.experimental.enable_op_determinism()
     # jax: fixed when JAX starts (prepare_environment)
+
+
+def switch_on_for_the_run(frameworks: list[str]) -> None:
+    """`--crossedwires-deterministic`: deterministic kernels on in these frameworks, and in every Keras child
+    process this one starts from now on."""
+    os.environ[ENV] = "1"
+    for framework in frameworks:
+        switch_on(framework)
 
 
 @contextmanager

@@ -14,6 +14,11 @@ def record(side, precision: str, deterministic: str) -> None:
     _records[str(side)] = (precision, deterministic)
 
 
+def recorded() -> dict[str, tuple[str, str]]:
+    """The records so far, as plain data: what a child process sends back with each result."""
+    return dict(_records)
+
+
 def clear() -> None:
     _records.clear()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtest.frameworks import trainer_for
+from cwtest.frameworks import adapter_for, trainer_for
 from cwtest.frameworks.sides import Pair, Side
 from cwtest.published import layout
 from cwtest.core.accuracy import accuracies
@@ -47,10 +47,10 @@ def save(folder: Path, trial: str, pair: Pair, models) -> None:
 
 
 def load(folder: Path, arch: str, trial: str, side: Side):
-    """One side's trained model, ready for the side's adapter to run."""
+    """One side's trained model, in this process, ready for the side's adapter (`adapter_for`) to run."""
     if published(folder):
         return dataset(folder).model(arch, trial, side)
-    return trainer_for(side).load(arch, folder, trial, side)
+    return adapter_for(side).load(arch, folder, trial, side)
 
 
 def evaluate(folder: Path, arch: str, trial: str, pair: Pair, images: np.ndarray, labels: np.ndarray,
@@ -59,5 +59,5 @@ def evaluate(folder: Path, arch: str, trial: str, pair: Pair, images: np.ndarray
     (cwtest.core.accuracy.published_accuracy, at the trial's batch size)."""
     predictions = []
     for side in (pair.left, pair.right):
-        predictions.append(trainer_for(side).predict(load(folder, arch, trial, side), images, side))
+        predictions.append(adapter_for(side).predict(load(folder, arch, trial, side), images, side))
     return accuracies(tuple(predictions), labels, batch_size, (pair.left.api, pair.right.api))

@@ -26,7 +26,7 @@ import pickle
 from decimal import Decimal
 from pathlib import Path
 
-from cwtest.frameworks import trainer_for
+from cwtest.frameworks import adapter_for
 from cwtest.frameworks.sides import Side, keras_in_process
 from cwtest.core.errors import InputError
 from cwtest.inputs.trials import ARCHITECTURES
@@ -101,7 +101,7 @@ class CrossedWires:
         """The trial's trained model of the side's framework, through the side's adapter (its published loading):
         a torch side gets the state dict's bytes, a Keras side the SavedModel's variables read as arrays."""
         relative, stored = getattr(self, f"_stored_{side.api}")(_known(arch), trial)
-        return trainer_for(side).load_published(arch, stored, self.root.describe(relative), side)
+        return adapter_for(side).load_published(arch, stored, self.root.describe(relative), side)
 
     # What the dataset stores for each model code (Side.api), read as plain data.
     def _stored_torch(self, arch: str, trial: str) -> tuple[str, bytes]:

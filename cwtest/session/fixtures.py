@@ -23,8 +23,7 @@ def deterministic_kernels(crossedwires_settings) -> bool:
     """With --crossedwires-deterministic, deterministic kernels on in the pair's frameworks for the session."""
     if crossedwires_settings.deterministic:
         pair = crossedwires_settings.pair
-        for framework in sorted({pair.left.framework, pair.right.framework}):
-            determinism.switch_on(framework)
+        determinism.switch_on_for_the_run(sorted({pair.left.framework, pair.right.framework}))
     return crossedwires_settings.deterministic
 
 

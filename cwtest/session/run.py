@@ -26,7 +26,7 @@ from cwtest.report.summary import attribution_lines, compatibility_lines, decomp
 from cwtest.report.summary import lines as summary_lines
 from cwtest.core import events
 from cwtest.core.properties import CONTEXT, METRIC
-from cwtest.report.writer import PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
+from cwtest.report.writer import CHILDREN_PEAK_RSS, PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
 from cwtest.session import blackbox, live
 from cwtest.session.options import spaced
 from cwtest.session.stash import SESSION_STARTED, SETTINGS
@@ -242,8 +242,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = (f"non-deterministic: the same example failed on one call and passed on another, so a "
                            f"side (or the test) gave two answers for one input; hypothesis says:\n{report.longrepr}")
     if call.when == "teardown":
-        # What `-n N` needs per worker: the process's peak so far, a column of every row.
+        # What `-n N` needs per worker: the process's peak so far, a column of every row, and its Keras children's
+        # (cwtest.frameworks.child: the trainings run there) where it started one.
         report.user_properties.append((METRIC + PEAK_RSS, peak_rss_mb()))
+        from cwtest.frameworks.child import children_peak_mb
+
+        children = children_peak_mb()
+        if children:
+            report.user_properties.append((METRIC + CHILDREN_PEAK_RSS, children))
 
 
 def _worker_of(report: pytest.TestReport) -> str:
@@ -288,15 +294,17 @@ class ReportWriter:
         self.crashes: list[str] = []
         self.interrupted = ""  # the signal or key that stopped the run
         self.peaks: dict[str, float] = {}  # worker -> its peak resident memory, MB
+        self.children_peaks: dict[str, float] = {}  # worker -> its Keras children's, MB
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "???":  # xdist: the worker died inside this test
             self._crashed(report)
         self.collector.add(report)
         for key, value in report.user_properties:
-            if key == METRIC + PEAK_RSS:
+            if key in (METRIC + PEAK_RSS, METRIC + CHILDREN_PEAK_RSS):
+                peaks = self.peaks if key == METRIC + PEAK_RSS else self.children_peaks
                 worker = _worker_of(report) or "this process"
-                self.peaks[worker] = max(self.peaks.get(worker, 0.0), float(value))
+                peaks[worker] = max(peaks.get(worker, 0.0), float(value))
         if self.partial is not None and report.when in ("teardown", "???"):
             self.partial.append(self.collector.rows[report.nodeid])
 
@@ -350,7 +358,10 @@ class ReportWriter:
                 for line in lines:
                     terminalreporter.write_line(line)
         if self.peaks:
+            # A worker and its Keras child each at its own peak: a bound on what they held at once.
             terminalreporter.write_line("cwtest: peak resident memory: " + ", ".join(
-                f"{worker} {mb / 1024:.1f} GB" for worker, mb in sorted(self.peaks.items())))
+                f"{worker} {(mb + self.children_peaks.get(worker, 0.0)) / 1024:.1f} GB"
+                + (f" ({mb / 1024:.1f} GB and its Keras child's {self.children_peaks[worker] / 1024:.1f} GB)"
+                   if worker in self.children_peaks else "") for worker, mb in sorted(self.peaks.items())))
         if self.outcome:
             terminalreporter.write_line(self.outcome)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.frameworks import trainer_for
+from cwtest.frameworks import adapter_for, trainer_for
 from cwtest.frameworks.sides import Pair, Side, decomposition_sides
 from cwtest.core.errors import InputError
 from cwtest.inputs.data import Cifar10
@@ -42,16 +42,30 @@ def _share_initial_weights(arch, knobs, pair: Pair, models) -> None:
     if pair.one_model_code:  # one flavour, so the same weight list
         trainer_for(pair.right).set_weights(models[1], trainer_for(pair.left).weights(models[0]))
         return
-    from cwtest.models.structure import compare, summary
+    from cwtest.models.structure import summary
     from cwtest.models.transfer import copy_weights
 
     torch_model, keras_model = pair.torch_first(models)
-    sides = pair.torch_first((pair.left, pair.right))
-    comparison = compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name, *sides)
+    torch_side, keras_side = pair.torch_first((pair.left, pair.right))
+    twin, comparison = _keras_twin(arch, knobs, torch_model, torch_side, keras_side)
     if not comparison.equivalent:
         raise InputError(f"--crossedwires-harmonize: init needs both {arch} models to have the same structure "
                          f"(add the architecture knob): {summary(comparison.mismatches)}")
-    copy_weights(comparison.pairs, "torch->keras", *sides)
+    copy_weights(comparison.pairs, "torch->keras", torch_side, keras_side)
+    trainer_for(keras_side).set_weights(keras_model, adapter_for(keras_side).weights(twin))
+
+
+def _keras_twin(arch: str, knobs: frozenset[str], torch_model, torch_side: Side, keras_side: Side, weights=None):
+    """The Keras side's model built in this process (its trained one lives in a child: cwtest.frameworks.trainer_for),
+    holding `weights` where given, and its layers paired with the torch model's: the weight map reads layers, which
+    stay where their model is. Built, never trained, it leaves nothing behind."""
+    from cwtest.models.structure import compare
+
+    adapter = adapter_for(keras_side)
+    twin = adapter.build_trainable(arch, knobs, keras_side)
+    if weights is not None:
+        adapter.set_weights(twin, weights)
+    return twin, compare(torch_model, twin, _keras_flavour(arch, knobs).keras_name, torch_side, keras_side)
 
 
 def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> float:
@@ -59,13 +73,13 @@ def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> flo
     if pair.one_model_code:
         arrays = list(zip(*(trainer_for(side).weights(model) for side, model in zip((pair.left, pair.right), models))))
     else:
-        from cwtest.models.structure import compare
         from cwtest.models.transfer import keras_layout_pairs
 
         torch_model, keras_model = pair.torch_first(models)
-        sides = pair.torch_first((pair.left, pair.right))
-        arrays = keras_layout_pairs(compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name,
-                                            *sides).pairs, *sides)
+        torch_side, keras_side = pair.torch_first((pair.left, pair.right))
+        _, comparison = _keras_twin(arch, knobs, torch_model, torch_side, keras_side,
+                                    trainer_for(keras_side).weights(keras_model))
+        arrays = keras_layout_pairs(comparison.pairs, torch_side, keras_side)
     difference = math.sqrt(sum(float(np.sum((a.astype(np.float64) - b) ** 2)) for a, b in arrays))
     scale = math.sqrt(sum(float(np.sum(b.astype(np.float64) ** 2)) for _, b in arrays))
     return difference / scale if scale else math.nan
