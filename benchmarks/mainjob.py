@@ -4,7 +4,8 @@
     python benchmarks/mainjob.py --smoke               (its one published VGG16 trial: a check that it works)
 
 1. The main job, `pytest --crossedwires-arch vgg16 -n 2 --crossedwires-report R` in a fresh
-   process from the repository root: wall seconds, outcome counts, each worker's peak resident memory.
+   process from the repository root: wall seconds, outcome counts, each worker's peak resident memory (with
+   its Keras child's, where the trainings run), and the whole process tree's resident memory, sampled.
 2. The trainings it contains, bare: for every training its report's trial rows record (both sides
    of each trial test, and the noise floor's runs of a harmonized one), the same model, batch size
    and steps through the smallest loop that trains it (benchmarks/train.py), in as many processes as
@@ -31,11 +32,44 @@ README_JOB = ["--crossedwires-arch", "vgg16", "-n", "2"]
 SMOKE_JOB = [*README_JOB, "-k", "test_published", "--crossedwires-select", "top:1"]
 
 
-def run_job(args: list[str], report: Path) -> tuple[float, str]:
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", *args, "--crossedwires-report", str(report)], cwd=ROOT,
-                          capture_output=True, text=True)
-    return time.perf_counter() - started, done.stdout
+SAMPLE_S = 0.5  # how often the process tree's resident memory is read
+
+
+def tree_resident_mb(root: int) -> float:
+    """The resident memory of a process and all its descendants (Linux's /proc), in MB. Shared pages count in each
+    process that maps them, so the sum errs high, never low."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, found = {root}, True
+    while found:
+        found = {pid for pid, parent in parents.items() if parent in tree and pid not in tree}
+        tree |= found
+    total = 0.0
+    for pid in tree:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += sum(float(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS"))
+    return total
+
+
+def run_job(args: list[str], report: Path) -> tuple[float, str, float]:
+    """Wall seconds, the job's output, and the largest resident memory its process tree held at once (sampled)."""
+    started, peak = time.perf_counter(), 0.0
+    with tempfile.TemporaryFile("w+") as output:
+        job = subprocess.Popen([sys.executable, "-m", "pytest", *args, "--crossedwires-report", str(report)], cwd=ROOT,
+                               stdout=output, stderr=subprocess.STDOUT, text=True)
+        while job.poll() is None:
+            peak = max(peak, tree_resident_mb(job.pid))
+            time.sleep(SAMPLE_S)
+        output.seek(0)
+        return time.perf_counter() - started, output.read(), peak
 
 
 def trainings(report: Path) -> list[tuple[str, str, bool, int, int, int]]:
@@ -92,14 +126,15 @@ def main() -> None:
     workers = int(args[args.index("-n") + 1]) if "-n" in args else 1
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "job.csv"
-        wall, output = run_job(args, report)
+        wall, output, tree_peak = run_job(args, report)
         if not report.exists():
             sys.exit("the job wrote no report:\n" + output[-3000:])
         todo = trainings(report)
     summary = re.findall(r"^=+ (.* in [\d.]+s.*) =+$", output, re.M)
     memory = re.findall(r"^cwtest: peak resident memory: (.*)$", output, re.M)
     print(f"main job (pytest {' '.join(args)}): {wall:.0f} s wall; {summary[-1] if summary else 'no summary'}; "
-          f"peak resident memory {memory[-1] if memory else 'not reported'}")
+          f"peak resident memory per worker {memory[-1] if memory else 'not reported'}; all its processes together "
+          f"{tree_peak / 1024:.1f} GB at most (sampled every {SAMPLE_S:g} s)")
 
     from cwtest.session.workers import share_cores
 

@@ -7,8 +7,10 @@ cwtest.adapters.keras.adapter does), then drops every reference and clears the K
 the process's resident memory after each round, for the step in a tf.function and for the same
 step run eagerly, and each one's growth per training. The eager rounds leave next to nothing, the
 tf.function ones hundreds of MB each, whatever Python still refers to (nothing) and after
-clear_session: tensorflow/tensorflow#62854, open upstream. This is why a worker's peak grows with
-the Keras trainings it runs. (Four VGG16 trainings through cwtest.adapters.torch.adapter stayed within 40 MB.)
+clear_session: tensorflow/tensorflow#62854, open upstream. This is why cwtest trains every Keras side in a child
+process that it replaces once it has grown past RECYCLE_MB (cwtest.frameworks.child). The last rounds go through
+cwtest's trainer that way (Keras's own train step in the child): this process's resident memory after each, the
+child's, and the children started. (Four VGG16 trainings through cwtest.adapters.torch.adapter stayed within 40 MB.)
 """
 
 from __future__ import annotations
@@ -54,6 +56,28 @@ def rounds(arch: str, trainings: int, traced: bool, steps: int = 10) -> list[int
     return after
 
 
+def trainer_rounds(arch: str, trainings: int, steps: int = 10) -> list[tuple[int, int, int]]:
+    """(this process's resident MB, the child's, the children started so far) after each training through
+    cwtest's trainer (cwtest.frameworks.trainer_for: Keras in a child process, replaced past RECYCLE_MB)."""
+    from cwtest.core.training_loop import Plan, Progress
+    from cwtest.frameworks import child, trainer_for
+    from cwtest.frameworks.sides import Side
+    from cwtest.inputs.data import synthetic_cifar10
+
+    side, data, after, started = Side("tensorflow", "cpu"), synthetic_cifar10(train=steps * 10, test=10), [], set()
+    plan = Plan(1e-4, 1e-7, 10, 1, steps * 10, 10)
+    for _ in range(trainings):
+        trainer = trainer_for(side)
+        started.add(id(trainer))
+        model = trainer.build_trainable(arch, frozenset(), side)
+        trainer.train(model, plan, data.x_train, data.y_train, frozenset(), side, Progress("", plan, lambda _: None))
+        del model
+        gc.collect()
+        after.append((resident_mb(), int(trainer.memory_mb()[0]), len(started)))
+    print(f"{arch} through cwtest's trainer: a child is replaced past {child.RECYCLE_MB:.0f} MB")
+    return after
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="vgg16")
@@ -68,6 +92,10 @@ def main() -> None:
         growth = (after[-1] - after[0]) / (len(after) - 1)
         print(f"{args.arch} Keras step {'in a tf.function' if traced else 'eager':<16}: resident MB after each "
               f"training {after}, {growth:+.0f} MB per training")
+    found = trainer_rounds(args.arch, args.trainings * 2, args.steps)
+    print(f"{args.arch} through cwtest's trainer, after each training: this process {[f[0] for f in found]} MB, "
+          f"its Keras child {[f[1] for f in found]} MB, children started {[f[2] for f in found]}; this process grew "
+          f"{found[-1][0] - found[0][0]:+d} MB over {len(found)} trainings")
 
 
 if __name__ == "__main__":

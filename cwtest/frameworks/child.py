@@ -29,7 +29,7 @@ from typing import Iterator
 import numpy as np
 
 from cwtest.frameworks import determinism, observed
-from cwtest.frameworks.imports import chosen_keras_backend, framework_versions
+from cwtest.frameworks.imports import WITHOUT_TORCH, chosen_keras_backend, framework_versions
 from cwtest.frameworks.sides import KERAS_SIDES, Side
 
 
@@ -144,7 +144,8 @@ class RemoteKeras:
         parent_reads, child_writes = os.pipe()
         self._process = subprocess.Popen([sys.executable, "-m", "cwtest.frameworks.child", str(child_reads),
                                           str(child_writes)], pass_fds=(child_reads, child_writes),
-                                         env={**os.environ, "KERAS_BACKEND": backend})
+                                         env={**os.environ, "KERAS_BACKEND": backend,
+                                              **({WITHOUT_TORCH: "1"} if backend != "torch" else {})})
         os.close(child_reads)
         os.close(child_writes)
         self._connection = _Channel(parent_reads, parent_writes)

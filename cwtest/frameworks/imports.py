@@ -26,7 +26,14 @@ from importlib import metadata
 from cwtest.core.errors import InputError
 
 
+# Set in a Keras child process (cwtest.frameworks.child) whose Keras runs on TensorFlow or JAX: nothing there imports
+# torch, so it need not come first, and the child is spared its hundreds of MB.
+WITHOUT_TORCH = "CWTEST_WITHOUT_TORCH"
+
+
 def _torch_stack_first() -> None:
+    if os.environ.get(WITHOUT_TORCH):
+        return
     for name in ("torch", "torchvision", "triton"):
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
