@@ -46,12 +46,14 @@ def test_a_side_the_knob_leaves_alone_is_reused_and_would_train_the_same():
 def test_init_and_weight_distance_take_two_tensorflow_sides():
     """A pair of one framework shares its initial weights as it is (Keras to Keras, as torch to torch),
     not through the torch->Keras layer mapping, which needs one side of each."""
+    from cwtest.frameworks import trainer_for
     from cwtest.training.paired import build_pair, weight_distance
 
     pair, knobs = parse_pair("tensorflow:cpu,tensorflow:cpu:tf32"), frozenset({"init"})
     models = build_pair("vgg16", knobs, pair)
     assert weight_distance("vgg16", knobs, pair, models) == 0
-    models[1].set_weights([w + 1 for w in models[1].get_weights()])
+    trainer = trainer_for(pair.right)  # the models live where Keras trains them (cwtest.frameworks.child)
+    trainer.set_weights(models[1], [w + 1 for w in trainer.weights(models[1])])
     assert weight_distance("vgg16", knobs, pair, models) > 0
 
 
