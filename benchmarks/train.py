@@ -7,7 +7,8 @@ For each architecture, torch and Keras (on --keras-backend: Keras picks one back
 same model, batch size and number of steps run through cwtest's trainer (cwtest.adapters.torch.adapter
 / cwtest.adapters.keras.adapter: per-step loss recording, NaN checks, progress) and through the
 smallest loop that trains the model (torch: a hand-written loop on tensors converted once; Keras:
-`Model.fit` itself on those arrays, no bookkeeping), alternating, after one warm-up each. Prints
+`Model.fit` itself on those arrays, no bookkeeping), alternating, after one warm-up each. cwtest's trainer runs a
+Keras side in a child process (cwtest.frameworks.child), so its Keras figure includes the exchange. Prints
 images/s of both and their ratio (trainer / minimal; aim >= 0.9).
 
 --exchange BACKEND trains a Keras side on BACKEND in a child process (cwtest.frameworks.child), as a
@@ -51,10 +52,12 @@ def _minimal_keras(model, x, y, plan, keras_backend: str):
 
 
 def measure(arch: str, framework: str, batch: int, steps: int, repeats: int, warm_up: bool = True) -> tuple[float, float]:
-    from cwtest.frameworks import trainer_for
+    from cwtest.frameworks import adapter_for, trainer_for
 
     side = Side(framework, "cpu")
-    trainer = trainer_for(side)
+    # cwtest's trainer (a Keras side's in a child process: cwtest.frameworks.child), against the minimal loop on
+    # a model of this process (its adapter's build)
+    trainer, builder = trainer_for(side), adapter_for(side)
     data = synthetic_cifar10(train=batch * steps, test=10)
     x, y = data.x_train, data.y_train
     plan = Plan(1e-4, 1e-7, batch, 1, len(y), 10)
@@ -64,7 +67,7 @@ def measure(arch: str, framework: str, batch: int, steps: int, repeats: int, war
     rates = {"trainer": [], "minimal": []}
     for round_ in range(0 if warm_up else 1, repeats + 1):  # round 0 warms up both (graph tracing, allocator)
         for name in ("trainer", "minimal"):
-            model = trainer.build_trainable(arch, frozenset(), side)
+            model = (trainer if name == "trainer" else builder).build_trainable(arch, frozenset(), side)
             started = time.perf_counter()
             if name == "trainer":
                 trainer.train(model, plan, x, y, frozenset(), side, quiet)
@@ -80,7 +83,7 @@ def exchange_share(arch: str, keras_backend: str, batch: int) -> tuple[float, fl
     from cwtest.frameworks import trainer_for
 
     side = Side(KERAS_SIDES[keras_backend], "cpu")
-    trainer = trainer_for(side)  # a child process: this process runs Keras on another backend
+    trainer = trainer_for(side)  # a child process, as every Keras side's trainer
     data = synthetic_cifar10(train=500, test=250)
     plan = Plan(1e-4, 1e-7, batch, 1, len(data.y_train), len(data.y_test))
     model = trainer.build_trainable(arch, frozenset(), side)
