@@ -358,4 +358,4 @@ def load_published(arch: str, stored: SavedKerasModel, shown: str, side: Side):
     size = stored.input_shape[-1] if stored.channels_first else stored.input_shape[0]
     with on(side):
         model = build_model(REGISTRY[arch].flavours["published"].keras, size)
-    return onto(model, stored, arch)
+    return onto(model, stored, arch, layers(model))

@@ -7,16 +7,15 @@ flattened in (channel, row, column) order and are reordered to (row, column, cha
 
 from __future__ import annotations
 
-from cwtest.adapters.keras.adapter import layers
 from cwtest.core.errors import InputError
 from cwtest.core.layouts import channels_last_rows
-from cwtest.core.records import SavedKerasModel
+from cwtest.core.records import Read, SavedKerasModel
 
 
-def onto(model, saved: SavedKerasModel, arch: str):
+def onto(model, saved: SavedKerasModel, arch: str, read: Read):
     """Sets the saved variables onto a channels-last Keras 3 `model` of the same architecture."""
     # Dense layers fed by a Flatten, with the (rows, columns, channels) of what was flattened, channels last.
-    reorder = {layer.name: layer.flattened for layer in layers(model).layers
+    reorder = {layer.name: layer.flattened for layer in read.layers
                if saved.channels_first and layer.flattened and len(layer.flattened) == 3}
     used = set()
     for layer in model.layers:
