@@ -59,6 +59,13 @@ def allowed(mode: Mode, scale: float) -> float:
     return mode.atol + GROWTH * mode.rtol * scale
 
 
+def allowed_relative(mode: Mode) -> float:
+    """`allowed` as a share of the reference's largest magnitude, without the absolute floor: what one layer's
+    outputs are held to when a failure is located layer by layer (an error that grows through the network stays
+    under its logits' bound at every layer before the one that breaks it)."""
+    return GROWTH * mode.rtol
+
+
 def _kind(side: Side) -> str:
     return side.device.partition(":")[0]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,6 +86,15 @@ class Layers(Protocol):
     def activations(self, model: object, handles: list, images: np.ndarray, side: Side, training: bool = False
                     ) -> list[np.ndarray]:
         """The outputs of the given layers (handles from `layers`) on uint8 NHWC images, channels last."""
+
+
+class ReferenceLayers(Protocol):
+    """Reading the layers of a model of this model code while another side's adapter runs it: how a device route
+    names the layer where a side that reads no layers of its own (a plugin's) parts from the reference
+    (cwtest.models.localize.same_code_layer_errors)."""
+
+    def outputs_while(self, handles: list, call: Callable[[], object]) -> list[np.ndarray]:
+        """The outputs of the given layers (handles from `layers`) while `call` runs their model, channels last."""
 
 
 class Training(Protocol):
@@ -207,6 +216,7 @@ class Cases(Protocol):
 
 ROLES: dict[str, type] = {"runner": Runner, "weights": Weights, "gradients": Gradients,
                           "reference gradients": ReferenceGradients, "layers": Layers,
+                          "reference layers": ReferenceLayers,
                           "training": Training, "checkpoints": Checkpoints, "published loading": PublishedLoading,
                           "user models": UserModels}
 # What the trial suite's paired training needs of a side.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtest.frameworks import adapter_for
+from cwtest.frameworks.roles import roles_of
 from cwtest.frameworks.sides import DEFAULT_PAIR, Side, parse_pair
 from cwtest.core.errors import InputError
 from cwtest.core.metrics import Errors, measure
@@ -25,10 +26,14 @@ GROWTH_FLOOR = 1e-7  # CRADLE's: keeps R finite after an exact layer
 @dataclass(frozen=True)
 class LayerError:
     index: int  # position among the pair's layers
-    torch_name: str
-    keras_name: str
+    torch_name: str  # the reference side's layer: torch's, or on a route of one model code the source's
+    keras_name: str  # the other side's: Keras's, or the target's (the same layer of a copy)
     errors: Errors
     growth: float
+
+
+class Unlocatable(Exception):
+    """A route whose layers cannot be read on both sides: why, in a line for the failure message."""
 
 
 def matches(name: str, selector: str) -> bool:
@@ -65,9 +70,10 @@ def compared(indices: list[int], pairs, torch_values, keras_values) -> list[Laye
     rows, previous = [], None
     for index, (t, k), torch_value, keras_value in zip(indices, pairs, torch_values, keras_values):
         # A Keras conv or dense layer may carry its activation (VGG16's ReLUs, a softmax
-        # head): apply it to the torch output so that both are read at the same point.
+        # head): apply it to the torch output so that both are read at the same point (not where both
+        # layers carry it: two Keras backends').
         activation = getattr(k.handle, "activation", None)
-        if activation is not None:
+        if activation is not None and getattr(t.handle, "activation", None) is None:
             torch_value = np.asarray(activation(torch_value))
         error = measure(torch_value, keras_value)
         growth = 0.0 if previous is None else (error.max_rel - previous) / (previous + GROWTH_FLOOR)
@@ -76,15 +82,62 @@ def compared(indices: list[int], pairs, torch_values, keras_values) -> list[Laye
     return rows
 
 
+def same_code_layer_errors(models: tuple[object, object], images: np.ndarray, source: Side, target: Side,
+                           training: bool = False) -> list[LayerError]:
+    """The error of every weighted layer's output on the target against the same layer on the source, for a
+    route of one model code (another device, precision, Keras backend or plugin): the copy has the source's
+    layers, read by the target's adapter where it reads layers (the role Layers), else by the source's while
+    the target's adapter runs the copy (the role ReferenceLayers: torch's forward hooks fire whoever runs the
+    modules). Raises Unlocatable, saying why, where neither can."""
+    reader, runner = adapter_for(source), adapter_for(target)
+    if "layers" not in roles_of(reader):
+        raise Unlocatable(f"{source} reads no layers (the role Layers)")
+    reference_layers = reader.layers(models[0]).layers
+    with comparable(models[0], source), comparable(models[1], target):
+        reference = reader.activations(models[0], [layer.handle for layer in reference_layers], images, source,
+                                       training)
+        if "layers" in roles_of(runner):
+            target_layers = runner.layers(models[1]).layers
+            values = runner.activations(models[1], [layer.handle for layer in target_layers], images, target, training)
+        elif "reference layers" in roles_of(reader):
+            target_layers = reader.layers(models[1]).layers
+            try:
+                values = reader.outputs_while([layer.handle for layer in target_layers],
+                                              lambda: runner.forward(models[1], images, target, training))
+            except LookupError as error:
+                raise Unlocatable(f"{target}'s layers could not be read while it ran: {error}") from None
+        else:
+            raise Unlocatable(f"{target} reads no layers (the role Layers) and {source} cannot read them for it "
+                              f"(the role ReferenceLayers)")
+    if [layer.name for layer in reference_layers] != [layer.name for layer in target_layers]:
+        raise Unlocatable(f"{source} and {target} read different layers from one model code")
+    indices = list(range(len(reference_layers)))
+    return compared(indices, list(zip(reference_layers, target_layers)), reference, values)
+
+
+def located(rows: list[LayerError], limit: float, record_metric, sides: tuple[str, str] = ("torch", "keras")) -> str:
+    """The per-layer table of a failure, led by the first layer over `limit`; its figures recorded as metrics."""
+    first = first_over(rows, limit)
+    record_metric("layers_compared", len(rows))
+    record_metric("layers_over_tolerance", sum(r.errors.max_rel > limit for r in rows))
+    record_metric("first_layer_over_tolerance", first.index if first else -1)
+    record_metric("worst_layer_max_rel", max((r.errors.max_rel for r in rows), default=0.0))
+    names = first.torch_name if first and first.torch_name == first.keras_name else (
+        f"{first.torch_name} / {first.keras_name}" if first else "")
+    where = f"first layer over tolerance: #{first.index} {names}\n" if first else ""
+    return where + table(rows, limit, sides=sides)
+
+
 def first_over(rows: list[LayerError], tolerance: float) -> LayerError | None:
     return next((row for row in rows if row.errors.max_rel > tolerance), None)
 
 
-def table(rows: list[LayerError], tolerance: float, limit: int = 12) -> str:
-    """The layers over the tolerance (up to `limit`, first ones first), else the worst ones."""
+def table(rows: list[LayerError], tolerance: float, limit: int = 12, sides: tuple[str, str] = ("torch", "keras")) -> str:
+    """The layers over the tolerance (up to `limit`, first ones first), else the worst ones; `sides` heads the
+    two name columns."""
     over = [r for r in rows if r.errors.max_rel > tolerance]
     shown = over[:limit] if over else sorted(rows, key=lambda r: -r.errors.max_rel)[:limit]
-    lines = [f"{'#':>4} {'torch layer':<34} {'keras layer':<28} {'max abs':>9} {'max rel':>9} {'growth':>9}"]
+    lines = [f"{'#':>4} {sides[0] + ' layer':<34} {sides[1] + ' layer':<28} {'max abs':>9} {'max rel':>9} {'growth':>9}"]
     lines += [f"{r.index:>4} {r.torch_name:<34} {r.keras_name:<28} {r.errors.max_abs:>9.2e} "
               f"{r.errors.max_rel:>9.2e} {r.growth:>9.2e}" for r in sorted(shown, key=lambda r: r.index)]
     title = (f"{len(over)} of {len(rows)} layers over max rel {tolerance:g}" if over

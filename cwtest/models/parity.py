@@ -38,6 +38,14 @@ def decidable_agreement(actual: np.ndarray, reference: np.ndarray, max_abs: floa
     return float(same[decidable].mean()), int(decidable.sum())
 
 
+def agreement_line(agreement: float, decidable: int) -> str:
+    """What `decidable_agreement` found, in words: an agreement over no decidable row is not a figure."""
+    if not decidable:
+        return ("argmax not judged: no row's top two reference logits are further apart than twice the largest "
+                "error")
+    return f"argmax agreement {agreement:.3f} over {decidable} decidable rows"
+
+
 def comparable(model, side: Side | str):
     """Dropout off and a softmax head read as logits, put back afterwards (the side's adapter knows how)."""
     return adapter_for(side).comparable(model)

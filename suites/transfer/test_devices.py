@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from cwtest.frameworks.availability import require
-from cwtest.frameworks.precision import allowed, gradient_allowance, looser
+from cwtest.frameworks.precision import allowed, allowed_relative, gradient_allowance, looser
 from cwtest.core.metrics import TOLERANCE_RATIO, measure
 from cwtest.models.device_transfer import gradient_errors
-from cwtest.models.parity import decidable_agreement, image_batches, logits
+from cwtest.models.localize import Unlocatable, located, same_code_layer_errors
+from cwtest.models.parity import agreement_line, decidable_agreement, image_batches, logits
 from cwtest.registries.tolerances import DEFAULTS
 
 BATCH = 16
@@ -30,12 +31,26 @@ GRADIENT_BATCHES = 3
 TRAIN_AMPLIFICATION = DEFAULTS["logits_train"] / DEFAULTS["logits_eval"]
 
 
-def test_device_logits(device_route, device_models, crossedwires_data, record_metric):
+def _located(device_models, device_route, images, training: bool, record_metric, request) -> str:
+    """The per-layer table of a failing comparison, on fresh copies (a training-mode pass moved the statistics of
+    the ones compared): each weighted layer's output on the target against the source's, under the mode's bound."""
+    source, target = device_route
+    limit = allowed_relative(looser(source, target)) * (TRAIN_AMPLIFICATION if training else 1.0)
+    try:
+        rows = same_code_layer_errors(device_models(), images, source, target, training)
+    except Unlocatable as reason:
+        return f"not located layer by layer: {reason}"
+    found = located(rows, limit, record_metric, sides=(str(source), str(target)))
+    request.node.add_report_section("call", "layers", found)
+    return f"{'training' if training else 'eval'} mode, layer by layer (max rel {limit:.3g}):\n{found}"
+
+
+def test_device_logits(device_route, device_models, crossedwires_data, record_metric, request):
     source, target = device_route
     mode = looser(source, target)
     record_metric("precision_rtol", mode.rtol)
     models = device_models()
-    failures, worst = [], 0.0
+    failures, worst, failed_on = [], 0.0, None
     for training in (False, True):  # eval first: a training-mode pass moves BatchNorm statistics
         for batch, images in image_batches(crossedwires_data, BATCH).items():
             reference = logits(models[0], source, images, training=training)
@@ -49,16 +64,20 @@ def test_device_logits(device_route, device_models, crossedwires_data, record_me
             record_metric(f"{prefix}_max_rel", error.max_rel)
             record_metric(f"{prefix}_largest_logit", scale)
             record_metric(f"{prefix}_allowed_max_abs", limit)
-            record_metric(f"{prefix}_argmax_agreement", agreement)
+            if decidable:  # an agreement over no row says nothing: left out, as from the message
+                record_metric(f"{prefix}_argmax_agreement", agreement)
             worst = max(worst, error.max_abs / limit)
             if error.max_abs > limit or agreement < 1.0:
-                failures.append(f"{prefix}: {error} (allowed max abs {limit:.3g} in {mode.name}); argmax "
-                                f"agreement {agreement:.3f} over {decidable} decidable rows")
+                failures.append(f"{prefix}: {error} (allowed max abs {limit:.3g} in {mode.name}); "
+                                + agreement_line(agreement, decidable))
+                failed_on = failed_on or (images, training)
     record_metric(TOLERANCE_RATIO, worst)
+    if failed_on:
+        failures.append(_located(device_models, device_route, *failed_on, record_metric, request))
     assert not failures, "\n".join([f"{source} -> {target}: logits differ", *failures])
 
 
-def test_device_gradients(device_route, device_models, crossedwires_data, record_metric):
+def test_device_gradients(device_route, device_models, crossedwires_data, record_metric, request):
     """Each parameter's gradient within its allowance (cwtest.frameworks.precision.gradient_allowance) on every one of
     GRADIENT_BATCHES batches: a ReLU that goes the other way on one batch is covered by the source's own
     nudge spread on that batch, not by the luck of a batch that has none."""
@@ -70,7 +89,7 @@ def test_device_gradients(device_route, device_models, crossedwires_data, record
     require(target, roles=("gradients",))
     mode = looser(source, target)
     models = device_models()
-    failures, worst, floors, ratio = [], 0.0, 0.0, 0.0
+    failures, worst, floors, ratio, failed_on = [], 0.0, 0.0, 0.0, None
     for batch in range(GRADIENT_BATCHES):
         part = slice(batch * BATCH, (batch + 1) * BATCH)
         found = gradient_errors(models, crossedwires_data.x_test[part], crossedwires_data.y_test[part], source,
@@ -84,11 +103,14 @@ def test_device_gradients(device_route, device_models, crossedwires_data, record
         worst = max(worst, max(g.relative_l2 for g in found))
         floors = max(floors, max(g.float64_floor for g in found))
         over = [(g, a) for g, a in judged if not g.relative_l2 <= a.limit]  # a NaN error is over too
+        failed_on = failed_on or (crossedwires_data.x_test[part] if over else None)
         failures += [f"batch {batch}: {len(over)} of {len(found)} parameters over, e.g."] if over else []
         failures += [f"  {g.name}: error {g.relative_l2:.3g}, allowed {a.limit:.3g} set by the {a.term} term "
                      f"(fp32 floor {g.float64_floor:.3g}, nudge spread {g.nudge_spread:.3g})" for g, a in over[:5]]
     record_metric("gradients_worst_relative_l2", worst)
     record_metric("gradients_torch_float64_worst_relative_l2", floors)
     record_metric(TOLERANCE_RATIO, ratio)
+    if failed_on is not None:  # where the training-mode forward pass that the gradients flow back through parts
+        failures.append(_located(device_models, device_route, failed_on, True, record_metric, request))
     assert not failures, "\n".join([f"{source} -> {target}: gradients differ beyond {mode.name}'s allowance",
                                      *failures])

@@ -17,8 +17,8 @@ from cwtest.blocks.layer_parity import Values
 from cwtest.findings.rerun import raise_if_moved
 from cwtest.core.metrics import TOLERANCE_RATIO, measure
 from cwtest.registries.architectures import REGISTRY
-from cwtest.models.localize import first_over, layer_errors, selected, table
-from cwtest.models.parity import decidable_agreement, gradient_errors, image_batches, logits, preserved
+from cwtest.models.localize import layer_errors, located, selected
+from cwtest.models.parity import agreement_line, decidable_agreement, gradient_errors, image_batches, logits, preserved
 from cwtest.frameworks import adapter_for
 from cwtest.models.structure import compare
 from cwtest.models.transfer import copy_weights
@@ -57,13 +57,7 @@ def _localize(pair, images, torch_side, keras_side, training: bool, limit: float
     """The per-layer table (recorded as metrics too); all layers, or the ones `--crossedwires-layers` names."""
     indices = selected(pair.structure.pairs, selectors or ("all",))
     rows = layer_errors(pair, images, torch_side, keras_side, training=training, indices=indices)
-    first = first_over(rows, limit)
-    record_metric("layers_compared", len(rows))
-    record_metric("layers_over_tolerance", sum(r.errors.max_rel > limit for r in rows))
-    record_metric("first_layer_over_tolerance", first.index if first else -1)
-    record_metric("worst_layer_max_rel", max((r.errors.max_rel for r in rows), default=0.0))
-    where = f"first layer over tolerance: #{first.index} {first.torch_name} / {first.keras_name}\n" if first else ""
-    return where + table(rows, limit)
+    return located(rows, limit, record_metric)
 
 
 def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwires_settings, tolerance,
@@ -91,12 +85,13 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
             record_metric(f"{prefix}_max_abs", error.max_abs)
             record_metric(f"{prefix}_max_rel", error.max_rel)
             record_metric(f"{prefix}_mean_abs", error.mean_abs)
-            record_metric(f"{prefix}_argmax_agreement", agreement)
+            if decidable:  # an agreement over no row says nothing: left out, as from the message
+                record_metric(f"{prefix}_argmax_agreement", agreement)
             record_metric(f"{prefix}_largest_logit", float(np.abs(reference).max()))
             worst = max(worst, error.max_rel / limit)
             if error.max_rel > limit or agreement < 1.0:
                 failures.append(f"{mode} mode, {batch} images: {error} (tolerance max rel {limit:g}); "
-                                f"argmax agreement {agreement:.3f} over {decidable} decidable rows")
+                                + agreement_line(agreement, decidable))
                 raise_if_moved(first, run, failures[-1])  # a side that answers differently is the finding
                 failed_on = failed_on or (mode, images, limit)
     record_metric(TOLERANCE_RATIO, worst)

@@ -153,14 +153,24 @@ def activations(model, handles: list, images: np.ndarray, side: Side, training: 
 
 def layer_outputs(model, handles: list, inputs: np.ndarray, side: Side, training: bool = False) -> list[np.ndarray]:
     """The outputs of the given layers (from `layers`) on inputs as the model takes them, channels last."""
+    return outputs_while(handles, lambda: run(model, inputs, side, training=training))
+
+
+def outputs_while(handles: list, call) -> list[np.ndarray]:
+    """The outputs of the given layers (from `layers`) while `call` runs their model, however it runs it (another
+    side's adapter, a plugin's kernels), channels last: read by forward hooks, which a module calls whoever calls it."""
     captured = {}
     hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach().float().cpu().numpy().copy()))
              for n, m in enumerate(handles)]
     try:
-        run(model, inputs, side, training=training)
+        call()
     finally:
         for hook in hooks:
             hook.remove()
+    missing = [n for n in range(len(handles)) if n not in captured]
+    if missing:
+        raise LookupError(f"{len(missing)} of {len(handles)} layers were not called as modules while the model ran "
+                          f"(a side that runs the model without calling its modules hides them)")
     found = [captured[n] for n in range(len(handles))]
     return [a.transpose(0, 2, 3, 1) if a.ndim == 4 else a for a in found]
 
