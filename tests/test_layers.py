@@ -150,6 +150,18 @@ def test_two_keras_backends_differ_only_by_a_difference_of_one_of_them():
     assert not by_id["batchnorm_train_offset"].differs_between(("torch", "jax"))  # nothing left published
 
 
+@pytest.mark.parametrize("backends, expected", [
+    (("tensorflow",), False), (("jax",), True), (("torch",), True),  # against torch: where it stays on that one
+    (("tensorflow", "jax"), True), (("jax", "tensorflow"), True),  # between two: where one keeps it, one not
+    (("torch", "jax"), False), (("jax", "jax"), False)])
+def test_a_twin_is_expected_to_differ_where_its_difference_stays_on_one_side_only(backends, expected):
+    from cwtest.registries.differences import pytest_params
+
+    assert bool(DIFFERENCES["softmax_loss_clipping"].stays_between(backends)) is expected
+    twin = next(p for p in pytest_params(BLOCKS, "forward", backends) if p.id == "cross_entropy_softmax")
+    assert bool(twin.marks) is expected
+
+
 def test_registry_ids_are_unique_and_collection_imports_no_framework():
     assert len(BLOCKS) >= 20
     for check in CHECKS:

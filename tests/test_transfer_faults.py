@@ -96,6 +96,43 @@ def test_batchnorm_with_swapped_mean_and_variance_is_caught_at_that_batchnorm():
     _assert_caught_at(pair, images, index)
 
 
+ONNX = Side("onnxruntime", "cpu")
+
+
+def _sessions_with_a_wrong_initializer(monkeypatch, suffix: str) -> None:
+    """Every InferenceSession built from here on holds the initializer whose name ends in `suffix` 1% off: an
+    exporter or a runtime that reads one layer's weights wrongly."""
+    import onnx
+    import onnxruntime
+    from onnx import numpy_helper
+
+    session = onnxruntime.InferenceSession
+
+    def planted(model: bytes, *args, **kwargs):
+        graph = onnx.load_from_string(model)
+        for index, initializer in enumerate(graph.graph.initializer):
+            if initializer.name.endswith(suffix):
+                wrong = numpy_helper.to_array(initializer) * np.float32(1.01)
+                graph.graph.initializer[index].CopyFrom(numpy_helper.from_array(wrong, initializer.name))
+                break
+        else:
+            raise AssertionError(f"no initializer ends in {suffix}")
+        return session(graph.SerializeToString(), *args, **kwargs)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", planted)
+
+
+@pytest.mark.parametrize("route", [(TORCH, ONNX), (ONNX, KERAS)], ids=["torch->onnxruntime", "onnxruntime->keras"])
+def test_an_onnx_route_is_located_at_the_layer_the_graph_gets_wrong(monkeypatch, route):
+    pair = transferred("vgg16", "matched", "torch->keras", TORCH, KERAS)
+    images, limit = _images(), DEFAULTS["onnxruntime"]
+    assert first_over(layer_errors(pair, images, TORCH, KERAS, route=route), limit) is None
+    _sessions_with_a_wrong_initializer(monkeypatch, "features.7.weight")
+    index, _ = _layer(pair, "features.7")
+    first = first_over(layer_errors(pair, images, TORCH, KERAS, route=route), limit)
+    assert first is not None and first.index == index, f"localized to {first}, planted at #{index}"
+
+
 def test_published_resnet50_differs_for_its_named_reasons():
     pair = transferred("resnet50", "published", "torch->keras", TORCH, KERAS)
     fields = {m.field for m in pair.structure.mismatches}

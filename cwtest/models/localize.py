@@ -49,20 +49,32 @@ def selected(pairs, selectors: tuple[str, ...]) -> list[int]:
 
 
 def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, training: bool = False,
-                 indices: list[int] | None = None) -> list[LayerError]:
-    """The error of every selected paired layer's activation, Keras against torch."""
+                 indices: list[int] | None = None, route: tuple[Side, Side] | None = None) -> list[LayerError]:
+    """The error of every selected paired layer's activation on one side of `route` against the other (default:
+    Keras against torch). A route's side is the pair's torch model on torch, its Keras model on Keras, or the torch
+    model exported on ONNX Runtime; the side measured is Keras where the route has it, else the route's target."""
     pairs = pair.structure.pairs
     indices = list(range(len(pairs))) if indices is None else indices
     if not indices:
         return []
+    reference, other = sorted(route or (torch_side, keras_side), key=lambda side: side.api == "keras")
     chosen = [pairs[i] for i in indices]
     with preserved(pair.torch_model, pair.keras_model), comparable(pair.torch_model, torch_side), \
             comparable(pair.keras_model, keras_side):
-        torch_values = adapter_for(torch_side).activations(pair.torch_model, [t.handle for t, _ in chosen], images,
-                                                           torch_side, training)
-        keras_values = adapter_for(keras_side).activations(pair.keras_model, [k.handle for _, k in chosen], images,
-                                                           keras_side, training)
-        return compared(indices, chosen, torch_values, keras_values)
+        values = [_activations(pair, chosen, images, side, training) for side in (reference, other)]
+    return compared(indices, [(_layer(reference, t, k), _layer(other, t, k)) for t, k in chosen], *values)
+
+
+def _layer(side: Side, torch_layer, keras_layer):
+    return keras_layer if side.api == "keras" else torch_layer
+
+
+def _activations(pair, chosen, images: np.ndarray, side: Side, training: bool) -> list[np.ndarray]:
+    adapter = adapter_for(side)
+    if side.api == "onnxruntime":  # the pair's torch model, exported with the layers' outputs as graph outputs
+        return adapter.layer_outputs(pair.torch_model, [t.handle for t, _ in chosen], images, side)
+    model = pair.keras_model if side.api == "keras" else pair.torch_model
+    return adapter.activations(model, [_layer(side, t, k).handle for t, k in chosen], images, side, training)
 
 
 def compared(indices: list[int], pairs, torch_values, keras_values) -> list[LayerError]:

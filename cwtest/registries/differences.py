@@ -40,6 +40,15 @@ class Difference:
         """Why harmonizing does not remove it on `keras_backend`, None where it does."""
         return f"catalogued difference {self.name}: {self.stays_because}" if keras_backend in self.stays_on else None
 
+    def stays_between(self, keras_backends: tuple[str, ...]) -> str | None:
+        """Why the harmonized twin still differs between a pair's sides, None where it agrees: against torch
+        (one Keras backend named), where it stays on that backend; between two Keras backends, where it stays on
+        one of them only (where both keep it, both compute alike)."""
+        staying = [self.stays(backend) for backend in keras_backends]
+        if len(keras_backends) == 1:
+            return staying[0]
+        return next((reason for reason in staying if reason), None) if len(set(map(bool, staying))) > 1 else None
+
 
 DIFFERENCES = {d.name: d for d in (
     Difference("adam_epsilon",
@@ -129,15 +138,13 @@ def cases(entries, check: str, keras_backends: tuple[str, ...] = ()) -> list[Cas
 def pytest_params(entries, check: str, keras_backends: tuple[str, ...] = ("tensorflow",)) -> list:
     """The cases as pytest params, for a run on `keras_backends` (this process's first); a published one
     is a strict xfail that names its difference and accepts only a mismatch (an AssertionError), not a
-    crash; so is a harmonized one whose difference stays on this process's Keras backend."""
+    crash; so is a harmonized one whose difference stays between the pair's sides (`Difference.stays_between`)."""
     import pytest
-
-    keras_backend = keras_backends[0]
 
     def reasons(case: Case) -> list[str]:
         found = [DIFFERENCES[d].reason for d in case.kept]
         for name in case.entry.differences:
-            stays = DIFFERENCES[name].stays(keras_backend)
+            stays = DIFFERENCES[name].stays_between(keras_backends)
             if stays and name not in case.kept and check in DIFFERENCES[name].shows_in:
                 found.append(stays)
         return found

@@ -3,7 +3,8 @@
 Per architecture and flavour: the structures match (or differ for named, known reasons: an
 xfail), weights survive torch->Keras->torch bit for bit, and per route the logits (eval and
 training mode, random and dataset images) and the gradients agree within the named
-tolerances (cwtest/registries/tolerances.py). A failure, or `--crossedwires-layers`, adds the per-layer
+tolerances (cwtest/registries/tolerances.py). A failure on any route (ONNX Runtime's too: the export again,
+with the layers' outputs as graph outputs), or `--crossedwires-layers`, adds the per-layer
 error table that says where the sides part. Logits that fail are computed again on the same
 images: a side that answers differently fails as non-deterministic (cwtest.findings.rerun).
 """
@@ -53,11 +54,14 @@ def test_roundtrip(crossedwires_arch, flavour, structure_sides, route_models):
             assert np.array_equal(a, b), f"{original.name}: torch->keras->torch changed the values"
 
 
-def _localize(pair, images, torch_side, keras_side, training: bool, limit: float, selectors, record_metric) -> str:
-    """The per-layer table (recorded as metrics too); all layers, or the ones `--crossedwires-layers` names."""
+def _localize(pair, images, route, torch_side, keras_side, training: bool, limit: float, selectors,
+              record_metric) -> str:
+    """The per-layer table of the route (recorded as metrics too); all layers, or the ones `--crossedwires-layers`
+    names."""
     indices = selected(pair.structure.pairs, selectors or ("all",))
-    rows = layer_errors(pair, images, torch_side, keras_side, training=training, indices=indices)
-    return located(rows, limit, record_metric)
+    rows = layer_errors(pair, images, torch_side, keras_side, training=training, indices=indices, route=route)
+    reference, other = sorted(route, key=lambda side: side.api == "keras")
+    return located(rows, limit, record_metric, sides=(reference.api, other.api))
 
 
 def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwires_settings, tolerance,
@@ -96,9 +100,10 @@ def test_logits(crossedwires_arch, flavour, route, crossedwires_data, crossedwir
                 failed_on = failed_on or (mode, images, limit)
     record_metric(TOLERANCE_RATIO, worst)
     layers = ""
-    if not exported and (failed_on or crossedwires_settings.layers):
-        mode, images, limit = failed_on or ("eval", image_batches(crossedwires_data, BATCH)["data"], tolerance("logits_eval"))
-        layers = _localize(pair, images, torch_side, keras_side, mode == "train", limit,
+    if failed_on or crossedwires_settings.layers:
+        mode, images, limit = failed_on or ("eval", image_batches(crossedwires_data, BATCH)["data"],
+                                            tolerance("onnxruntime" if exported else "logits_eval"))
+        layers = _localize(pair, images, route, torch_side, keras_side, mode == "train", limit,
                            () if failed_on else crossedwires_settings.layers, record_metric)
         request.node.add_report_section("call", "layers", layers)
     assert not failures, "\n".join([f"{source} -> {target}: logits differ", *failures, layers])
@@ -119,6 +124,12 @@ def test_gradients(crossedwires_arch, flavour, copy_route, crossedwires_data, to
     record_metric("gradients_worst_max_abs", max(g.max_abs for g in found))
     record_metric("gradients_torch_float64_worst_relative_l2", max(g.float64_floor for g in found))
     over = sorted((g for g in found if g.relative_l2 > limit), key=lambda g: -g.relative_l2)
+    layers = ""
+    if over:  # the training-mode forward pass the gradients flow back through, layer by layer
+        layers = "\ntraining mode, layer by layer:\n" + _localize(
+            pair, crossedwires_data.x_test[:BATCH], copy_route, torch_side, keras_side, True,
+            tolerance("logits_train"), (), record_metric)
+        request.node.add_report_section("call", "layers", layers)
     assert not over, (f"{len(over)} of {len(found)} parameters' gradients differ by more than relative L2 "
                       f"{limit:g}: " + "; ".join(f"{g.name} {g.relative_l2:.3g} (torch fp32 vs float64 "
-                                                 f"{g.float64_floor:.3g})" for g in over[:5]))
+                                                 f"{g.float64_floor:.3g})" for g in over[:5]) + layers)

@@ -51,10 +51,12 @@ def on(side: Side):
     """Computations of `side`: on its device, in its precision mode."""
     keras = imports.keras(side.keras_backend)
     kind, _, index = side.device.partition(":")
-    # "cpu", not "cpu:0": Keras 3.15 on torch moves each new variable's Parameter with .to(device), and
+    # On torch "cpu", not "cpu:0": Keras 3.15 on torch moves each new variable's Parameter with .to(device), and
     # torch.device("cpu:0") is another device to a tensor on "cpu": the copy is no leaf, gets no gradient,
-    # and fit raises "No gradients provided for any variable".
-    with keras.device(kind if kind == "cpu" else f"{kind}:{index or 0}"), keras_mode(side):
+    # and fit raises "No gradients provided for any variable". Elsewhere "cpu:0": Keras 3.5 to 3.8 on JAX
+    # splits the name at its colon and rejects a bare "cpu" ("not enough values to unpack").
+    bare = kind == "cpu" and keras.backend.backend() == "torch"
+    with keras.device(kind if bare else f"{kind}:{index or 0}"), keras_mode(side):
         yield keras
 
 

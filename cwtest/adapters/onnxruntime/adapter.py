@@ -54,21 +54,48 @@ def versions(side: Side) -> dict[str, str]:
     return framework_versions(("onnxruntime",))
 
 
-def export(torch_model, side: Side, image_size: int = 32):
-    """An InferenceSession running `torch_model` (in eval mode) with a free batch dimension."""
+def _probed(torch_model, probes: list):
+    """`torch_model` returning its logits and then each probe module's output: what tracing sees, the probes' outputs
+    become graph outputs."""
+    import torch
+
+    class Probed(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = torch_model
+
+        def forward(self, x):
+            captured = {}  # a copy: an in-place activation after the layer (VGG's ReLUs) would change it
+            hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.clone()))
+                     for n, m in enumerate(probes)]
+            try:
+                logits = self.model(x)
+            finally:
+                for hook in hooks:
+                    hook.remove()
+            return (logits, *(captured[n] for n in range(len(probes))))
+
+    return Probed()
+
+
+def export(torch_model, side: Side, image_size: int = 32, probes: list = ()):
+    """An InferenceSession running `torch_model` (in eval mode) with a free batch dimension; with `probes` (modules
+    of the model), their outputs too, after the logits."""
     import onnxruntime
     import torch
 
     buffer = io.BytesIO()
     was_training = torch_model.training
     device = next(torch_model.parameters()).device
+    outputs = ["logits", *(f"probe{n}" for n in range(len(probes)))]
     with warnings.catch_warnings():
         # The torch.export-based exporter needs onnxscript, which the project does not install;
         # the TorchScript-based one covers these convolutional models.
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(torch_model.eval(), (torch.zeros(1, 3, image_size, image_size, device=device),), buffer,
-                          dynamo=False, input_names=["images"], output_names=["logits"],
-                          dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export((_probed(torch_model, probes) if probes else torch_model).eval(),
+                          (torch.zeros(1, 3, image_size, image_size, device=device),), buffer,
+                          dynamo=False, input_names=["images"], output_names=outputs,
+                          dynamic_axes={name: {0: "batch"} for name in ["images", *outputs]})
     torch_model.train(was_training)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()  # the worker's share of the cores
@@ -96,6 +123,16 @@ def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np
     options = model.get_provider_options().get(_provider(side), {})
     observed.record(side, "tf32" if options.get("use_tf32") == "1" else "fp32", "n/a")
     return model.run(None, {"images": x})[0]
+
+
+def layer_outputs(torch_model, handles: list, images: np.ndarray, side: Side) -> list[np.ndarray]:
+    """The outputs of the torch model's given layers (handles from torch's `layers`) as ONNX Runtime computes them,
+    channels last: the model exported again with each as a graph output. An output the graph must keep cannot be
+    folded into the next node (a convolution's into its BatchNorm), so a layer's figure is its own, not the folded
+    graph's: a fault the folding brings shows at the logits, not here."""
+    session = export(torch_model, side, images.shape[1], probes=handles)
+    found = session.run(None, {"images": np.ascontiguousarray(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)})
+    return [a.transpose(0, 2, 3, 1) if a.ndim == 4 else a for a in found[1:]]
 
 
 def comparable(model):
