@@ -56,6 +56,17 @@ class Side:
         return plugin.API if plugin is not None else "keras" if self.keras_backend else self.framework
 
     @property
+    def runs_keras_code(self) -> bool:
+        """Whether the side runs Keras's model code (keras.applications): on a route with torch or ONNX Runtime, the
+        side measured against the other."""
+        return self.api == "keras"
+
+    @property
+    def runs_an_export(self) -> bool:
+        """Whether the side runs a graph exported from torch's model code (ONNX Runtime), not a model of its own."""
+        return self.api == "onnxruntime"
+
+    @property
     def accelerated(self) -> bool:
         return self.device != "cpu"
 
@@ -65,6 +76,11 @@ class Side:
 
 
 TORCH_CPU = Side("torch", "cpu")
+
+
+def keras_last(route: tuple[Side, Side]) -> tuple[Side, Side]:
+    """A route's two sides, a Keras side last: the reference first, the side measured against it second."""
+    return tuple(sorted(route, key=lambda side: side.runs_keras_code))
 
 
 def keras_in_process(device: str = "cpu") -> Side:

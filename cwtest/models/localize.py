@@ -15,7 +15,7 @@ import numpy as np
 
 from cwtest.frameworks import adapter_for
 from cwtest.frameworks.roles import roles_of
-from cwtest.frameworks.sides import DEFAULT_PAIR, Side, parse_pair
+from cwtest.frameworks.sides import DEFAULT_PAIR, Side, keras_last, parse_pair
 from cwtest.core.errors import InputError
 from cwtest.core.metrics import Errors, measure
 from cwtest.models.parity import comparable, preserved
@@ -57,7 +57,7 @@ def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, t
     indices = list(range(len(pairs))) if indices is None else indices
     if not indices:
         return []
-    reference, other = sorted(route or (torch_side, keras_side), key=lambda side: side.api == "keras")
+    reference, other = keras_last(route or (torch_side, keras_side))
     chosen = [pairs[i] for i in indices]
     with preserved(pair.torch_model, pair.keras_model), comparable(pair.torch_model, torch_side), \
             comparable(pair.keras_model, keras_side):
@@ -66,14 +66,14 @@ def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, t
 
 
 def _layer(side: Side, torch_layer, keras_layer):
-    return keras_layer if side.api == "keras" else torch_layer
+    return keras_layer if side.runs_keras_code else torch_layer
 
 
 def _activations(pair, chosen, images: np.ndarray, side: Side, training: bool) -> list[np.ndarray]:
     adapter = adapter_for(side)
-    if side.api == "onnxruntime":  # the pair's torch model, exported with the layers' outputs as graph outputs
+    if side.runs_an_export:  # the pair's torch model, exported with the layers' outputs as graph outputs
         return adapter.layer_outputs(pair.torch_model, [t.handle for t, _ in chosen], images, side)
-    model = pair.keras_model if side.api == "keras" else pair.torch_model
+    model = pair.keras_model if side.runs_keras_code else pair.torch_model
     return adapter.activations(model, [_layer(side, t, k).handle for t, k in chosen], images, side, training)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cwtest.frameworks.sides import Side
+from cwtest.frameworks.sides import Side, keras_last
 from cwtest.blocks.layer_parity import Values
 from cwtest.findings.rerun import raise_if_moved
 from cwtest.core.metrics import TOLERANCE_RATIO, measure
@@ -60,7 +60,7 @@ def _localize(pair, images, route, torch_side, keras_side, training: bool, limit
     names."""
     indices = selected(pair.structure.pairs, selectors or ("all",))
     rows = layer_errors(pair, images, torch_side, keras_side, training=training, indices=indices, route=route)
-    reference, other = sorted(route, key=lambda side: side.api == "keras")
+    reference, other = keras_last(route)
     return located(rows, limit, record_metric, sides=(reference.api, other.api))
 
 
