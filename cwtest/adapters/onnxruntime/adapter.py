@@ -127,9 +127,8 @@ def forward(model, images: np.ndarray, side: Side, training: bool = False) -> np
 
 def layer_outputs(torch_model, handles: list, images: np.ndarray, side: Side) -> list[np.ndarray]:
     """The outputs of the torch model's given layers (handles from torch's `layers`) as ONNX Runtime computes them,
-    channels last: the model exported again with each as a graph output. An output the graph must keep cannot be
-    folded into the next node (a convolution's into its BatchNorm), so a layer's figure is its own, not the folded
-    graph's: a fault the folding brings shows at the logits, not here."""
+    channels last: the model exported again with each as a graph output. The exporter may not fold a node whose output
+    the graph must give (a convolution into its BatchNorm), so a fault of such folding may show at the logits only."""
     session = export(torch_model, side, images.shape[1], probes=handles)
     found = session.run(None, {"images": np.ascontiguousarray(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)})
     return [a.transpose(0, 2, 3, 1) if a.ndim == 4 else a for a in found[1:]]
