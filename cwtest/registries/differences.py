@@ -44,10 +44,8 @@ class Difference:
         """Why the harmonized twin still differs between a pair's sides, None where it agrees: against torch
         (one Keras backend named), where it stays on that backend; between two Keras backends, where it stays on
         one of them only (where both keep it, both compute alike)."""
-        staying = [self.stays(backend) for backend in keras_backends]
-        if len(keras_backends) == 1:
-            return staying[0]
-        return next((reason for reason in staying if reason), None) if len(set(map(bool, staying))) > 1 else None
+        reasons = [reason for reason in map(self.stays, keras_backends) if reason]
+        return reasons[0] if len(reasons) == 1 else None
 
 
 DIFFERENCES = {d.name: d for d in (

@@ -61,7 +61,7 @@ def _without_torch_keras_difference(request, pair) -> None:
     case = request.node.callspec.params.get("case")
     if case is not None and case.differs_between(pair.keras_backends):
         return  # one Keras backend's own convention: the pair's two Keras backends differ by it
-    if case is not None and not case.kept and pair.left.api == "keras":
+    if case is not None and not case.kept and pair.left.runs_keras_code:
         return  # a harmonized twin: its xfail, where it has one, is a difference that stays on one of the two
     if request.node.get_closest_marker("xfail"):
         pytest.skip(f"{request.node.callspec.id}: shows a torch/Keras difference, which a pair of one model code "
