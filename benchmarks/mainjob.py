@@ -35,9 +35,10 @@ SMOKE_JOB = [*README_JOB, "-k", "test_published", "--crossedwires-select", "top:
 SAMPLE_S = 0.5  # how often the process tree's resident memory is read
 
 
-def tree_resident_mb(root: int) -> float:
-    """The resident memory of a process and all its descendants (Linux's /proc), in MB. Shared pages count in each
-    process that maps them, so the sum errs high, never low."""
+def tree_memory_mb(root: int) -> tuple[float, float]:
+    """The resident memory of a process and all its descendants (Linux's /proc), in MB: summed as each process's
+    resident set (a shared library's pages counted in every process that maps them: errs high), and as their
+    proportional sets (each shared page split between the processes that map it: what they take of the machine)."""
     parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -49,24 +50,29 @@ def tree_resident_mb(root: int) -> float:
     while found:
         found = {pid for pid, parent in parents.items() if parent in tree and pid not in tree}
         tree |= found
-    total = 0.0
+    resident = proportional = 0.0
     for pid in tree:
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
-        total += sum(float(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS"))
-    return total
+        for line in rollup.splitlines():
+            if line.startswith(("Rss:", "Pss:")):
+                value = float(line.split()[1]) / 1024
+                resident += value if line.startswith("Rss:") else 0.0
+                proportional += value if line.startswith("Pss:") else 0.0
+    return resident, proportional
 
 
-def run_job(args: list[str], report: Path) -> tuple[float, str, float]:
-    """Wall seconds, the job's output, and the largest resident memory its process tree held at once (sampled)."""
-    started, peak = time.perf_counter(), 0.0
+def run_job(args: list[str], report: Path) -> tuple[float, str, tuple[float, float]]:
+    """Wall seconds, the job's output, and the most memory its process tree held at once (sampled; MB, resident and
+    proportional: `tree_memory_mb`)."""
+    started, peak = time.perf_counter(), (0.0, 0.0)
     with tempfile.TemporaryFile("w+") as output:
         job = subprocess.Popen([sys.executable, "-m", "pytest", *args, "--crossedwires-report", str(report)], cwd=ROOT,
                                stdout=output, stderr=subprocess.STDOUT, text=True)
         while job.poll() is None:
-            peak = max(peak, tree_resident_mb(job.pid))
+            peak = tuple(max(a, b) for a, b in zip(peak, tree_memory_mb(job.pid)))
             time.sleep(SAMPLE_S)
         output.seek(0)
         return time.perf_counter() - started, output.read(), peak
@@ -93,6 +99,15 @@ def trainings(report: Path) -> list[tuple[str, str, bool, int, int, int]]:
     return found
 
 
+def suite_seconds(report: Path) -> dict[str, float]:
+    """The report's test durations summed per suite: where the job's time goes besides its trainings."""
+    found: dict[str, float] = {}
+    with report.open() as rows:
+        for row in csv.DictReader(rows):
+            found[row["suite"]] = found.get(row["suite"], 0.0) + float(row["duration_s"] or 0.0)
+    return dict(sorted(found.items(), key=lambda item: -item[1]))
+
+
 def _start_worker() -> None:
     from cwtest.frameworks import imports
 
@@ -104,14 +119,15 @@ def bare_loop(arch: str, framework: str, harmonized: bool, batch: int, images: i
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from train import _minimal_keras, _minimal_torch
 
-    from cwtest.frameworks import adapter_for
+    from cwtest.frameworks import adapter_for, keras_in_this_process
     from cwtest.frameworks.sides import Side
     from cwtest.inputs.data import synthetic_cifar10
     from cwtest.registries.knobs import ALL
     from cwtest.core.training_loop import Plan
 
     side, knobs = Side(framework, "cpu"), ALL if harmonized else frozenset()
-    model = adapter_for(side).build_trainable(arch, knobs, side)  # in this process, as the bare loop trains it
+    with keras_in_this_process():  # a model of this process, as the bare loop trains it
+        model = adapter_for(side).build_trainable(arch, knobs, side)
     data = synthetic_cifar10(train=images, test=10)
     plan = Plan(1e-4, 1e-7, batch, 1, images, 10)
     minimal = _minimal_torch if framework == "torch" else functools.partial(_minimal_keras, keras_backend=side.keras_backend)
@@ -130,11 +146,16 @@ def main() -> None:
         if not report.exists():
             sys.exit("the job wrote no report:\n" + output[-3000:])
         todo = trainings(report)
+        seconds_per_suite = suite_seconds(report)
     summary = re.findall(r"^=+ (.* in [\d.]+s.*) =+$", output, re.M)
     memory = re.findall(r"^cwtest: peak resident memory: (.*)$", output, re.M)
     print(f"main job (pytest {' '.join(args)}): {wall:.0f} s wall; {summary[-1] if summary else 'no summary'}; "
           f"peak resident memory per worker {memory[-1] if memory else 'not reported'}; all its processes together "
-          f"{tree_peak / 1024:.1f} GB at most (sampled every {SAMPLE_S:g} s)")
+          f"at most {tree_peak[1] / 1024:.1f} GB proportional ({tree_peak[0] / 1024:.1f} GB resident, shared pages "
+          f"counted in each process; sampled every {SAMPLE_S:g} s)")
+
+    print("its tests' seconds per suite, summed over the workers: "
+          + ", ".join(f"{suite} {seconds:.0f} s" for suite, seconds in seconds_per_suite.items()))
 
     from cwtest.session.workers import share_cores
 

@@ -64,16 +64,15 @@ def trainer_rounds(arch: str, trainings: int, steps: int = 10) -> list[tuple[int
     from cwtest.frameworks.sides import Side
     from cwtest.inputs.data import synthetic_cifar10
 
-    side, data, after, started = Side("tensorflow", "cpu"), synthetic_cifar10(train=steps * 10, test=10), [], set()
+    side, data, after = Side("tensorflow", "cpu"), synthetic_cifar10(train=steps * 10, test=10), []
     plan = Plan(1e-4, 1e-7, 10, 1, steps * 10, 10)
     for _ in range(trainings):
         trainer = trainer_for(side)
-        started.add(id(trainer))
         model = trainer.build_trainable(arch, frozenset(), side)
         trainer.train(model, plan, data.x_train, data.y_train, frozenset(), side, Progress("", plan, lambda _: None))
         del model
         gc.collect()
-        after.append((resident_mb(), int(trainer.memory_mb()[0]), len(started)))
+        after.append((resident_mb(), int(trainer.memory_mb()[0]), trainer.started))
     print(f"{arch} through cwtest's trainer: a child is replaced past {child.RECYCLE_MB:.0f} MB")
     return after
 

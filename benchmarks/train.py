@@ -52,12 +52,13 @@ def _minimal_keras(model, x, y, plan, keras_backend: str):
 
 
 def measure(arch: str, framework: str, batch: int, steps: int, repeats: int, warm_up: bool = True) -> tuple[float, float]:
-    from cwtest.frameworks import adapter_for, trainer_for
+    from cwtest.frameworks import adapter_for, keras_in_this_process, trainer_for
 
     side = Side(framework, "cpu")
     # cwtest's trainer (a Keras side's in a child process: cwtest.frameworks.child), against the minimal loop on
-    # a model of this process (its adapter's build)
-    trainer, builder = trainer_for(side), adapter_for(side)
+    # a model of this process (its adapter's build, here)
+    with keras_in_this_process():
+        trainer, builder = trainer_for(side), adapter_for(side)
     data = synthetic_cifar10(train=batch * steps, test=10)
     x, y = data.x_train, data.y_train
     plan = Plan(1e-4, 1e-7, batch, 1, len(y), 10)

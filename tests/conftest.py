@@ -44,3 +44,13 @@ def cifar10_folder(shared_dir: Path, tmp_path_factory) -> Path:
     subprocess.run([sys.executable, str(shared_dir / "tools" / "cifar10_from_jpeg.py"), str(out),
                     "--train", "1000", "--test", "500"], check=True, capture_output=True)
     return out / "cifar-10-batches-py"
+
+
+@pytest.fixture
+def keras_here():
+    """Keras served in the test's own process (cwtest.frameworks.keras_in_this_process), for a test that plants a
+    fault in Keras's builders or layers: the suites' children would build the real ones."""
+    from cwtest.frameworks import keras_in_this_process
+
+    with keras_in_this_process():
+        yield

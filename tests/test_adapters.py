@@ -6,14 +6,17 @@ import gc
 import importlib
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from cwtest.frameworks import ADAPTERS, TRAINABLE, case_runner, trainable
-from cwtest.frameworks.child import RemoteError, RemoteKeras, RemoteModel
-from cwtest.frameworks.roles import ROLES, TRAINING_ROLES, Cases, ReferenceCases, roles_of
+from cwtest.frameworks import ADAPTERS, TRAINABLE, trainable
+from cwtest.frameworks.child import RemoteCases, RemoteError, RemoteKeras, RemoteModel
+from cwtest.frameworks.roles import ROLES, Cases, ReferenceCases, roles_of
 from cwtest.frameworks.sides import Side
+from cwtest.registries.tolerances import DEFAULTS
 
 
 def _methods(protocol) -> dict[str, list[str]]:
@@ -53,13 +56,17 @@ def test_adapter_implements_its_roles(framework):
 
 @pytest.mark.parametrize("api, role", [("torch", ReferenceCases), ("keras", Cases)])
 def test_case_runner_implements_its_role(api, role):
-    _implements(case_runner(api), role, f"cwtest.adapters.{api}.cases")
+    _implements(importlib.import_module(f"cwtest.adapters.{api}.cases"), role, f"cwtest.adapters.{api}.cases")
 
 
-def test_child_process_keras_implements_the_training_roles():
-    assert set(TRAINING_ROLES) - {"layers"} <= set(roles_of(RemoteKeras)), roles_of(RemoteKeras)
-    for role in set(TRAINING_ROLES) - {"layers"}:
+def test_child_process_keras_implements_the_roles_of_keras_in_a_suite():
+    """Every role a suite asks of a Keras side (all but a user's models, which are objects of the user's process), and
+    the layer suite's case runner."""
+    served = set(EXPECTED["tensorflow"]) - {"user models"}
+    assert served <= set(roles_of(RemoteKeras)), roles_of(RemoteKeras)
+    for role in served:
         _implements(RemoteKeras, ROLES[role], "RemoteKeras")
+    _implements(RemoteCases, Cases, "RemoteCases")
     for name in ("case_on_cpu", "optimizer_on_cpu"):
         assert list(inspect.signature(getattr(RemoteKeras, name)).parameters)[1:] == list(
             inspect.signature(getattr(Cases, name)).parameters)[1:]
@@ -87,6 +94,27 @@ def test_the_child_frees_a_model_whose_handle_the_parent_dropped():
         gc.collect()
         with pytest.raises(RemoteError, match="KeyError"):
             child.weights(kept)  # the call carried the release, and the child had freed the model
+    finally:
+        child.close()
+
+
+def test_a_layer_handle_keeps_its_model_in_the_child():
+    """A model's layers read through the child stay usable after the parent drops the model itself (the weight
+    distance pairs layers of a model built for that and dropped), and the model goes once they go too."""
+    child = RemoteKeras("jax")
+    try:
+        model = child.build("vgg16", Side("keras-jax", "cpu"))
+        handle = model.handle
+        layers = child.layers(model).layers
+        del model
+        gc.collect()
+        assert [a.shape for a in child.layer_weights(layers[0].handle)] == [(3, 3, 3, 64), (64,)]
+        assert layers[-1].handle.activation is None and layers[0].handle.activation.__name__ == "relu", \
+            "the softmax head reads as logits while comparable, as its outputs are read"
+        del layers
+        gc.collect()
+        with pytest.raises(RemoteError, match="KeyError"):
+            child.weights(RemoteModel(handle))
     finally:
         child.close()
 
@@ -127,3 +155,32 @@ def test_outside_the_adapters_no_framework_name_is_compared():
              for path in package.rglob("*.py") if not str(path.relative_to(package)).startswith(HOMES)
              for number, line in enumerate(path.read_text().splitlines(), 1) if comparison.search(line)]
     assert not found, "framework names compared outside the adapters and the interface:\n" + "\n".join(found)
+
+
+def test_a_torch_keras_pair_leaves_no_keras_in_the_test_process():
+    """Every Keras side runs in a child (cwtest.frameworks.child): a pair built, its structure compared, its weights
+    moved, its logits, gradients and per-layer table read, and this process never imports TensorFlow or Keras."""
+    code = """if True:
+        import sys
+        import numpy as np
+        from cwtest.frameworks.sides import Side
+        from cwtest.models.localize import layer_errors
+        from cwtest.models.parity import gradient_errors, logits
+        from cwtest.models.transfer import transferred
+
+        torch_side, keras_side = Side("torch", "cpu"), Side("tensorflow", "cpu")
+        pair = transferred("vgg16", "published", "torch->keras", torch_side, keras_side)
+        images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+        assert pair.structure.equivalent
+        logits(pair.keras_model, keras_side, images)
+        gradient_errors(pair, images, np.zeros(4, np.int64), torch_side, keras_side)
+        rows = layer_errors(pair, images, torch_side, keras_side)
+        print(len(rows), max(row.errors.max_rel for row in rows))
+        print(sorted({"tensorflow", "keras", "jax"} & {name.split(".")[0] for name in sys.modules}))
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    count, worst = out.stdout.splitlines()[-2].split()
+    assert int(count) == 16 and float(worst) <= DEFAULTS["logits_eval"], \
+        f"every layer of a correct transfer, the softmax head read as logits, within tolerance: {out.stdout}"
+    assert out.stdout.splitlines()[-1] == "[]", out.stdout

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cwtest.frameworks import plugins
+from cwtest.frameworks import adapter_for, plugins
 from cwtest.frameworks.precision import MODES, allowed_relative
 from cwtest.frameworks.sides import Side
 from cwtest.models.device_transfer import copied
@@ -72,3 +72,17 @@ def test_the_suite_names_the_layer(pytester, monkeypatch):
     first = _first_defective(copied("resnet50", SOURCE, SOURCE)[0])
     assert "first layer over tolerance: #" in output and f" {first}\n" in output, output[-3000:]
     assert "over 0 decidable rows" not in output
+
+
+def test_a_route_between_two_keras_backends_reads_both_sides_layers():
+    """Each Keras backend's child reads the layers of its own model: a copy on another backend is located layer by
+    layer, and a layer whose weights the copy lost is the first over."""
+    source, target = Side("tensorflow", "cpu"), Side("keras-jax", "cpu")
+    models = copied("vgg16", source, target)
+    rows = same_code_layer_errors(models, _images(), source, target)
+    assert len(rows) == 16 and first_over(rows, allowed_relative(MODES["fp32"])) is None, rows
+    adapter = adapter_for(target)
+    layer = adapter.layers(models[1]).layers[5]
+    adapter.set_layer_weights(layer.handle, [array * 1.01 for array in adapter.layer_weights(layer.handle)])
+    first = first_over(same_code_layer_errors(models, _images(), source, target), allowed_relative(MODES["fp32"]))
+    assert first is not None and first.index == 5 and first.keras_name == layer.name, first

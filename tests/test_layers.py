@@ -21,6 +21,9 @@ from cwtest.registries.layers import BLOCKS, REGISTRY
 from cwtest.registries.optimizers import OPTIMIZERS, start
 from cwtest.registries.optimizers import REGISTRY as OPTIMIZERS_BY_NAME
 
+# Faults are planted in Keras's builders and layers of this process (tests/conftest.py: keras_here).
+pytestmark = pytest.mark.usefixtures("keras_here")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

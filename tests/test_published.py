@@ -58,10 +58,12 @@ def _images(n: int = 8) -> np.ndarray:
 
 
 def _keras_logits(model, images: np.ndarray) -> np.ndarray:
+    from cwtest.frameworks import keras_in_this_process
     from cwtest.frameworks.sides import keras_in_process
     from cwtest.models.parity import logits
 
-    return logits(model, keras_in_process(), images)
+    with keras_in_this_process():  # the published model, opened as a Keras model of this process
+        return logits(model, keras_in_process(), images)
 
 
 def _max_rel(reference: np.ndarray, candidate: np.ndarray) -> float:

@@ -14,6 +14,9 @@ from cwtest.blocks.layer_parity import assert_within, case_values
 from cwtest.registries.layers import REGISTRY, Block
 from cwtest.findings.rerun import NonDeterministic, judged_twice, moved
 
+# Faults are planted in Keras's builders and layers of this process (tests/conftest.py: keras_here).
+pytestmark = pytest.mark.usefixtures("keras_here")
+
 # Large enough that torch splits the sum over threads: 1 and 2 threads add in another order.
 SUM_SHAPE = (1, 1000, 1000, 1)
 THREADS = itertools.cycle((1, 2))  # across builds: each run of a case builds its module anew

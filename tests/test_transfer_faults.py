@@ -23,6 +23,9 @@ from cwtest.registries.tolerances import DEFAULTS, parse, tolerance
 from cwtest.models.transfer import Transferred, copy_weights, transferred
 from cwtest.session.settings import parse_layers
 
+# Faults are planted in Keras's builders and layers of this process (tests/conftest.py: keras_here).
+pytestmark = pytest.mark.usefixtures("keras_here")
+
 TORCH, KERAS = Side("torch", "cpu"), Side("tensorflow", "cpu")
 LIMIT = DEFAULTS["logits_eval"]
 

@@ -32,7 +32,7 @@ def _keras():
 
 
 def keras_cpu() -> Side:
-    """The other side: Keras on the CPU, on the backend it runs on in this process."""
+    """The other side: Keras on the CPU, on the run's first Keras backend (served by its child process)."""
     return keras_in_process()
 
 
@@ -192,7 +192,7 @@ def _gradients(module, model, torch_run, xs, training, against: str) -> Values:
 
 def keras_pair_values(block, params: dict, other: Side, check: str = "forward",
                       kept: frozenset = frozenset()) -> Values:
-    """A case (harmonized, or with `kept` differences left) on this process's Keras backend (the
+    """A case (harmonized, or with `kept` differences left) on the run's first Keras backend (the
     reference) and on `other`, a Keras side on
     another backend, in its own process (cwtest.frameworks.child): both hold the torch twin's weights and
     take the same inputs and cotangent. Measured as in `case_values`, against the same scales, and for

@@ -1,5 +1,5 @@
 """An optimizer case stepped on both sides (cwtest.registries.optimizers): torch's path against Keras's, or
-Keras's on this process's backend against another backend's in a child process."""
+Keras's on the run's first Keras backend against another backend's (each in its child process)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def trajectories(entry: Optimizer, params: dict, kept: frozenset = frozenset(),
 
 def keras_pair_trajectories(entry: Optimizer, params: dict, other, checkpoints: tuple[int, ...]
                             ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """As `trajectories` for a harmonized case, on this process's Keras backend and on `other`, a Keras side
+    """As `trajectories` for a harmonized case, on the run's first Keras backend and on `other`, a Keras side
     on another backend in its own process (cwtest.frameworks.child)."""
     theta, gradients = start(params, max(checkpoints))
     ours = case_runner("keras").optimizer_path(entry, theta, gradients, params, frozenset(), checkpoints)

@@ -1,17 +1,20 @@
 """The interface to the frameworks: sides and their grammar, the adapters' roles (cwtest.frameworks.roles),
 dispatch to an adapter by name, plugins, imports in a safe order, precision and determinism modes, and the
-child process that runs a second Keras backend.
+child processes that run Keras.
 
 An adapter is a module of functions per framework (cwtest.adapters.<framework>.adapter, or a plugin's module,
-cwtest.frameworks.plugins), loaded by name here and never imported by the rest of cwtest. A Keras side on
-another Keras backend than the one this process runs Keras on is served by a child process
-(cwtest.frameworks.child), behind the same roles.
+cwtest.frameworks.plugins), loaded by name here and never imported by the rest of cwtest. A Keras side is served
+by a child process per Keras backend (cwtest.frameworks.child), behind the same roles, so that the process that
+runs the tests holds no TensorFlow; inside `keras_in_this_process`, Keras on this process's backend runs here,
+for a model that is an object of this process (a user's: cwtest.models.yours).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
-from types import ModuleType
+from typing import Iterator
 
 from cwtest.core.errors import InputError
 from cwtest.frameworks import plugins
@@ -47,22 +50,43 @@ def trainable(framework: str) -> bool:
     return set(TRAINING_ROLES) <= set(roles_of(plugin))
 
 
+_KERAS_HERE = contextvars.ContextVar("keras_here", default=False)
+
+
+@contextlib.contextmanager
+def keras_in_this_process() -> Iterator[None]:
+    """Inside, a Keras side on the backend this process runs Keras on is served by its adapter here, not by a child:
+    for a Keras model that is an object of this process (a user's, a published model opened as one)."""
+    token = _KERAS_HERE.set(True)
+    try:
+        yield
+    finally:
+        _KERAS_HERE.reset(token)
+
+
+def _keras_child(keras_backend: str | None):
+    """The child that serves Keras on `keras_backend`, or None where the side runs here."""
+    if keras_backend is None or (_KERAS_HERE.get() and keras_backend == chosen_keras_backend()):
+        return None
+    from cwtest.frameworks.child import keras_on
+
+    return keras_on(keras_backend)
+
+
 def adapter_for(side: Side | str):
     """The adapter of a side, or of a framework named as in a side ("torch", "keras-jax", ...); a plugin's
-    (cwtest.frameworks.plugins) for the frameworks installed packages add."""
+    (cwtest.frameworks.plugins) for the frameworks installed packages add. A Keras side's is its backend's child
+    process (cwtest.frameworks.child), outside `keras_in_this_process`."""
     framework = side if isinstance(side, str) else side.framework
     module = _module(framework)
-    keras_backend = KERAS_BACKENDS.get(framework)
-    if keras_backend is not None and keras_backend != chosen_keras_backend():
-        from cwtest.frameworks.child import keras_on
-
-        return keras_on(keras_backend)  # Keras runs on one backend per process: another one runs in a child
-    return importlib.import_module(module)
+    return _keras_child(KERAS_BACKENDS.get(framework)) or importlib.import_module(module)
 
 
-def case_runner(api: str) -> ModuleType:
-    """The layer suite's case runner of the model code `api` names ("torch" or "keras"), in this process."""
-    return importlib.import_module(f"cwtest.adapters.{api}.cases")
+def case_runner(api: str):
+    """The layer suite's case runner of the model code `api` names ("torch" or "keras"): torch's in this process,
+    Keras's in the child of the backend this process would run Keras on (outside `keras_in_this_process`)."""
+    child = _keras_child(chosen_keras_backend()) if api == "keras" else None
+    return child.cases if child is not None else importlib.import_module(f"cwtest.adapters.{api}.cases")
 
 
 def versions_of(side: Side) -> dict[str, str]:
@@ -81,5 +105,5 @@ def trainer_for(side: Side):
     if side.keras_backend is not None:
         from cwtest.frameworks.child import keras_on
 
-        return keras_on(side.keras_backend)
+        return keras_on(side.keras_backend)  # also inside keras_in_this_process
     return adapter_for(side)

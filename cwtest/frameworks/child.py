@@ -1,11 +1,15 @@
-"""A Keras side on another Keras backend than this process's, run in a child process of its own.
+"""Keras sides, run in a child process per Keras backend.
 
-Keras picks its backend once per process (cwtest.frameworks.imports), so a pair of two Keras
-backends (`keras-torch:cpu,keras-jax:cpu`) runs the second one in a child: `python -m
-cwtest.frameworks.child` with KERAS_BACKEND set, serving the Keras adapter's functions over two
-pipes (a started interpreter, not multiprocessing's spawn, which runs the parent's main script again). Models stay in the
-child and the parent holds handles to them; arguments and results cross as pickles of numpy
-arrays and plain data (the exchange's cost is measured: benchmarks/train.py). A training's
+Every Keras side runs in a child: `python -m cwtest.frameworks.child` with KERAS_BACKEND set, serving the Keras
+adapter's functions and the layer suite's case runner over two pipes (a started interpreter, not multiprocessing's
+spawn, which runs the parent's main script again). Keras picks its backend once per process
+(cwtest.frameworks.imports), so a pair of two Keras backends needs two processes anyway; and TensorFlow keeps what
+every Keras model it ran traced for the life of its process (tensorflow/tensorflow#62854), so only a process that
+is replaced gives that memory back: a child is, once it has grown past RECYCLE_MB (benchmarks/memory.py). So the
+process that runs the tests holds no TensorFlow, JAX or Keras (cwtest.frameworks.keras_in_this_process aside).
+
+Models and their layers stay in the child and the parent holds handles to them; arguments and results cross as
+pickles of numpy arrays and plain data (the exchange's cost is measured: benchmarks/train.py). A training's
 progress comes back step by step, so the run's live display shows the child's side as its own.
 """
 
@@ -21,13 +25,15 @@ import time
 import traceback
 import weakref
 from contextlib import ExitStack, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
+from cwtest.core import activations
+from cwtest.core.records import Read
 from cwtest.frameworks import determinism, observed
 from cwtest.frameworks.imports import WITHOUT_TORCH, chosen_keras_backend, framework_versions
 from cwtest.frameworks.sides import KERAS_SIDES, Side
@@ -37,6 +43,18 @@ from cwtest.frameworks.sides import KERAS_SIDES, Side
 class RemoteModel:
     """A model that lives in a child process: what the parent passes back to the child's functions."""
     handle: int
+
+
+@dataclass(frozen=True)
+class RemoteLayer:
+    """A layer of a model that lives in a child (a Layer's handle, cwtest.core.records): what the parent passes back
+    to read or set its weights or read its output. It holds the parent's handle of its model, so that the model
+    stays in the child while a layer of it is referred to."""
+    model: RemoteModel
+    index: int  # among the layers `layers` read
+    # The activation the layer applies to its output while its model is comparable (a softmax head reads as
+    # logits then), in numpy (cwtest.core.activations), for the other side's output to be read at the same point.
+    activation: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False)
 
 
 class RemoteError(RuntimeError):
@@ -82,7 +100,32 @@ def served() -> dict[str, object]:
     table = {name: getattr(adapter, name) for role in ROLES.values() for name in functions(role)
              if callable(getattr(adapter, name, None))}
     table.update({name: getattr(cases, name) for name in ("case_on_cpu", "optimizer_on_cpu")})
+    table.update({f"cases.{name}": _served_case(adapter, getattr(cases, name)) for name in CASE_FUNCTIONS})
     return table
+
+
+# The layer suite's case runner's functions a child serves as "cases.NAME" (the role Cases,
+# cwtest.frameworks.roles), each on the CPU in fp32 on the child's backend: as the suite runs them.
+CASE_FUNCTIONS = ("build", "layer_weights", "set_layer_weights", "is_depthwise", "forward", "gradients",
+                  "optimizer_path")
+
+
+def _served_case(adapter, function: Callable) -> Callable:
+    """`function` of the case runner on the child's Keras side on the CPU; a registry entry (the first argument of
+    `build` and `optimizer_path`) crosses the pipe by its name."""
+    from cwtest.registries.layers import REGISTRY as BLOCKS
+    from cwtest.registries.optimizers import REGISTRY as OPTIMIZERS
+
+    registry = {"build": BLOCKS, "optimizer_path": OPTIMIZERS}.get(function.__name__)
+    side = Side(KERAS_SIDES[chosen_keras_backend()], "cpu")
+
+    def served(*args):
+        if registry is not None:
+            args = (registry[args[0]], *args[1:])
+        with adapter.on(side):
+            return function(*args)
+
+    return served
 
 
 def serve(connection: _Channel) -> None:
@@ -92,11 +135,19 @@ def serve(connection: _Channel) -> None:
         determinism.switch_on(chosen_keras_backend())
     table = served()
     models: dict[int, object] = {}
+    layers: dict[int, list] = {}  # per model, the layer objects `layers` read, in order
+    made_by: dict[int, str] = {}  # per model, the served function that made it
     contexts: dict[int, ExitStack] = {}
     handles = itertools.count()
 
     def resolve(value):
-        return models[value.handle] if isinstance(value, RemoteModel) else value
+        if isinstance(value, RemoteModel):
+            return models[value.handle]
+        if isinstance(value, RemoteLayer):
+            return layers[value.model.handle][value.index]
+        if isinstance(value, list) and value and isinstance(value[0], RemoteLayer):  # activations' handles
+            return [resolve(v) for v in value]
+        return value
 
     while True:
         try:
@@ -106,15 +157,23 @@ def serve(connection: _Channel) -> None:
         if message is None:
             return
         name, args, released = message
+        whole = False  # whether a released model is an architecture's, not a layer-suite case's
         for handle in released:  # models the parent holds no handle to any more
+            whole |= made_by.pop(handle, "cases.build") != "cases.build"
             models.pop(handle, None)
-        if released:
-            gc.collect()  # a Keras model's layers and variables refer to each other
+            layers.pop(handle, None)
+        if whole:
+            # A Keras model's layers and variables refer to each other: only a collection frees an architecture's
+            # hundreds of MB. It takes about 0.2 s with TensorFlow loaded, so a case's model (the layer suite
+            # drops one per example, each a few kB) waits for Python's own collections.
+            gc.collect()
         started = time.perf_counter()
         observed.clear()
         try:
-            args = [resolve(a) for a in args]
-            if name == "enter_comparable":
+            sent, args = args, [resolve(a) for a in args]
+            if name == "layers":
+                result = _remote_layers(table, sent[0], args, layers)
+            elif name == "enter_comparable":
                 contexts[args[0]] = stack = ExitStack()
                 stack.enter_context(table["comparable"](models[args[0]]))
                 result = None
@@ -124,13 +183,29 @@ def serve(connection: _Channel) -> None:
                 result = table["train"](*args, _ForwardedProgress(connection))
             else:
                 result = table[name](*args)
-            if name in ("build", "build_trainable", "load", "load_published"):
+            if name in MODEL_MAKERS:
                 handle = next(handles)
-                models[handle] = result
+                models[handle], made_by[handle] = result, name
                 result = RemoteModel(handle)
             connection.send(("result", (result, time.perf_counter() - started, observed.recorded())))
         except Exception:
             connection.send(("error", traceback.format_exc()))
+
+
+# The served functions whose result is a model: it stays in the child, and the parent gets a handle.
+MODEL_MAKERS = ("build", "build_trainable", "load", "load_published", "cases.build")
+
+
+def _remote_layers(table: dict, model: RemoteModel, args: list, layers: dict[int, list]) -> Read:
+    """The adapter's `layers` of a model in this child, each with a RemoteLayer for a handle; the layer objects kept
+    in `layers` under the model's handle, and each one's activation read while the model is comparable, as the
+    layers' outputs are (cwtest.models.localize)."""
+    read = table["layers"](*args)
+    objects = layers[model.handle] = [layer.handle for layer in read.layers]
+    with table["comparable"](args[0]):
+        functions = [activations.numpy_of(getattr(layer, "activation", None)) for layer in objects]
+    return Read([replace(layer, handle=RemoteLayer(model, index, function))
+                 for index, (layer, function) in enumerate(zip(read.layers, functions))], read.image_size)
 
 
 class RemoteKeras:
@@ -140,24 +215,31 @@ class RemoteKeras:
     def __init__(self, backend: str) -> None:
         self.backend = backend
         self.exchange_seconds = 0.0  # wall time of the calls less the child's time in them: pickling and pipes
+        self.started = 0  # the processes started so far: the first, and each that replaced one
+        self.retired_peak_mb = 0.0  # the largest peak of a process this one replaced
+        self._start()
+
+    def _start(self) -> None:
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
         self._process = subprocess.Popen([sys.executable, "-m", "cwtest.frameworks.child", str(child_reads),
                                           str(child_writes)], pass_fds=(child_reads, child_writes),
-                                         env={**os.environ, "KERAS_BACKEND": backend,
-                                              **({WITHOUT_TORCH: "1"} if backend != "torch" else {})})
+                                         env={**os.environ, "KERAS_BACKEND": self.backend,
+                                              **({WITHOUT_TORCH: "1"} if self.backend != "torch" else {})})
         os.close(child_reads)
         os.close(child_writes)
         self._connection = _Channel(parent_reads, parent_writes)
+        self.started += 1
         # Handles the parent dropped, sent with the next call so that the child frees their models: a
         # finalizer only appends here (it may run in the middle of a call), and a suite's trained models
-        # would otherwise stay in the child for the whole session.
+        # would otherwise stay in the child for the whole session. A handle names a model of one process only.
         self._released: list[int] = []
         self._live: set[int] = set()  # the handles the parent still holds
 
-    def _dropped(self, handle: int) -> None:
-        self._released.append(handle)
-        self._live.discard(handle)
+    def _dropped(self, process: int, handle: int) -> None:
+        if process == self._process.pid:  # a model of a process since replaced went with it
+            self._released.append(handle)
+            self._live.discard(handle)
 
     @property
     def holds_models(self) -> bool:
@@ -173,7 +255,17 @@ class RemoteKeras:
         found = dict(line.split(":", 1) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM")))
         return tuple(float(found.get(key, "nan kB").split()[0]) / 1024 for key in ("VmRSS", "VmHWM"))
 
+    def _renewed(self) -> None:
+        """A fresh process in place of this one where it has grown past RECYCLE_MB and holds no model the parent
+        refers to (or has ended): the parent's references to this object stay good."""
+        if self.running and (self.holds_models or not self.memory_mb()[0] > RECYCLE_MB):
+            return
+        self.retired_peak_mb = max(self.retired_peak_mb, self.memory_mb()[1])
+        self.close()
+        self._start()
+
     def _call(self, name: str, *args, progress=None):
+        self._renewed()
         started = time.perf_counter()
         released = []
         while self._released:  # drained in place: the finalizers append to this very list
@@ -192,7 +284,7 @@ class RemoteKeras:
                 observed.record(side, precision, deterministic)
             if isinstance(result, RemoteModel):
                 self._live.add(result.handle)
-                weakref.finalize(result, self._dropped, result.handle)
+                weakref.finalize(result, self._dropped, self._process.pid, result.handle)
             return result
 
     def close(self) -> None:
@@ -244,10 +336,30 @@ class RemoteKeras:
         """An optimizer case in the child (cwtest.adapters.keras.cases.optimizer_on_cpu)."""
         return self._call("optimizer_on_cpu", optimizer_name, params, checkpoints)
 
-    # Training, checkpoints, published loading. The layers and a user's models are not served: layer handles
-    # live in the process that runs the model, and a user's Keras model is an object of this process
-    # (cwtest.models.yours). A torch/Keras pair's Keras side always runs in this process; only a pair's second
-    # Keras backend runs in a child, and it pairs with a model of the same code (one weight list).
+    # --- Layers: handles to the layers of a model in the child (RemoteLayer) ---
+    def layers(self, model: RemoteModel, image_size: int | None = None, example: np.ndarray | None = None) -> Read:
+        read = self._call("layers", model, image_size, example)
+        # Each handle holds this process's RemoteModel (the one whose finalizer frees the model in the child).
+        return Read([replace(layer, handle=replace(layer.handle, model=model)) for layer in read.layers],
+                    read.image_size)
+
+    def layer_weights(self, handle: RemoteLayer) -> list[np.ndarray]:
+        return self._call("layer_weights", handle)
+
+    def set_layer_weights(self, handle: RemoteLayer, arrays: list[np.ndarray]) -> None:
+        self._call("set_layer_weights", handle, arrays)
+
+    def activations(self, model: RemoteModel, handles: list[RemoteLayer], images: np.ndarray, side: Side,
+                    training: bool = False) -> list[np.ndarray]:
+        return self._call("activations", model, list(handles), images, side, training)
+
+    @property
+    def cases(self) -> "RemoteCases":
+        """The layer suite's case runner on this child's backend (the role Cases)."""
+        return RemoteCases(self)
+
+    # Training, checkpoints, published loading. A user's models are not served: a user's Keras model is an object
+    # of the user's process (cwtest.models.yours).
     def deterministic(self, side: Side, on: bool):
         return nullcontext()  # the child switches determinism on in `train`, where the knob asks for it
 
@@ -277,38 +389,70 @@ class RemoteKeras:
         return self._call("load_published", arch, stored, shown, side)
 
 
+class RemoteCases:
+    """The layer suite's Keras case runner (cwtest.adapters.keras.cases: the role Cases) in a child, on the CPU in
+    fp32; its models stay there. A registry entry crosses by its name."""
+
+    def __init__(self, child: RemoteKeras) -> None:
+        self._child = child
+
+    def build(self, block, params: dict, kept: frozenset) -> RemoteModel:
+        return self._child._call("cases.build", block.name, params, kept)
+
+    def layer_weights(self, model: RemoteModel, name: str) -> list[np.ndarray]:
+        return self._child._call("cases.layer_weights", model, name)
+
+    def set_layer_weights(self, model: RemoteModel, name: str, arrays: list[np.ndarray]) -> None:
+        self._child._call("cases.set_layer_weights", model, name, arrays)
+
+    def is_depthwise(self, model: RemoteModel, name: str) -> bool:
+        return self._child._call("cases.is_depthwise", model, name)
+
+    def forward(self, model: RemoteModel, xs: list[np.ndarray], training: bool) -> np.ndarray:
+        return self._child._call("cases.forward", model, xs, training)
+
+    def gradients(self, model: RemoteModel, names: list[str], xs: list[np.ndarray], cotangent: np.ndarray,
+                  training: bool) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]]]:
+        return self._child._call("cases.gradients", model, names, xs, cotangent, training)
+
+    def optimizer_path(self, entry, theta: np.ndarray, gradients: np.ndarray, params: dict, kept: frozenset,
+                       checkpoints: tuple[int, ...]) -> list[np.ndarray]:
+        return self._child._call("cases.optimizer_path", entry.name, theta, gradients, params, kept, checkpoints)
+
+    def case_on_cpu(self, block_name: str, params: dict, weights: dict[str, list[np.ndarray]], check: str,
+                    cotangent: np.ndarray | None, kept: list[str] = ()):
+        return self._child.case_on_cpu(block_name, params, weights, check, cotangent, kept)
+
+    def optimizer_on_cpu(self, optimizer_name: str, params: dict, checkpoints: tuple[int, ...]) -> list[np.ndarray]:
+        return self._child.optimizer_on_cpu(optimizer_name, params, checkpoints)
+
+
 # A child is replaced by a fresh one once it has grown past this, at the first call that finds it holding no model
 # the parent still refers to. TensorFlow keeps about 380 MB of every Keras training whose step is a tf.function,
 # whatever refers to it (tensorflow/tensorflow#62854; benchmarks/memory.py), so a child that trains is the only
 # way to give it back; a fresh child costs the Keras import again (benchmarks/memory.py measures both).
 RECYCLE_MB = 1500.0
 _children: dict[str, RemoteKeras] = {}
-_retired_peak_mb = 0.0  # the largest peak of a child this process has replaced
 
 
 def keras_on(backend: str) -> RemoteKeras:
-    """This process's child running Keras on `backend`: started on first use, kept for the process, and replaced
-    when it has grown past RECYCLE_MB and holds no model the parent refers to."""
-    global _retired_peak_mb
-    child = _children.get(backend)
-    if child is not None and (not child.running or not child.holds_models and child.memory_mb()[0] > RECYCLE_MB):
-        _retired_peak_mb = max(_retired_peak_mb, child.memory_mb()[1])
-        child.close()
-        child = None
-    if child is None:
-        child = _children[backend] = RemoteKeras(backend)
-    return child
+    """This process's child running Keras on `backend`: started on first use and kept for the process (it replaces
+    its own process past RECYCLE_MB)."""
+    if backend not in _children:
+        _children[backend] = RemoteKeras(backend)
+    return _children[backend]
 
 
 def children_peak_mb() -> float:
     """The peak resident memory of this process's Keras children so far, in MB: the sum of the running ones'
     peaks, or the largest a replaced one reached if that was more (0 where none ever started)."""
     running = sum(peak for _, peak in (c.memory_mb() for c in _children.values() if c.running) if peak == peak)
-    return max(running, _retired_peak_mb)
+    return max(running, *(c.retired_peak_mb for c in _children.values()), 0.0)
 
 
 if __name__ == "__main__":
     # Served from the module under its own name, so that the handles it pickles name cwtest.frameworks.child.
-    from cwtest.frameworks import child as remote
+    from cwtest.frameworks import child as remote, keras_in_this_process
 
-    remote.serve(remote._Channel(int(sys.argv[1]), int(sys.argv[2])))
+    with keras_in_this_process():  # a child serves its Keras itself, never through a child of its own
+        remote.serve(remote._Channel(int(sys.argv[1]), int(sys.argv[2])))

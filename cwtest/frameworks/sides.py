@@ -84,7 +84,8 @@ def keras_last(route: tuple[Side, Side]) -> tuple[Side, Side]:
 
 
 def keras_in_process(device: str = "cpu") -> Side:
-    """The Keras side that runs in this process: Keras on the backend it runs on, or will (importing nothing)."""
+    """The run's first Keras side: Keras on the backend this process runs Keras on, or would (importing nothing);
+    served by its child process outside cwtest.frameworks.keras_in_this_process."""
     return Side(KERAS_SIDES[chosen_keras_backend()], device)
 
 

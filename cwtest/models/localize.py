@@ -62,7 +62,8 @@ def layer_errors(pair, images: np.ndarray, torch_side: Side, keras_side: Side, t
     with preserved(pair.torch_model, pair.keras_model), comparable(pair.torch_model, torch_side), \
             comparable(pair.keras_model, keras_side):
         values = [_activations(pair, chosen, images, side, training) for side in (reference, other)]
-    return compared(indices, [(_layer(reference, t, k), _layer(other, t, k)) for t, k in chosen], *values)
+        # Inside: a Keras layer's activation as it was while its output was read (a softmax head reads as logits).
+        return compared(indices, [(_layer(reference, t, k), _layer(other, t, k)) for t, k in chosen], *values)
 
 
 def _layer(side: Side, torch_layer, keras_layer):
@@ -83,7 +84,7 @@ def compared(indices: list[int], pairs, torch_values, keras_values) -> list[Laye
     for index, (t, k), torch_value, keras_value in zip(indices, pairs, torch_values, keras_values):
         # A Keras conv or dense layer may carry its activation (VGG16's ReLUs, a softmax
         # head): apply it to the torch output so that both are read at the same point (not where both
-        # layers carry it: two Keras backends').
+        # layers carry it: two Keras backends'). A layer in a child carries its activation in numpy.
         activation = getattr(k.handle, "activation", None)
         if activation is not None and getattr(t.handle, "activation", None) is None:
             torch_value = np.asarray(activation(torch_value))

@@ -107,7 +107,7 @@ def gradient_errors(pair, images: np.ndarray, labels: np.ndarray, torch_side: Si
     found = []
     for torch_layer, keras_layer in pair.structure.pairs:
         names = [f"{torch_layer.name}.{n}" for n in ("weight", "bias") if f"{torch_layer.name}.{n}" in torch_grads]
-        keras_values = [keras_grads[w.path] for w in keras_layer.handle.trainable_weights]
+        keras_values = [keras_grads[key] for key in keras_layer.gradient_keys]
         for name, value in zip(names, to_torch(keras_layer, keras_values), strict=True):
             reference = torch_grads[name]
             found.append(GradientError(name, relative_l2(value, reference),

@@ -63,7 +63,7 @@ def pair_layers(torch_side: list[Layer], keras_side: list[Layer],
 def compare(torch_model, keras_model, keras_name: Callable[[str], str] | None = None,
             torch_side: Side = TORCH_CPU, keras_side: Side | None = None) -> Comparison:
     """The layers of a torch model and a Keras model paired and compared; each read by its side's adapter
-    (Keras's by default on the backend this process runs Keras on)."""
+    (Keras's by default on the run's first Keras backend)."""
     keras_side = keras_side or keras_in_process()
     keras_read = adapter_for(keras_side).layers(keras_model)
     torch_read = adapter_for(torch_side).layers(torch_model, keras_read.image_size)

@@ -21,7 +21,7 @@ DIRECTIONS = ("torch->keras", "keras->torch")
 
 def copy_weights(pairs, direction: str, torch_side: Side = TORCH_CPU, keras_side: Side | None = None) -> None:
     """Copy every paired layer's weights (and BatchNorm statistics) from one side to the other, each read and
-    written by its side's adapter (Keras's by default on the backend this process runs Keras on)."""
+    written by its side's adapter (Keras's by default on the run's first Keras backend)."""
     if direction not in DIRECTIONS:
         raise ValueError(f"unknown direction {direction!r} (known: {', '.join(DIRECTIONS)})")
     torch_adapter, keras_adapter = adapter_for(torch_side), adapter_for(keras_side or keras_in_process())

@@ -24,12 +24,13 @@ model moves to `torch_side`'s device.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from cwtest.frameworks import adapter_for
+from cwtest.frameworks import adapter_for, keras_in_this_process
 from cwtest.frameworks.sides import Pair, Side, keras_in_process, parse_side
 from cwtest.core.metrics import TOLERANCE_RATIO, Errors, measure
 from cwtest.models.localize import LayerError, compared, first_over, table
@@ -121,6 +122,18 @@ def _side(side: Side | str, option: str) -> Side:
     return parse_side(side, option) if isinstance(side, str) else side
 
 
+def _keras_here(function: Callable) -> Callable:
+    """`function` with Keras served in this process (cwtest.frameworks.keras_in_this_process): a user's Keras model
+    is an object of the user's process."""
+    @functools.wraps(function)
+    def in_this_process(*args, **kwargs):
+        with keras_in_this_process():
+            return function(*args, **kwargs)
+
+    return in_this_process
+
+
+@_keras_here
 def compare_models(torch_model, keras_model, inputs: np.ndarray, keras_inputs: np.ndarray | None = None, *,
                    direction: str = "torch->keras", torch_side: Side | str = "torch:cpu",
                    keras_side: Side | str | None = None, names: Callable[[str], str] | None = None,

@@ -26,7 +26,7 @@ import pickle
 from decimal import Decimal
 from pathlib import Path
 
-from cwtest.frameworks import adapter_for
+from cwtest.frameworks import adapter_for, keras_in_this_process
 from cwtest.frameworks.sides import Side, keras_in_process
 from cwtest.core.errors import InputError
 from cwtest.inputs.trials import ARCHITECTURES
@@ -95,7 +95,8 @@ class CrossedWires:
     def keras_model(self, arch: str, trial: str, device: str = "cpu"):
         """The trial's trained Keras model, rebuilt channels-last in Keras 3 (on the backend this process runs
         Keras on) with its saved variables. Call it with training=False; its softmax head returns probabilities."""
-        return self.model(arch, trial, keras_in_process(device))
+        with keras_in_this_process():  # a model of this process, for the caller to use as any Keras model
+            return self.model(arch, trial, keras_in_process(device))
 
     def model(self, arch: str, trial: str, side: Side):
         """The trial's trained model of the side's framework, through the side's adapter (its published loading):

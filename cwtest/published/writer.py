@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from cwtest.frameworks import imports
-from cwtest.frameworks import adapter_for
+from cwtest.frameworks import adapter_for, keras_in_this_process
 from cwtest.frameworks.sides import TORCH_CPU, keras_in_process
 from cwtest.published.savedmodel import keras3_name
 from cwtest.inputs.trials import Trial
@@ -34,9 +34,15 @@ def _statistics(rng: np.random.Generator, arrays: list[np.ndarray], names: list[
     return moved
 
 
+def _keras_here():
+    """The Keras adapter in this process: the writer handles the Keras models themselves."""
+    with keras_in_this_process():
+        return adapter_for(keras_in_process())
+
+
 def keras_twin(arch: str, seed: int):
     """The channels-last Keras 3 model the trial's saved weights come from."""
-    model = adapter_for(keras_in_process()).build(arch, keras_in_process(), seed)
+    model = _keras_here().build(arch, keras_in_process(), seed)
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         if layer.weights:
@@ -52,7 +58,7 @@ def write_keras(arch: str, trial: Trial, twin, folder: Path) -> Path:
     tf_keras.backend.set_image_data_format("channels_first")
     try:
         model = getattr(tf_keras.applications, APPLICATIONS[arch])(weights=None, input_shape=(3, 32, 32), classes=10)
-        flattened = {layer.name: layer.flattened for layer in adapter_for(keras_in_process()).layers(twin).layers
+        flattened = {layer.name: layer.flattened for layer in _keras_here().layers(twin).layers
                      if layer.flattened}
         for layer in model.layers:
             if not layer.weights:

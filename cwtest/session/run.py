@@ -187,6 +187,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def compare_on_pair(pair, record_metric, torch_model, keras_model, inputs, keras_inputs=None, **options):
     """The crossedwires_compare fixture's work (cwtest.session.plugin)."""
+    from cwtest.frameworks import keras_in_this_process
     from cwtest.frameworks.availability import require
     from cwtest.models.yours import compare_models
 
@@ -194,7 +195,8 @@ def compare_on_pair(pair, record_metric, torch_model, keras_model, inputs, keras
         pytest.skip(f"crossedwires_compare compares torch with Keras, and the pair is {pair}: name one torch and "
                     f"one Keras side in --crossedwires-pair")
     torch_side, keras_side = pair.torch_first((pair.left, pair.right))
-    require(torch_side, keras_side, roles=("runner", "weights", "layers", "user models"))
+    with keras_in_this_process():  # the user's Keras model is an object of this process, as compare_models runs it
+        require(torch_side, keras_side, roles=("runner", "weights", "layers", "user models"))
     result = compare_models(torch_model, keras_model, inputs, keras_inputs, torch_side=torch_side,
                             keras_side=keras_side, **options)
     for name, value in result.metrics().items():

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtest.frameworks import adapter_for, trainer_for
+from cwtest.frameworks import trainer_for
 from cwtest.frameworks.sides import Pair, Side, decomposition_sides
 from cwtest.core.errors import InputError
 from cwtest.inputs.data import Cifar10
@@ -47,25 +47,19 @@ def _share_initial_weights(arch, knobs, pair: Pair, models) -> None:
 
     torch_model, keras_model = pair.torch_first(models)
     torch_side, keras_side = pair.torch_first((pair.left, pair.right))
-    twin, comparison = _keras_twin(arch, knobs, torch_model, torch_side, keras_side)
+    comparison = _paired_layers(arch, knobs, torch_model, keras_model, torch_side, keras_side)
     if not comparison.equivalent:
         raise InputError(f"--crossedwires-harmonize: init needs both {arch} models to have the same structure "
                          f"(add the architecture knob): {summary(comparison.mismatches)}")
     copy_weights(comparison.pairs, "torch->keras", torch_side, keras_side)
-    trainer_for(keras_side).set_weights(keras_model, adapter_for(keras_side).weights(twin))
 
 
-def _keras_twin(arch: str, knobs: frozenset[str], torch_model, torch_side: Side, keras_side: Side, weights=None):
-    """The Keras side's model built in this process (its trained one lives in a child: cwtest.frameworks.trainer_for),
-    holding `weights` where given, and its layers paired with the torch model's: the weight map reads layers, which
-    stay where their model is. Built, never trained, it leaves nothing behind."""
+def _paired_layers(arch: str, knobs: frozenset[str], torch_model, keras_model, torch_side: Side, keras_side: Side):
+    """The torch model's layers paired with the Keras model's (which lives in its backend's child process, whose
+    layers the weight map reads and writes there: cwtest.frameworks.child)."""
     from cwtest.models.structure import compare
 
-    adapter = adapter_for(keras_side)
-    twin = adapter.build_trainable(arch, knobs, keras_side)
-    if weights is not None:
-        adapter.set_weights(twin, weights)
-    return twin, compare(torch_model, twin, _keras_flavour(arch, knobs).keras_name, torch_side, keras_side)
+    return compare(torch_model, keras_model, _keras_flavour(arch, knobs).keras_name, torch_side, keras_side)
 
 
 def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> float:
@@ -77,8 +71,7 @@ def weight_distance(arch: str, knobs: frozenset[str], pair: Pair, models) -> flo
 
         torch_model, keras_model = pair.torch_first(models)
         torch_side, keras_side = pair.torch_first((pair.left, pair.right))
-        _, comparison = _keras_twin(arch, knobs, torch_model, torch_side, keras_side,
-                                    trainer_for(keras_side).weights(keras_model))
+        comparison = _paired_layers(arch, knobs, torch_model, keras_model, torch_side, keras_side)
         arrays = keras_layout_pairs(comparison.pairs, torch_side, keras_side)
     difference = math.sqrt(sum(float(np.sum((a.astype(np.float64) - b) ** 2)) for a, b in arrays))
     scale = math.sqrt(sum(float(np.sum(b.astype(np.float64) ** 2)) for _, b in arrays))

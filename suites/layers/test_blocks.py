@@ -16,9 +16,9 @@ from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from cwtest.frameworks.imports import chosen_keras_backend, run_keras_backends
-from cwtest.frameworks.precision import keras_mode, looser, torch_mode, unit_ratio
+from cwtest.frameworks.precision import looser, torch_mode, unit_ratio
 from cwtest.frameworks.sides import Side
-from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_cpu, keras_pair_values
+from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_pair_values
 from cwtest.registries.layers import BLOCKS
 from cwtest.registries.differences import pytest_params
 from cwtest.registries.defects import avoids_defects
@@ -43,13 +43,13 @@ def _check(case, data, check, worst_errors, reproduce, one_code_pair):
         limit *= unit_ratio(looser(*one_code_pair))  # the fp32 tolerance at the less precise side's rounding
 
     def run():
+        # Keras's cases run in its backends' child processes, on the CPU in fp32 (cwtest.frameworks.child).
         if one_code_pair and one_code_pair[0].api == "keras":
-            with keras_mode(one_code_pair[0]):
-                return keras_pair_values(case.entry, params, one_code_pair[1], check, case.kept)
+            return keras_pair_values(case.entry, params, one_code_pair[1], check, case.kept)
         if one_code_pair:
             return device_values(case.entry, params, *one_code_pair, check)
-        # torch against Keras, both on the CPU, in fp32: entered so that the row reads it back
-        with torch_mode(Side("torch", "cpu")), keras_mode(keras_cpu()):
+        # torch against Keras, both on the CPU, in fp32: torch's mode entered so that the row reads it back
+        with torch_mode(Side("torch", "cpu")):
             return case_values(case.entry, params, case.kept, check)
 
     def judge(results):

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from cwtest.frameworks.imports import run_keras_backends
 from cwtest.blocks.layer_parity import assert_within
-from cwtest.frameworks.precision import keras_mode
 from cwtest.blocks.optimizer_paths import keras_pair_trajectories, path_scale, trajectories
 from cwtest.core.adam import adam_reference
 from cwtest.registries.optimizers import OPTIMIZERS, REGISTRY, start
@@ -25,8 +24,7 @@ def test_optimizer_steps(case, data, worst_errors, reproduce, keras_pair):
     params = data.draw(case.entry.params, label="params")
     steps = params["steps"]
     if keras_pair:  # one Keras optimizer on two Keras backends
-        with keras_mode(keras_pair[0]):
-            path = keras_pair_trajectories(case.entry, params, keras_pair[1], tuple(range(1, steps + 1)))
+        path = keras_pair_trajectories(case.entry, params, keras_pair[1], tuple(range(1, steps + 1)))
         scale = path_scale(start(params, steps)[0], [ours for ours, _ in path])
     else:
         path = trajectories(case.entry, params, case.kept, tuple(range(1, steps + 1)))

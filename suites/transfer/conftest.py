@@ -98,7 +98,10 @@ def usable(*sides: Side, fp32_only: bool = True, roles: tuple[str, ...] = ("runn
     require(*sides, roles=roles)
 
 
-@functools.lru_cache(maxsize=3)
+# Tests come in collection order, flavour by flavour: two pairs (both directions of one flavour) and one export (of
+# the flavour's torch->Keras pair) serve each run of tests that share them. A VGG16 pair holds about 130 MB in the
+# worker (its Keras model is in the Keras child) and an export about 350 MB (the graph and ONNX Runtime's session).
+@functools.lru_cache(maxsize=2)
 def _cached_pair(arch: str, flavour: str, direction: str, torch_side: Side, keras_side: Side,
                  trained: tuple[Path, str] | None = None):
     try:
@@ -107,7 +110,7 @@ def _cached_pair(arch: str, flavour: str, direction: str, torch_side: Side, kera
         pytest.skip(f"{error}; on the {flavour} flavour, the route the other way starts from the published pair")
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=1)
 def _cached_export(arch: str, flavour: str, torch_side: Side, onnx_side: Side, keras_side: Side,
                    trained: tuple[Path, str] | None = None):
     pair = _cached_pair(arch, flavour, "torch->keras", torch_side, keras_side, trained)
