@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 
-from cwtest.frameworks import imports
 from cwtest.blocks.layer_parity import assert_within, build_pair, compare
+from cwtest.core.padding import same_pads
+from cwtest.frameworks import imports
 from cwtest.registries.layer_strategies import inputs_for
 from cwtest.registries.layers import REGISTRY
 
@@ -61,16 +62,19 @@ def direct_ops(drawn: list[dict]) -> float:
         module, _ = build_pair(REGISTRY["conv2d"], p, frozenset())
         conv = module.conv
         x = inputs_for(p)[0]
-        padding = p["pad"] if p["padding"] == "explicit" else p["padding"]
-        padded = np.pad(x, ((0, 0), (p["pad"],) * 2, (p["pad"],) * 2, (0, 0)))
+        # torch: its input padded as the case pads it (`same`: TensorFlow's rule, the odd pixel after)
+        left, right, top, bottom = (same_pads(x.shape[1:3], p["kernel"], p["stride"], p["dilation"])
+                                    if p["padding"] == "same" else (p["pad"][1],) * 2 + (p["pad"][0],) * 2)
+        torch_x = torch.nn.functional.pad(torch.from_numpy(x.transpose(0, 3, 1, 2).copy()), (left, right, top, bottom))
+        keras_x = x if p["padding"] == "same" else np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
         kernel = conv.weight.detach().numpy().transpose(2, 3, 1, 0)
         bias = None if conv.bias is None else conv.bias.detach()
-        prepared.append((p, padding, torch.from_numpy(x.transpose(0, 3, 1, 2).copy()), conv.weight.detach(), bias,
-                         keras.ops.convert_to_tensor(padded), keras.ops.convert_to_tensor(kernel)))
+        prepared.append((p, torch_x, conv.weight.detach(), bias, keras.ops.convert_to_tensor(keras_x),
+                         keras.ops.convert_to_tensor(kernel)))
     start = time.perf_counter()
-    for p, padding, torch_x, weight, bias, keras_x, kernel in prepared:
-        torch.nn.functional.conv2d(torch_x, weight, bias, p["stride"], padding, p["dilation"], p["groups"])
-        out = keras.ops.conv(keras_x, kernel, p["stride"], "same" if padding == "same" else "valid",
+    for p, torch_x, weight, bias, keras_x, kernel in prepared:
+        torch.nn.functional.conv2d(torch_x, weight, bias, p["stride"], 0, p["dilation"], p["groups"])
+        out = keras.ops.conv(keras_x, kernel, p["stride"], "same" if p["padding"] == "same" else "valid",
                              dilation_rate=p["dilation"])
         if bias is not None:
             out = out + bias.numpy()

@@ -1,6 +1,7 @@
 """The layer suite avoids a catalogued defect's trigger exactly where its sides would meet it: the cases
 that ran oneDNN's faulty kernel on Keras on torch (ONEDNN_VERBOSE=1, torch 2.14.1, AVX2) are avoided
-there and only there, and no case is avoided on a run without Keras on torch."""
+there and only there, Keras on TensorFlow's bias added along the width and Keras on torch's replicated
+average-pool padding only on their backends, and no case is avoided on JAX."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cwtest.registries.layers import BLOCKS
-from cwtest.registries.defects import avoids_defects, avoids_onednn_conv1x1
+from cwtest.registries.defects import DEFECTS, avoids_defects, avoids_onednn_conv1x1
 
 KERAS_TORCH = frozenset({"torch", "jax"})
 
@@ -50,6 +51,33 @@ def test_without_keras_on_torch_the_case_is_kept(block, params):
 
 
 @given(st.sampled_from(BLOCKS).flatmap(lambda block: st.tuples(st.just(block.name), block.params)))
-def test_no_drawn_case_is_avoided_without_keras_on_torch(drawn):
+def test_no_drawn_case_is_avoided_on_jax(drawn):
     name, params = drawn
-    assert avoids_defects(frozenset({"tensorflow", "jax"}), "gradients", name, params)
+    assert avoids_defects(frozenset({"jax"}), "gradients", name, params)
+    assert avoids_defects(frozenset({"jax"}), "forward", name, params)
+
+
+def channels_first_conv(width, filters, bias=True):
+    return {"inputs": [[2, 5, width, 3]], "kernel": 1, "stride": 1, "dilation": 1, "padding": "valid", "pad": 0,
+            "groups": 1, "filters": filters, "bias": bias, "data_format": "channels_first"}
+
+
+@pytest.mark.skipif(not DEFECTS["keras_tf_add_bias_axis"].present, reason="this Keras is older than 3.7.0, "
+                    "the first release with keras_tf_add_bias_axis: nothing is avoided")
+def test_a_channels_first_bias_as_wide_as_its_channels_is_avoided_on_tensorflow_only():
+    met = channels_first_conv(width=4, filters=4)
+    assert not avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d", met)
+    assert avoids_defects(frozenset({"jax"}), "forward", "conv2d", met)
+    assert avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d", channels_first_conv(width=5, filters=4))
+    assert avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d", channels_first_conv(4, 4, bias=False))
+
+
+def avgpool(width, padding="same"):
+    return {"inputs": [[1, 1, width, 1]], "pool": (1, 3), "stride": (1, 2), "padding": padding}
+
+
+def test_an_asymmetric_same_average_pool_is_avoided_on_keras_on_torch_only():
+    assert not avoids_defects(KERAS_TORCH, "forward", "avgpool", avgpool(4))  # pads (0, 1): the defect's case
+    assert avoids_defects(KERAS_TORCH, "forward", "avgpool", avgpool(5))  # pads (1, 1)
+    assert avoids_defects(KERAS_TORCH, "forward", "avgpool", avgpool(4, "valid"))
+    assert avoids_defects(frozenset({"tensorflow"}), "forward", "avgpool", avgpool(4))

@@ -60,9 +60,10 @@ def _keras_same_padding(keras, p, kept):
 
 
 def _keras_momentum_copied(keras, p, kept):
-    # torch's momentum=0.1 ported as is: in Keras it weighs the old average, not the batch.
-    x = keras.Input(p["inputs"][0][1:], batch_size=p["inputs"][0][0])
-    return keras.Model(x, keras.layers.BatchNormalization(momentum=0.1, epsilon=1e-5, name="bn")(x))
+    # torch's momentum (0.1 by default) ported as is: in Keras it weighs the old average, not the batch.
+    model = keras_blocks.BUILDERS["batchnorm"](keras, p, kept)
+    model.get_layer("bn").momentum = 0.1 if p["momentum"] is None else p["momentum"]
+    return model
 
 
 def _keras_epsilon_copied(keras, p, kept):
@@ -239,7 +240,8 @@ def test_an_optimizer_step_that_cancels_is_judged_against_the_step():
 # Thorough-profile draws whose outputs cancelled: over the tolerance against the result itself, within it
 # against what the block's forward_scale names (the sum of |inputs|, the logits).
 CANCELLED_OUTPUTS = {
-    "mean of 36 values": ("global_avgpool", {"inputs": [(1, 6, 6, 1)], "seed": 22792, "scale": 1.0}),
+    "mean of 36 values": ("global_avgpool", {"inputs": [(1, 6, 6, 1)], "seed": 22792, "scale": 1.0, "keepdims": False,
+                                             "data_format": "channels_last"}),
     "loss near zero from logits near 20": ("cross_entropy_logits", {"inputs": [(1, 10)], "seed": 5, "scale": 10.0}),
 }
 

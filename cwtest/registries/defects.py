@@ -13,7 +13,12 @@ so that every other case of the block stays under test.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+
+from packaging.version import Version
+
+from cwtest.core.padding import same_pads, symmetric
 
 REPRODUCERS = Path(__file__).parents[1] / "findings" / "reproducers"  # standalone programs, run, never imported
 
@@ -33,6 +38,18 @@ class Defect:
     # None for a defect outside oneDNN, which shows wherever its program runs.
     kernel: str | None
     met_on: tuple[str, ...] = ()  # the Keras backends whose layer-suite cases would meet it (see avoided_by)
+    shows_in: tuple[str, ...] = ("gradients",)  # the layer suite's checks that would meet it
+    # The first release of `framework` that has it (bisected over the releases the extras admit); None: every
+    # release tried. Older releases must compute right: its test asserts that there.
+    since: str | None = None
+
+    @property
+    def present(self) -> bool:
+        """Whether the installed `framework` is a release that has it."""
+        try:
+            return self.since is None or Version(metadata.version(self.framework)) >= Version(self.since)
+        except metadata.PackageNotFoundError:
+            return False
 
     @property
     def script(self) -> Path:
@@ -69,6 +86,26 @@ DEFECTS = {d.name: d for d in (
            "filter (or a DenseNet layer of growth 1) over 2+ channels (`avoids_slow_conv2d`)",
            "not yet reported (docs/defects/torch_slow_conv2d_grad_weight_contiguous.md)",
            "torch_slow_conv2d_grad_weight_contiguous.py", None, met_on=("torch",)),
+    Defect("keras_tf_add_bias_axis", "keras", "Keras 3.7.0 to 3.15.1 (the newest) on TensorFlow 2.21; right on 3.5.0 and 3.6.0",
+           "keras.ops.add(x, b) with b a channels-first bias, shape (1, C, 1, 1), adds b along x's last axis "
+           "where that axis also has length C: a channels-first Conv2D or DepthwiseConv2D adds its bias along the "
+           "width of an output as wide as its channels",
+           "keras.ops.add(zeros((1, 3, 2, 3)), arange(1, 4).reshape(1, 3, 1, 1)) on TensorFlow: 1, 2, 3 along "
+           "every row instead of 1, 2, 3 per channel",
+           "on TensorFlow the layer suite draws no channels-first case with a bias whose output is as wide as "
+           "its channels (`avoids_keras_tf_add_bias_axis`)",
+           "not yet reported (docs/defects/keras_tf_add_bias_axis.md)",
+           "keras_tf_add_bias_axis.py", None, met_on=("tensorflow",), shows_in=("forward", "gradients"),
+           since="3.7.0"),
+    Defect("keras_torch_avgpool_same_replicate", "keras", "Keras 3.5.0 to 3.15.1 (the newest) on torch 2.14.1",
+           "AveragePooling2D(padding='same') where `same` pads one side more than the other pads the input by "
+           "replicating its edge and averages those copies into the border windows: the last window of 3 at "
+           "stride 2 over [1, 2, 3, 4] is 3.67, not 3.5",
+           "AveragePooling2D((1, 3), (1, 2), 'same') over a row of 4 on torch",
+           "on torch the layer suite draws no average pool whose `same` padding is asymmetric "
+           "(`avoids_keras_torch_avgpool_same`)",
+           "keras-team/keras#18452 (closed by an approximation), fixed by keras-team/keras#23233, merged after 3.15.1",
+           "keras_torch_avgpool_same_replicate.py", None, met_on=("torch",), shows_in=("forward", "gradients")),
 )}
 
 
@@ -76,11 +113,45 @@ def avoids_defects(keras_backends: frozenset[str], check: str, block: str, param
     """False for a layer-suite case of `block` that a run on `keras_backends` (the Keras backends its
     sides run on) would meet a catalogued defect with; that defect's own test shows it."""
     return (avoids_slow_conv2d(keras_backends, check, params)
-            and avoids_onednn_conv1x1(keras_backends, check, block, params))
+            and avoids_onednn_conv1x1(keras_backends, check, block, params)
+            and avoids_keras_tf_add_bias_axis(keras_backends, check, block, params)
+            and avoids_keras_torch_avgpool_same(keras_backends, check, block, params))
 
 
 def _met(name: str, keras_backends: frozenset[str], check: str) -> bool:
-    return check == "gradients" and bool(keras_backends & set(DEFECTS[name].met_on))
+    defect = DEFECTS[name]
+    return check in defect.shows_in and bool(keras_backends & set(defect.met_on)) and defect.present
+
+
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def avoids_keras_tf_add_bias_axis(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
+    """False for a channels-first convolution with a bias whose output is as wide as it has channels, on
+    TensorFlow with a Keras that has keras_tf_add_bias_axis."""
+    if block not in ("conv2d", "conv2d_depthwise") or params.get("data_format") != "channels_first" \
+            or not params["bias"] or not _met("keras_tf_add_bias_axis", keras_backends, check):
+        return True
+    (_, _, width, channels), = params["inputs"]
+    kernel, stride, dilation = (_pair(params[k])[1] for k in ("kernel", "stride", "dilation"))
+    pad = _pair(params.get("pad", 0))[1] if params["padding"] == "explicit" else 0
+    if params["padding"] == "same":
+        out_width = -(-width // stride)
+    else:
+        out_width = (width + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+    out_channels = params["filters"] if block == "conv2d" else channels * params["multiplier"]
+    return out_width != out_channels
+
+
+def avoids_keras_torch_avgpool_same(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
+    """False for an average pool whose `same` padding is asymmetric, on torch (keras_torch_avgpool_same_replicate)."""
+    if not block.startswith("avgpool") or params.get("padding") != "same" \
+            or not _met("keras_torch_avgpool_same_replicate", keras_backends, check):
+        return True
+    (_, height, width, _), = params["inputs"]
+    pads = same_pads((height, width), _pair(params["pool"]), _pair(params["stride"]))
+    return symmetric(pads) is not None
 
 
 def avoids_slow_conv2d(keras_backends: frozenset[str], check: str, params: dict) -> bool:
@@ -107,7 +178,7 @@ def avoids_onednn_conv1x1(keras_backends: frozenset[str], check: str, block: str
     kernel 3, and bottlenecks at 8 and 12 channels did not)."""
     (*_, channels), *_ = params["inputs"]
     if block == "conv2d":
-        strided_1x1 = params["kernel"] == 1 and params["stride"] > 1 and params["groups"] == 1
+        strided_1x1 = _pair(params["kernel"]) == (1, 1) and max(_pair(params["stride"])) > 1 and params["groups"] == 1
     else:
         strided_1x1 = block in _STRIDED_1X1_BLOCKS and params["stride"] > 1
     met = _met("onednn_conv1x1_nhwc_backward_weights", keras_backends, check)

@@ -64,6 +64,11 @@ DIFFERENCES = {d.name: d for d in (
                "torch Adam(weight_decay) adds wd*theta to the gradient (L2), Keras Adam(weight_decay) "
                "decays theta directly (decoupled)",
                "torch AdamW against Keras Adam(weight_decay)", ("optimizer",)),
+    Difference("avgpool_counts_padding",
+               "torch AvgPool2d(padding=p) counts the padded zeros in each border window's mean "
+               "(count_include_pad=True, its default); Keras's AveragePooling2D(padding='same') averages only the "
+               "inputs a window holds: a 3x3 mean at a corner is 4/9 of Keras's",
+               "torch AvgPool2d(count_include_pad=False)", ("forward", "gradients")),
     Difference("bn_momentum",
                "torch running = (1-m)*running + m*batch with m=0.1, Keras moving = m*moving + (1-m)*batch "
                "with m=0.99",

@@ -9,34 +9,64 @@ import numpy as np
 from hypothesis import strategies as st
 
 SEEDS = st.integers(0, 2**16)
-SCALES = st.sampled_from([1.0, 0.1, 10.0])
+# Inputs' spread: from tiny to large, so that an epsilon or a clip that only matters at one scale shows.
+SCALES = st.sampled_from([1.0, 0.1, 10.0, 1e-3, 1e3])
+# For the architectures' compound blocks: a conv bias of their initial size over inputs of 1e-3 is a batch whose
+# mean is about 500 times its spread, and a training-mode BatchNorm then amplifies the fp32 round-off of the
+# conv's output (a dev-profile draw: resnet_bottleneck_v1, 846 eps units of the output). That cancellation is
+# batchnorm_train_offset's case, measured against its inputs.
+COMPOUND_SCALES = st.sampled_from([1.0, 0.1, 10.0])
+# How input values are drawn (inputs_for): normal; "ties", values on a grid of half units, so that windows hold
+# equal maxima (which one a max-pool's gradient goes to); "zeros", half of them exactly zero (ReLU's kink, a
+# max-pool's padding against a window of zeros).
+DISTRIBUTIONS = st.sampled_from(["normal", "ties", "zeros"])
+DATA_FORMATS = st.sampled_from(["channels_last", "channels_first"])  # Keras's; torch's layers are channels first
 
 
 def image(draw, min_size=1, max_size=8, channels=None, min_batch=1):
-    """An NHWC shape."""
-    return (draw(st.integers(min_batch, 3)), draw(st.integers(min_size, max_size)),
-            draw(st.integers(min_size, max_size)), channels or draw(st.integers(1, 6)))
+    """An NHWC shape; `min_size` one bound for both sides or (height, width)."""
+    low_h, low_w = min_size if isinstance(min_size, tuple) else (min_size, min_size)
+    return (draw(st.integers(min_batch, 3)), draw(st.integers(low_h, max(low_h, max_size))),
+            draw(st.integers(low_w, max(low_w, max_size))), channels or draw(st.integers(1, 6)))
 
 
-def case(draw, *shapes, **options):
-    return {"inputs": list(shapes), "seed": draw(SEEDS), "scale": draw(SCALES), **options}
+def window(draw, low: int, high: int) -> tuple[int, int]:
+    """A kernel's, a pool's or a stride's (height, width): square half the time, as most models use them."""
+    height = draw(st.integers(low, high))
+    return (height, height) if draw(st.booleans()) else (height, draw(st.integers(low, high)))
+
+
+def case(draw, *shapes, scales=SCALES, **options):
+    return {"inputs": list(shapes), "seed": draw(SEEDS), "scale": draw(scales),
+            "distribution": draw(DISTRIBUTIONS), **options}
+
+
+def compound_case(draw, *shapes, **options):
+    return case(draw, *shapes, scales=COMPOUND_SCALES, **options)
 
 
 # --- convolutions ---------------------------------------------------------------------------------
 
+def _reach(kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int]:
+    return tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+
+
 @st.composite
 def conv_params(draw):
+    # Kernels smaller than, equal to and larger than the stride, each padding mode with every stride
+    # (`same` at a stride over 1 pads more after than before on some sizes), both of Keras's data formats.
     groups = draw(st.sampled_from([1, 2]))
-    dilation = draw(st.integers(1, 2))
-    stride = 1 if dilation > 1 else draw(st.integers(1, 3))  # Keras rejects dilation with stride
-    padding = draw(st.sampled_from(["valid", "explicit"] + (["same"] if stride == 1 else [])))
-    pad = draw(st.integers(1, 2)) if padding == "explicit" else 0
-    kernel = draw(st.integers(1, 5))
-    reach = dilation * (kernel - 1) + 1
-    shape = image(draw, min_size=max(1, reach - 2 * pad), max_size=max(8, reach),
-                   channels=groups * draw(st.integers(1, 3)))
+    dilation = window(draw, 1, 2)
+    stride = (1, 1) if dilation != (1, 1) else window(draw, 1, 3)  # Keras rejects dilation with stride
+    padding = draw(st.sampled_from(["valid", "explicit", "same"]))
+    pad = window(draw, 1, 2) if padding == "explicit" else (0, 0)
+    kernel = window(draw, 1, 5)
+    reach = _reach(kernel, dilation)
+    low = (1, 1) if padding == "same" else tuple(max(1, r - 2 * p) for r, p in zip(reach, pad))
+    shape = image(draw, min_size=low, max_size=8, channels=groups * draw(st.integers(1, 3)))
     return case(draw, shape, filters=groups * draw(st.integers(1, 3)), kernel=kernel, stride=stride,
-                 dilation=dilation, padding=padding, pad=pad, groups=groups, bias=draw(st.booleans()))
+                dilation=dilation, padding=padding, pad=pad, groups=groups, bias=draw(st.booleans()),
+                data_format=draw(DATA_FORMATS))
 
 
 @st.composite
@@ -49,11 +79,14 @@ def same_stride2_params(draw):
 
 @st.composite
 def depthwise_params(draw):
-    stride = draw(st.integers(1, 2))
-    kernel = draw(st.integers(1, 3))
-    shape = image(draw, min_size=kernel, channels=draw(st.integers(1, 4)))
-    return case(draw, shape, kernel=kernel, stride=stride, multiplier=draw(st.integers(1, 2)),
-                 bias=draw(st.booleans()))
+    dilation = window(draw, 1, 2)
+    stride = (1, 1) if dilation != (1, 1) else window(draw, 1, 3)
+    kernel = window(draw, 1, 3)
+    padding = draw(st.sampled_from(["valid", "same"]))
+    low = (1, 1) if padding == "same" else _reach(kernel, dilation)
+    shape = image(draw, min_size=low, channels=draw(st.integers(1, 4)))
+    return case(draw, shape, kernel=kernel, stride=stride, dilation=dilation, padding=padding,
+                multiplier=draw(st.integers(1, 2)), bias=draw(st.booleans()), data_format=draw(DATA_FORMATS))
 
 
 # --- dense, normalization, pooling, shape ---------------------------------------------------------
@@ -72,9 +105,18 @@ def flatten_dense_params(draw):
 # Batch statistics over n values: torch refuses n=1, and for n=2 the input gradient is exactly
 # zero up to epsilon terms, so its "error" is round-off measured against nothing. Training
 # cases keep n >= 8 at every BatchNorm (batch >= 2, and at least 2x2 after a stride of 2).
+# Epsilon and momentum drawn (None: each framework's default, as a model that sets neither has them; a kept
+# bn_epsilon or bn_momentum compares the defaults), a learnable scale and offset, a scale alone (torch's
+# `bias=False`, Keras's `center=False`) or neither, the channels last or first (Keras's `axis`).
+def _batchnorm_options(draw) -> dict:
+    affine = draw(st.booleans())
+    return {"epsilon": draw(st.sampled_from([None, 1e-3, 0.1, 1e-5])), "momentum": draw(st.sampled_from([None, 0.01, 0.5])),
+            "affine": affine, "center": affine and draw(st.booleans()), "data_format": draw(DATA_FORMATS)}
+
+
 @st.composite
 def batchnorm_params(draw):
-    return case(draw, image(draw, min_size=2, min_batch=2))
+    return case(draw, image(draw, min_size=2, min_batch=2), **_batchnorm_options(draw))
 
 
 # A batch whose mean is 100 or 1000 times its spread, as after a conv bias: where computing the batch
@@ -82,20 +124,34 @@ def batchnorm_params(draw):
 # which grows with the mean over the spread, is measured against the inputs (the offset).
 @st.composite
 def offset_batchnorm_params(draw):
-    return {**case(draw, image(draw, min_size=2, min_batch=2)), "scale": 1.0,
-            "offset": draw(st.sampled_from([100.0, 1000.0]))}
+    return {**case(draw, image(draw, min_size=2, min_batch=2), **_batchnorm_options(draw)), "scale": 1.0,
+            "distribution": "normal", "offset": draw(st.sampled_from([100.0, 1000.0]))}
 
 
 @st.composite
 def pool_params(draw):
-    pool = draw(st.integers(1, 3))
-    return case(draw, image(draw, min_size=pool), pool=pool, stride=draw(st.integers(1, 3)))
+    # Windows smaller than, equal to and larger than the stride, rectangular ones, `same` (which pads more
+    # after than before on some sizes, and for a max pool pads with nothing a window can take).
+    pool, stride = window(draw, 1, 3), window(draw, 1, 3)
+    padding = draw(st.sampled_from(["valid", "same"]))
+    shape = image(draw, min_size=pool if padding == "valid" else 1)
+    return case(draw, shape, pool=pool, stride=stride, padding=padding, data_format=draw(DATA_FORMATS))
+
+
+@st.composite
+def same_avgpool_params(draw):
+    # An odd window at stride 1: `same` pads (window - 1) / 2 on each side, which torch's AvgPool2d takes as its
+    # own padding, counted in each border window's mean unless count_include_pad=False
+    # (semantics.avgpool_counts_padding).
+    pool = tuple(draw(st.sampled_from([3, 5])) for _ in range(2))
+    return case(draw, image(draw), pool=pool, stride=(1, 1), padding="same", data_format=draw(DATA_FORMATS))
 
 
 @st.composite
 def padding_params(draw):
     pads = st.integers(0, 2)
-    return case(draw, image(draw), top=draw(pads), bottom=draw(pads), left=draw(pads), right=draw(pads))
+    return case(draw, image(draw), top=draw(pads), bottom=draw(pads), left=draw(pads), right=draw(pads),
+                data_format=draw(DATA_FORMATS))
 
 
 @st.composite
@@ -104,10 +160,20 @@ def image_params(draw):
 
 
 @st.composite
+def global_pool_params(draw):
+    return case(draw, image(draw), keepdims=draw(st.booleans()), data_format=draw(DATA_FORMATS))
+
+
+# An image's axes in Keras's NHWC order and the same axes in torch's NCHW.
+TORCH_AXIS = {1: 2, 2: 3, 3: 1, -1: 1}
+
+
+@st.composite
 def softmax_params(draw):
     classes = draw(st.integers(2, 12))
-    return case(draw, image(draw, max_size=4, channels=classes) if draw(st.booleans())
-                 else (draw(st.integers(1, 4)), classes))
+    if draw(st.booleans()):  # an image: over its channels mostly, or over a spatial axis
+        return case(draw, image(draw, max_size=4, channels=classes), axis=draw(st.sampled_from([-1, -1, 1, 2])))
+    return case(draw, (draw(st.integers(1, 4)), classes), axis=-1)
 
 
 @st.composite
@@ -126,7 +192,7 @@ def dropout_params(draw, rate):
 
 @st.composite
 def vgg_params(draw):
-    return case(draw, image(draw, min_size=2, channels=draw(st.integers(1, 4))),
+    return compound_case(draw, image(draw, min_size=2, channels=draw(st.integers(1, 4))),
                  convs=draw(st.integers(1, 3)), filters=draw(st.integers(1, 6)))
 
 
@@ -140,19 +206,19 @@ def bottleneck_params(draw):
     shape = image(draw, min_size=3, min_batch=2, channels=draw(st.integers(1, 8)))
     # A projection shortcut where the identity cannot add up, and sometimes where it could.
     projection = stride == 2 or shape[3] != 4 * filters or draw(st.booleans())
-    return case(draw, shape, filters=filters, stride=stride, projection=projection,
+    return compound_case(draw, shape, filters=filters, stride=stride, projection=projection,
                  training=draw(st.booleans()))
 
 
 @st.composite
 def dense_layer_params(draw):
-    return case(draw, image(draw, min_size=2, min_batch=2, channels=draw(st.integers(1, 8))),
+    return compound_case(draw, image(draw, min_size=2, min_batch=2, channels=draw(st.integers(1, 8))),
                  growth=draw(st.integers(1, 4)), training=draw(st.booleans()))
 
 
 @st.composite
 def transition_params(draw):
-    return case(draw, image(draw, min_size=2, min_batch=2, channels=draw(st.integers(2, 8))),
+    return compound_case(draw, image(draw, min_size=2, min_batch=2, channels=draw(st.integers(2, 8))),
                  training=draw(st.booleans()))
 
 
@@ -168,8 +234,15 @@ def logits_params(draw):
 def inputs_for(params: dict) -> list[np.ndarray]:
     """The case's inputs (NHWC), drawn from its seed: hypothesis draws shapes and a seed, not arrays."""
     rng = np.random.default_rng(params["seed"])
-    return [(params.get("offset", 0.0) + rng.standard_normal(shape) * params.get("scale", 1.0)).astype(np.float32)
-            for shape in params["inputs"]]
+    arrays = []
+    for shape in params["inputs"]:
+        values = rng.standard_normal(shape)
+        if params.get("distribution") == "ties":
+            values = np.round(values * 2) / 2
+        elif params.get("distribution") == "zeros":
+            values = np.where(rng.random(shape) < 0.5, 0.0, values)
+        arrays.append((params.get("offset", 0.0) + values * params.get("scale", 1.0)).astype(np.float32))
+    return arrays
 
 
 def labels_for(params: dict) -> np.ndarray:

@@ -5,7 +5,8 @@ run down with it. `test_defect_reproduces` is a strict xfail that names the defe
 reproducer ran the defective kernel: it fails while the framework computes wrong, and XPASSes
 (failing the run) once a release fixes it, so that the catalogue entry is retired. Where another
 kernel ran (the log oneDNN writes under ONEDNN_VERBOSE says which), the same program must compute
-right; a defect outside oneDNN names no kernel and is a strict xfail wherever it runs.
+right; a defect outside oneDNN names no kernel and is a strict xfail wherever it runs, on the releases that
+have it (`Defect.since`): an older release must compute right.
 `test_defect_avoided` runs the same program the way the suites feed the framework, which must
 be right: it is what keeps the block's other cases under test.
 """
@@ -43,11 +44,17 @@ def test_defect_reproduces(defect, record_metric, request):
     result = _run(defect)
     record_metric("reproducer_exit_status", result.returncode)
     ran = kernels_run(result.stdout)
-    if defect.kernel is None or defect.kernel in ran:
+    # A release older than the defect's first must compute right.
+    if defect.present and (defect.kernel is None or defect.kernel in ran):
         request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=defect.reason))
-    assert result.returncode == 0, _verdict(defect, result) + (
-        "" if defect.kernel in ran else f"\n(the defect's kernel {defect.kernel} did not run here: "
-        f"{', '.join(sorted(ran)) or 'no oneDNN kernel'} did, and computed wrong: a defect of its own)")
+    if not defect.present:
+        why = f"\n(this {defect.framework} is older than {defect.since}, the first release with the defect)"
+    elif defect.kernel is not None and defect.kernel not in ran:
+        why = (f"\n(the defect's kernel {defect.kernel} did not run here: {', '.join(sorted(ran)) or 'no oneDNN kernel'}"
+               f" did, and computed wrong: a defect of its own)")
+    else:
+        why = ""
+    assert result.returncode == 0, _verdict(defect, result) + why
 
 
 @pytest.mark.parametrize("defect", DEFECTS.values(), ids=list(DEFECTS))

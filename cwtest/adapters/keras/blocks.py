@@ -58,7 +58,11 @@ class _KerasChain:
 
 
 def chain(keras, params, *layers):
+    """The layers one after another on the case's NHWC input; layers of a channels-first case (its
+    `data_format`) get the input transposed to NCHW and give their output back as NHWC."""
     (shape,) = params["inputs"]
+    if params.get("data_format") == "channels_first":
+        layers = (keras.layers.Permute((3, 1, 2)), *layers, keras.layers.Permute((2, 3, 1)))
     return _KerasChain(shape, layers)
 
 
@@ -93,23 +97,30 @@ def _torch_like_batchnorm(keras, unbiased_update: bool, two_pass: bool):
     return TorchLikeBatchNormalization
 
 
-def _keras_batchnorm(keras, kept, name, eps=1e-5, momentum=0.1):
-    """The Keras twin of torch BatchNorm2d(eps=eps, momentum=momentum), but for kept differences."""
+def _keras_batchnorm(keras, kept, name, eps=1e-5, momentum=0.1, affine=True, axis=-1, center=True):
+    """The Keras twin of torch BatchNorm2d(eps=eps, momentum=momentum, affine=affine, bias=center), but for kept
+    differences."""
     cls = _torch_like_batchnorm(keras, "bn_running_variance" not in kept, "bn_one_pass_variance" not in kept)
     options = {}
     if "bn_epsilon" not in kept:
         options["epsilon"] = eps
     if "bn_momentum" not in kept:
         options["momentum"] = 1.0 - momentum
-    return cls(name=name, **options)
+    return cls(name=name, axis=axis, center=affine and center, scale=affine, **options)
+
+
+def _format(p) -> str:
+    return p.get("data_format", "channels_last")
 
 
 @BUILDERS("conv2d")
 def conv(keras, p, kept):
     padding = "valid" if p["padding"] == "explicit" else p["padding"]
-    conv = keras.layers.Conv2D(p["filters"], p["kernel"], p["stride"], padding, dilation_rate=p["dilation"],
-                               groups=p["groups"], use_bias=p["bias"], name="conv", **OVERWRITTEN)
-    return chain(keras, p, *([keras.layers.ZeroPadding2D(p["pad"])] if p["pad"] else []), conv)
+    conv = keras.layers.Conv2D(p["filters"], p["kernel"], p["stride"], padding, data_format=_format(p),
+                               dilation_rate=p["dilation"], groups=p["groups"], use_bias=p["bias"], name="conv",
+                               **OVERWRITTEN)
+    padded = [keras.layers.ZeroPadding2D(p["pad"], data_format=_format(p))] if p["padding"] == "explicit" else []
+    return chain(keras, p, *padded, conv)
 
 
 @BUILDERS("conv2d_same_stride2")
@@ -123,14 +134,19 @@ def same_stride2(keras, p, kept):
 
 @BUILDERS("conv2d_depthwise")
 def depthwise(keras, p, kept):
-    return chain(keras, p, keras.layers.DepthwiseConv2D(p["kernel"], p["stride"],
-                                                               depth_multiplier=p["multiplier"],
-                                                               use_bias=p["bias"], name="conv"))
+    return chain(keras, p, keras.layers.DepthwiseConv2D(p["kernel"], p["stride"], p["padding"],
+                                                        depth_multiplier=p["multiplier"], data_format=_format(p),
+                                                        dilation_rate=p["dilation"], use_bias=p["bias"],
+                                                        name="conv"))
 
 
 @BUILDERS("batchnorm")
 def batchnorm_block(keras, p, kept):
-    return chain(keras, p, _keras_batchnorm(keras, kept, "bn"))
+    # None: torch's default, which the harmonized twin gives Keras (a kept difference leaves Keras's own).
+    eps = 1e-5 if p["epsilon"] is None else p["epsilon"]
+    momentum = 0.1 if p["momentum"] is None else p["momentum"]
+    axis = 1 if _format(p) == "channels_first" else -1
+    return chain(keras, p, _keras_batchnorm(keras, kept, "bn", eps, momentum, p["affine"], axis, p.get("center", True)))
 
 
 @BUILDERS("vgg_conv_block")
@@ -233,17 +249,26 @@ def concatenate(keras, p, kept):
     return functional(keras, p, lambda x, y: keras.layers.Concatenate()([x, y]))
 
 
+@BUILDERS("global_avgpool")
+def global_avgpool(keras, p, kept):
+    pool = keras.layers.GlobalAveragePooling2D(_format(p), keepdims=p["keepdims"])
+    if _format(p) == "channels_first" and not p["keepdims"]:
+        # (N, C) out: the input transposed to NCHW, and no image to transpose back
+        return _KerasChain(p["inputs"][0], [keras.layers.Permute((3, 1, 2)), pool])
+    return chain(keras, p, pool)
+
+
 def one_layer(make: Callable) -> Callable:
     """A block of one Keras layer without weights, `make(keras.layers, params)`."""
     return lambda keras, p, kept: chain(keras, p, make(keras.layers, p))
 
 
-BUILDERS("maxpool")(one_layer(lambda L, p: L.MaxPooling2D(p["pool"], p["stride"])))
-BUILDERS("avgpool")(one_layer(lambda L, p: L.AveragePooling2D(p["pool"], p["stride"])))
-BUILDERS("global_avgpool")(one_layer(lambda L, p: L.GlobalAveragePooling2D()))
-BUILDERS("zeropadding")(one_layer(lambda L, p: L.ZeroPadding2D(((p["top"], p["bottom"]), (p["left"], p["right"])))))
+BUILDERS("maxpool")(one_layer(lambda L, p: L.MaxPooling2D(p["pool"], p["stride"], p["padding"], _format(p))))
+BUILDERS("avgpool")(one_layer(lambda L, p: L.AveragePooling2D(p["pool"], p["stride"], p["padding"], _format(p))))
+BUILDERS("zeropadding")(one_layer(lambda L, p: L.ZeroPadding2D(((p["top"], p["bottom"]), (p["left"], p["right"])),
+                                                               _format(p))))
 BUILDERS("relu")(one_layer(lambda L, p: L.ReLU()))
-BUILDERS("softmax")(one_layer(lambda L, p: L.Softmax(axis=-1)))
+BUILDERS("softmax")(one_layer(lambda L, p: L.Softmax(axis=p["axis"])))
 BUILDERS("dropout")(one_layer(lambda L, p: L.Dropout(p["rate"])))
 BUILDERS("resnet_bottleneck_v1")(bottleneck(v15=False))
 BUILDERS("resnet_bottleneck_v1_5")(bottleneck(v15=True))

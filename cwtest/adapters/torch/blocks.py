@@ -13,7 +13,8 @@ from collections import OrderedDict
 
 from cwtest.core.adam import keras_adam_alpha
 from cwtest.core.keyed import Builders
-from cwtest.registries.layer_strategies import labels_for
+from cwtest.core.padding import same_pads, symmetric
+from cwtest.registries.layer_strategies import TORCH_AXIS, labels_for
 
 BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
 OPTIMIZERS = Builders()  # the optimizer registry's keys (cwtest.registries.optimizers: Optimizer.builds) -> builders
@@ -34,21 +35,44 @@ def chain(nn, **modules):
     return nn.Sequential(OrderedDict(modules))
 
 
-def _torch_batchnorm(nn, channels, eps=1e-5):
-    """torch defaults (momentum 0.1), with random affine weights and running statistics."""
-    bn = nn.BatchNorm2d(channels, eps=eps)
-    nn.init.uniform_(bn.weight, 0.5, 1.5)
-    nn.init.uniform_(bn.bias, -0.5, 0.5)
+def _torch_batchnorm(nn, channels, eps=1e-5, momentum=0.1, affine=True, center=True):
+    """torch defaults (momentum 0.1), with random affine weights and running statistics; `center` False: a
+    learnable scale without an offset."""
+    bn = nn.BatchNorm2d(channels, eps=eps, momentum=momentum, affine=affine, **({} if center else {"bias": False}))
+    if bn.weight is not None:
+        nn.init.uniform_(bn.weight, 0.5, 1.5)
+    if bn.bias is not None:
+        nn.init.uniform_(bn.bias, -0.5, 0.5)
     nn.init.uniform_(bn.running_mean, -0.5, 0.5)
     nn.init.uniform_(bn.running_var, 0.5, 2.0)
     return bn
 
 
+def _hw(p) -> tuple[int, int]:
+    return tuple(p["inputs"][0][1:3])
+
+
+def _same(nn, p, window, layer, name, dilation=(1, 1), fill=0.0):
+    """`layer` (a padding argument -> a module), named `name`, under TensorFlow's `same` padding: torch's own
+    `same` where it has one (a convolution at stride 1), its symmetric padding where the pads are alike on
+    both sides of each axis, else the pads made explicit (with `fill`) before an unpadded layer."""
+    if name == "conv" and p["stride"] == (1, 1):
+        return chain(nn, conv=layer("same"))  # torch pads the odd pixel after too
+    pads = same_pads(_hw(p), window, p["stride"], dilation)
+    if symmetric(pads) is not None:
+        return chain(nn, **{name: layer(symmetric(pads))})
+    return chain(nn, pad=nn.ConstantPad2d(pads, fill), **{name: layer(0)})
+
+
 @BUILDERS("conv2d")
 def conv(nn, p, kept):
-    padding = p["pad"] if p["padding"] == "explicit" else p["padding"]
-    return chain(nn, conv=nn.Conv2d(p["inputs"][0][3], p["filters"], p["kernel"], p["stride"], padding,
-                                           p["dilation"], p["groups"], p["bias"]))
+    def layer(padding):
+        return nn.Conv2d(p["inputs"][0][3], p["filters"], p["kernel"], p["stride"], padding, p["dilation"],
+                         p["groups"], p["bias"])
+
+    if p["padding"] == "same":
+        return _same(nn, p, p["kernel"], layer, "conv", p["dilation"])
+    return chain(nn, conv=layer(p["pad"] if p["padding"] == "explicit" else 0))
 
 
 @BUILDERS("conv2d_same_stride2")
@@ -59,8 +83,14 @@ def same_stride2(nn, p, kept):
 @BUILDERS("conv2d_depthwise")
 def depthwise(nn, p, kept):
     channels = p["inputs"][0][3]
-    return chain(nn, conv=nn.Conv2d(channels, channels * p["multiplier"], p["kernel"], p["stride"],
-                                           groups=channels, bias=p["bias"]))
+
+    def layer(padding):
+        return nn.Conv2d(channels, channels * p["multiplier"], p["kernel"], p["stride"], padding, p["dilation"],
+                         groups=channels, bias=p["bias"])
+
+    if p["padding"] == "same":
+        return _same(nn, p, p["kernel"], layer, "conv", p["dilation"])
+    return chain(nn, conv=layer(0))
 
 
 @BUILDERS("flatten_dense")
@@ -73,7 +103,42 @@ def flatten_dense(nn, p, kept):
 
 @BUILDERS("batchnorm")
 def batchnorm_block(nn, p, kept):
-    return chain(nn, bn=_torch_batchnorm(nn, p["inputs"][0][3]))
+    # A kept bn_epsilon or bn_momentum compares the frameworks' defaults, whatever was drawn.
+    eps = 1e-5 if "bn_epsilon" in kept or p["epsilon"] is None else p["epsilon"]
+    momentum = 0.1 if "bn_momentum" in kept or p["momentum"] is None else p["momentum"]
+    return chain(nn, bn=_torch_batchnorm(nn, p["inputs"][0][3], eps, momentum, p["affine"], p.get("center", True)))
+
+
+@BUILDERS("maxpool")
+def maxpool(nn, p, kept):
+    if p["padding"] == "valid":
+        return nn.MaxPool2d(p["pool"], p["stride"])
+    # Padding no window can take as its maximum: -inf, as torch's own padding is.
+    return _same(nn, p, p["pool"], lambda padding: nn.MaxPool2d(p["pool"], p["stride"], padding), "pool",
+                 fill=-math.inf)
+
+
+def _mean_over_inputs(nn, pads, pool, stride):
+    """An average pool over zero-padded inputs divided by the share of each window that is input: the mean of
+    the inputs a window holds, as Keras's `same` pools (torch's count_include_pad=False, for any padding)."""
+    import torch
+
+    def forward(m, x):
+        share = nn.functional.avg_pool2d(nn.functional.pad(torch.ones_like(x[:1, :1]), pads), pool, stride)
+        return nn.functional.avg_pool2d(nn.functional.pad(x, pads), pool, stride) / share
+
+    return graph(nn, forward)
+
+
+@BUILDERS("avgpool")
+def avgpool(nn, p, kept):
+    if p["padding"] == "valid":
+        return nn.AvgPool2d(p["pool"], p["stride"])
+    pads = same_pads(_hw(p), p["pool"], p["stride"])
+    if symmetric(pads) is not None:  # torch's own padding; its default counts it in the means
+        return nn.AvgPool2d(p["pool"], p["stride"], symmetric(pads),
+                            count_include_pad="avgpool_counts_padding" in kept)
+    return _mean_over_inputs(nn, pads, p["pool"], p["stride"])
 
 
 @BUILDERS("concatenate")
@@ -193,13 +258,12 @@ def add(nn, p, kept):
 
 
 # Blocks of one layer without weights.
-BUILDERS("maxpool")(lambda nn, p, kept: nn.MaxPool2d(p["pool"], p["stride"]))
-BUILDERS("avgpool")(lambda nn, p, kept: nn.AvgPool2d(p["pool"], p["stride"]))
-BUILDERS("global_avgpool")(lambda nn, p, kept: nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))
+BUILDERS("global_avgpool")(lambda nn, p, kept: nn.AdaptiveAvgPool2d(1) if p["keepdims"]
+                           else nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))
 BUILDERS("zeropadding")(lambda nn, p, kept: nn.ZeroPad2d((p["left"], p["right"], p["top"], p["bottom"])))
 BUILDERS("relu")(lambda nn, p, kept: nn.ReLU())
-# Channels are torch's dim 1 and Keras's last axis.
-BUILDERS("softmax")(lambda nn, p, kept: nn.Softmax(dim=1 if len(p["inputs"][0]) == 4 else -1))
+# An image's channels are torch's dim 1 and Keras's last axis (TORCH_AXIS).
+BUILDERS("softmax")(lambda nn, p, kept: nn.Softmax(dim=TORCH_AXIS[p["axis"]] if len(p["inputs"][0]) == 4 else -1))
 BUILDERS("dropout")(lambda nn, p, kept: nn.Dropout(p["rate"]))
 BUILDERS("resnet_bottleneck_v1")(bottleneck(v15=False))
 BUILDERS("resnet_bottleneck_v1_5")(bottleneck(v15=True))

@@ -1,0 +1,169 @@
+"""Every argument of every layer the layer registry (cwtest.registries.layers) builds, on torch and on Keras: how
+its strategy (cwtest.registries.layer_strategies) draws it, or why it is out of the layer suite's scope.
+
+ARGUMENTS maps a block to its layers, each by the path a user imports it from, to {argument: how}; a block
+made of other blocks' layers with arguments fixed by its architecture is in COMPOSED instead.
+tests/test_layer_arguments.py fails when a release gives one of these layers an argument its table does not
+mention, so that the new argument is drawn or ruled out instead of going untested. Plain data: nothing
+here imports a framework.
+"""
+
+from __future__ import annotations
+
+SHAPE = "from the drawn input shape"
+DEVICE = "out of scope: the layer suite runs on the CPU; devices are the transfer suite's (test_devices.py)"
+DTYPE = ("out of scope: fp32; lower precisions are compared model by model (--crossedwires-pair "
+         "torch:cpu,torch:cpu:bf16, cwtest.frameworks.precision)")
+ACTIVATION = "out of scope: None; each activation is a block of its own (relu, softmax)"
+INITIALIZER = "irrelevant: torch's weights are copied over (cwtest.blocks.layer_parity.build_pair)"
+REGULARIZER = "out of scope: a loss term, not the layer's computation"
+CONSTRAINT = "out of scope: applied by an optimizer after a step, not in the layer's computation"
+NAME = "the torch submodule's name, which pairs the weights"
+KERAS_PADDING = "drawn: valid or same (with every stride: same pads the odd pixel after)"
+DATA_FORMAT = "drawn: channels_last or channels_first (the input transposed before, the output after)"
+STRIDES = "drawn: 1 to 3 per axis, square or rectangular, smaller than, equal to or larger than the window"
+INPLACE = "irrelevant: the same values in place"
+
+_CONV_TORCH = {
+    "in_channels": SHAPE, "out_channels": "drawn (filters)", "kernel_size": "drawn: 1 to 5 per axis, square or "
+    "rectangular", "stride": STRIDES, "padding": "drawn: 0, explicit per axis (Keras: ZeroPadding2D), 'same' "
+    "(Keras's, explicit where torch has none)", "dilation": "drawn: 1 or 2 per axis (stride 1: Keras rejects both)",
+    "groups": "drawn: 1 or 2", "bias": "drawn", "padding_mode": "out of scope: Keras pads with zeros only",
+    "device": DEVICE, "dtype": DTYPE,
+}
+_KERAS_WEIGHTED = {
+    "activation": ACTIVATION, "use_bias": "drawn", "bias_initializer": INITIALIZER,
+    "bias_regularizer": REGULARIZER, "activity_regularizer": REGULARIZER, "bias_constraint": CONSTRAINT,
+}
+_KERAS_POOL = {"pool_size": "drawn: 1 to 3 per axis, square or rectangular", "strides": STRIDES,
+               "padding": KERAS_PADDING, "data_format": DATA_FORMAT, "name": "irrelevant"}
+
+ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
+    "conv2d": {
+        "torch.nn.Conv2d": _CONV_TORCH,
+        "keras.layers.Conv2D": {
+            "filters": "drawn", "kernel_size": "drawn, as torch's", "strides": STRIDES, "padding": KERAS_PADDING,
+            "data_format": DATA_FORMAT, "dilation_rate": "drawn, as torch's", "groups": "drawn, as torch's",
+            "kernel_initializer": INITIALIZER, "kernel_regularizer": REGULARIZER, "kernel_constraint": CONSTRAINT,
+            "lora_rank": "out of scope: fine-tuning adapters, off by default", "lora_alpha": "out of scope: as lora_rank",
+            **_KERAS_WEIGHTED},
+    },
+    "conv2d_depthwise": {
+        "torch.nn.Conv2d": {**_CONV_TORCH, "groups": "the input's channels (a depthwise convolution)",
+                            "out_channels": "channels times the drawn depth multiplier",
+                            "padding": "drawn: 0 or 'same' (Keras's, explicit where torch has none)",
+                            "kernel_size": "drawn: 1 to 3 per axis, square or rectangular"},
+        "keras.layers.DepthwiseConv2D": {
+            "kernel_size": "drawn, as torch's", "strides": STRIDES, "padding": KERAS_PADDING,
+            "depth_multiplier": "drawn: 1 or 2", "data_format": DATA_FORMAT, "dilation_rate": "drawn, as torch's",
+            "depthwise_initializer": INITIALIZER, "depthwise_regularizer": REGULARIZER,
+            "depthwise_constraint": CONSTRAINT, **_KERAS_WEIGHTED},
+    },
+    "batchnorm": {
+        "torch.nn.BatchNorm2d": {
+            "num_features": SHAPE, "eps": "drawn: torch's default, 1e-5, 1e-3 or 0.1 (bn_epsilon keeps the defaults)",
+            "momentum": "drawn: the default, 0.01 or 0.5 (bn_momentum keeps the defaults)",
+            "affine": "drawn", "bias": "drawn where affine: a learnable scale without an offset (Keras center=False)",
+            "track_running_stats": "out of scope: Keras always keeps moving statistics", "device": DEVICE,
+            "dtype": DTYPE},
+        "keras.layers.BatchNormalization": {
+            "axis": "-1, or 1 for a channels-first case", "momentum": "1 - torch's (bn_momentum)",
+            "epsilon": "torch's (bn_epsilon)", "center": "torch's affine and bias", "scale": "torch's affine",
+            "beta_initializer": INITIALIZER, "gamma_initializer": INITIALIZER, "moving_mean_initializer": INITIALIZER,
+            "moving_variance_initializer": INITIALIZER, "beta_regularizer": REGULARIZER,
+            "gamma_regularizer": REGULARIZER, "beta_constraint": CONSTRAINT, "gamma_constraint": CONSTRAINT,
+            "renorm": "out of scope: batch renormalization, which torch does not have",
+            "renorm_clipping": "out of scope: as renorm", "renorm_momentum": "out of scope: as renorm",
+            "synchronized": "out of scope: statistics across devices; one device here"},
+    },
+    "maxpool": {
+        "torch.nn.MaxPool2d": {
+            "kernel_size": "drawn, as Keras's pool_size", "stride": "drawn, as Keras's strides",
+            "padding": "Keras's same: torch's where symmetric, else -inf padding before", "dilation": "out of "
+            "scope: Keras pools have none", "return_indices": "irrelevant: the same maxima",
+            "ceil_mode": "out of scope: Keras pools floor, or pad by `same`"},
+        "keras.layers.MaxPooling2D": _KERAS_POOL,
+    },
+    "avgpool": {
+        "torch.nn.AvgPool2d": {
+            "kernel_size": "drawn, as Keras's pool_size", "stride": "drawn, as Keras's strides",
+            "padding": "Keras's same: torch's where symmetric, else the zero-padded mean over each window's share "
+            "of inputs", "ceil_mode": "out of scope: Keras pools floor, or pad by `same`",
+            "count_include_pad": "False, as Keras's same; True in avgpool_same's published case",
+            "divisor_override": "out of scope: Keras divides by the window's inputs"},
+        "keras.layers.AveragePooling2D": _KERAS_POOL,
+    },
+    "global_avgpool": {
+        "torch.nn.AdaptiveAvgPool2d": {"output_size": "1, the global pool; other sizes have no Keras layer"},
+        "torch.nn.Flatten": {"start_dim": "1: (N, C)", "end_dim": "-1"},
+        "keras.layers.GlobalAveragePooling2D": {"data_format": DATA_FORMAT, "keepdims": "drawn"},
+    },
+    "dense": {
+        "torch.nn.Linear": {"in_features": SHAPE, "out_features": "drawn (units)", "bias": "drawn", "device": DEVICE,
+                            "dtype": DTYPE},
+        "keras.layers.Dense": {
+            "units": "drawn", "kernel_initializer": INITIALIZER, "kernel_regularizer": REGULARIZER,
+            "kernel_constraint": CONSTRAINT, "lora_rank": "out of scope: fine-tuning adapters, off by default",
+            "lora_alpha": "out of scope: as lora_rank", "quantization_config": "out of scope: int8/float8 "
+            "quantized kernels, which torch's Linear does not have", **_KERAS_WEIGHTED},
+    },
+    "flatten": {
+        "torch.nn.Flatten": {"start_dim": "1: every axis but the batch", "end_dim": "-1"},
+        "keras.layers.Flatten": {"data_format": "channels_last: the order the Dense kernel is reordered for "
+                                                "(flatten_dense)"},
+    },
+    "zeropadding": {
+        "torch.nn.ZeroPad2d": {"padding": "drawn: 0 to 2 on each side independently"},
+        "keras.layers.ZeroPadding2D": {"padding": "drawn, as torch's", "data_format": DATA_FORMAT},
+    },
+    "relu": {
+        "torch.nn.ReLU": {"inplace": INPLACE},
+        "keras.layers.ReLU": {"max_value": "out of scope: None; torch's ReLU6 and Hardtanh have no Keras twin here",
+                              "negative_slope": "out of scope: 0; LeakyReLU is its own layer",
+                              "threshold": "out of scope: 0; torch's Threshold is its own layer"},
+    },
+    "softmax": {
+        "torch.nn.Softmax": {"dim": "drawn: an image's channels or a spatial axis, a matrix's last axis"},
+        "keras.layers.Softmax": {"axis": "drawn, as torch's dim in Keras's axis order"},
+    },
+    "dropout": {
+        "torch.nn.Dropout": {"p": "drawn: 0 to 0.9 at inference, 0 in training", "inplace": INPLACE},
+        "keras.layers.Dropout": {"rate": "drawn, as torch's p", "noise_shape": "out of scope: masks are random on "
+                                 "each side, so only rate 0 or inference compares",
+                                 "seed": "out of scope: as noise_shape"},
+    },
+    "concatenate": {"keras.layers.Concatenate": {"axis": "-1, the channels (torch's dim 1)"}},
+    "add": {"keras.layers.Add": {}},
+    "cross_entropy": {
+        "torch.nn.functional.cross_entropy": {
+            "input": "the drawn logits", "target": "labels drawn from the seed", "weight": "out of scope: None",
+            "size_average": "deprecated: reduction", "reduce": "deprecated: reduction",
+            "reduction": "none: each row's loss", "ignore_index": "out of scope: every label is a class",
+            "label_smoothing": "out of scope: 0"},
+        "keras.losses.sparse_categorical_crossentropy": {
+            "y_true": "labels drawn from the seed", "y_pred": "the drawn logits, or their softmax",
+            "from_logits": "True (cross_entropy_logits), False on a softmax (cross_entropy_softmax)",
+            "ignore_class": "out of scope: every label is a class", "axis": "-1, the classes"},
+    },
+}
+
+# Blocks of the registry -> the tables of the layers they are made of (their own arguments are fixed by the
+# architecture the block comes from, and drawn in those layers' own entries).
+COMPOSED: dict[str, tuple[str, ...]] = {
+    "conv2d_same_stride2": ("conv2d", "zeropadding"),
+    "flatten_dense": ("flatten", "dense"),
+    "batchnorm_eval": ("batchnorm",), "batchnorm_train": ("batchnorm",), "batchnorm_train_offset": ("batchnorm",),
+    "avgpool_same": ("avgpool",),
+    "dropout_inference": ("dropout",), "dropout_train_p0": ("dropout",),
+    "vgg_conv_block": ("conv2d", "relu", "maxpool"),
+    "resnet_bottleneck_v1": ("conv2d", "batchnorm", "relu", "zeropadding", "add"),
+    "resnet_bottleneck_v1_5": ("conv2d", "batchnorm", "relu", "zeropadding", "add"),
+    "densenet_dense_layer": ("batchnorm", "relu", "conv2d", "concatenate"),
+    "densenet_transition": ("batchnorm", "relu", "conv2d", "avgpool"),
+    "cross_entropy_logits": ("cross_entropy",), "cross_entropy_softmax": ("cross_entropy", "softmax"),
+}
+
+
+def tables_of(block: str) -> tuple[str, ...]:
+    """The ARGUMENTS entries that cover a registry block's layers."""
+    return COMPOSED.get(block, (block,))
