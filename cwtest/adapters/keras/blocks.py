@@ -13,6 +13,7 @@ import math
 from typing import Callable
 
 from cwtest.core.keyed import Builders
+from cwtest.registries.differences import DIFFERENCES
 from cwtest.registries.layer_strategies import labels_for
 
 BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
@@ -100,7 +101,11 @@ def _torch_like_batchnorm(keras, unbiased_update: bool, two_pass: bool):
 def _keras_batchnorm(keras, kept, name, eps=1e-5, momentum=0.1, affine=True, axis=-1, center=True):
     """The Keras twin of torch BatchNorm2d(eps=eps, momentum=momentum, affine=affine, bias=center), but for kept
     differences."""
-    cls = _torch_like_batchnorm(keras, "bn_running_variance" not in kept, "bn_one_pass_variance" not in kept)
+    # Two passes only where Keras's own batch variance is one pass: elsewhere the twin runs what Keras ships, so
+    # that a release which moved to one pass there would fail instead of being hidden by the harmonization.
+    two_pass = ("bn_one_pass_variance" not in kept
+                and DIFFERENCES["bn_one_pass_variance"].exists_on(keras.backend.backend()))
+    cls = _torch_like_batchnorm(keras, "bn_running_variance" not in kept, two_pass)
     options = {}
     if "bn_epsilon" not in kept:
         options["epsilon"] = eps
