@@ -37,7 +37,7 @@ done
 run trial_vgg16 "torch:cpu,torch:cuda" suites/trials/test_training.py --crossedwires-arch vgg16 \
     --crossedwires-select top:1 --crossedwires-budget smoke -k harmonized "$@"
 # torch against Keras on JAX on the GPU (needs keras and jax; ../shared/docs/gpu.md carries Keras there), in fp32:
-# TF32 off in torch, JAX matmuls at "highest". With CWTEST_CIFAR10 set (a cifar-10-batches-py folder), also the
+# TF32 off in torch, JAX matmuls at "float32" (full fp32, "highest" in later JAX releases). With CWTEST_CIFAR10 set (a cifar-10-batches-py folder), also the
 # top published DenseNet121 trial at the full budget: both accuracies, each side's images/s and the wall time,
 # against the trial's recorded V100 Runtime (the report's recorded_* columns).
 if "$python" -c 'import keras, jax' 2>/dev/null; then

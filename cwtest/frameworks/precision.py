@@ -123,10 +123,11 @@ def tensorflow_mode(side: Side):
 
 @contextmanager
 def jax_mode(side: Side):
-    """Run JAX computations of `side` at the matmul precision of its mode: "highest" is fp32 on a GPU."""
+    """Run JAX computations of `side` at the matmul precision of its mode: "float32" is fp32 on a GPU (the name
+    every JAX the extras admit takes: 0.4.30 rejects "highest", its later alias)."""
     import jax
 
-    with jax.default_matmul_precision("tensorfloat32" if side.precision == "tf32" else "highest"):
+    with jax.default_matmul_precision("tensorfloat32" if side.precision == "tf32" else "float32"):
         in_force = "tf32" if side.precision == "tf32" and _kind(side) != "cpu" else "fp32"
         observed.record(side, in_force, jax_state())
         yield
