@@ -4,6 +4,7 @@
                                                         device tests on VGG16, under the default hypothesis profile)
     python benchmarks/mutants.py --smoke               (the control and one mutant on the conv2d blocks: a check
                                                         that it works)
+    python benchmarks/mutants.py --mutant NAME [...]   (these mutants only; the names: tests/vendors/mutants.py)
 
 The plugin `mutant` is registered as a vendor's package is (an entry point in a distribution on the path), and
 each run names the pair torch:cpu,mutant:cpu with CWTEST_MUTANT set to one mutant: torch's kernels against the
@@ -67,9 +68,15 @@ def named(mutant: str, failed: list[str]) -> bool:
 
 
 def main() -> None:
-    smoke = sys.argv[1:] == ["--smoke"]
-    job = SMOKE_JOB if smoke else sys.argv[1:] or JOB
-    mutants = SMOKE_MUTANTS if smoke else list(MUTANTS)
+    args = sys.argv[1:]
+    smoke = args == ["--smoke"]
+    chosen = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--mutant"]
+    args = [a for i, a in enumerate(args) if a != "--mutant" and (i == 0 or args[i - 1] != "--mutant")]
+    unknown = sorted(set(chosen) - set(MUTANTS))
+    if unknown:
+        sys.exit(f"no such mutant: {', '.join(unknown)}; the mutants: {', '.join(MUTANTS)}")
+    job = SMOKE_JOB if smoke else args or JOB
+    mutants = SMOKE_MUTANTS if smoke else chosen or list(MUTANTS)
     with tempfile.TemporaryDirectory() as scratch:
         environment = registered(Path(scratch))
         control_wall, control_failed, summary = run(job, "", environment, Path(scratch) / "control.csv")

@@ -153,7 +153,7 @@ COMPOSED: dict[str, tuple[str, ...]] = {
     "conv2d_same_stride2": ("conv2d", "zeropadding"),
     "flatten_dense": ("flatten", "dense"),
     "batchnorm_eval": ("batchnorm",), "batchnorm_train": ("batchnorm",), "batchnorm_train_offset": ("batchnorm",),
-    "avgpool_same": ("avgpool",),
+    "maxpool_same": ("maxpool",), "avgpool_same": ("avgpool",),
     "dropout_inference": ("dropout",), "dropout_train_p0": ("dropout",),
     "vgg_conv_block": ("conv2d", "relu", "maxpool"),
     "resnet_bottleneck_v1": ("conv2d", "batchnorm", "relu", "zeropadding", "add"),

@@ -139,9 +139,10 @@ def pool_params(draw):
 
 
 @st.composite
-def same_avgpool_params(draw):
-    # An odd window at stride 1: `same` pads (window - 1) / 2 on each side, which torch's AvgPool2d takes as its
-    # own padding, counted in each border window's mean unless count_include_pad=False
+def same_pool_params(draw):
+    # An odd window at stride 1: `same` pads (window - 1) / 2 on each side, which torch's pools take as their own
+    # padding: every example pads (pool_params draws that in few), so a max pool that pads with zeros meets a
+    # border window of negative inputs, and an average pool counts the padding unless count_include_pad=False
     # (semantics.avgpool_counts_padding).
     pool = tuple(draw(st.sampled_from([3, 5])) for _ in range(2))
     return case(draw, image(draw), pool=pool, stride=(1, 1), padding="same", data_format=draw(DATA_FORMATS))
@@ -168,13 +169,18 @@ def global_pool_params(draw):
 TORCH_AXIS = {1: 2, 2: 3, 3: 1, -1: 1}
 
 
+# Logits: up to 1e3, and 100 and 1e3 two draws in five, where exp overflows fp32 unless the maximum is subtracted.
+LOGIT_SCALES = st.sampled_from([1.0, 0.1, 10.0, 100.0, 1e3])
+
+
 @st.composite
 def softmax_params(draw):
     classes = draw(st.integers(2, 12))
     if draw(st.booleans()):  # an image: over its channels mostly, or over a spatial axis longer than 1
         shape = image(draw, max_size=4, channels=classes)
-        return case(draw, shape, axis=draw(st.sampled_from([-1, -1, *(a for a in (1, 2) if shape[a] > 1)])))
-    return case(draw, (draw(st.integers(1, 4)), classes), axis=-1)
+        return case(draw, shape, scales=LOGIT_SCALES,
+                    axis=draw(st.sampled_from([-1, -1, *(a for a in (1, 2) if shape[a] > 1)])))
+    return case(draw, (draw(st.integers(1, 4)), classes), scales=LOGIT_SCALES, axis=-1)
 
 
 @st.composite

@@ -74,8 +74,9 @@ BLOCKS = (
     # Means: sums of inputs, against their terms as well (a thorough draw: 36 values whose mean
     # cancelled to 7.4e-4, 75.3 units of it apart; 0.07 units of the mean of |inputs|).
     Block("avgpool", cases.pool_params(), "avgpool", forward_scale="terms"),
-    # `same` at stride 1 with an odd window: padding torch's AvgPool2d takes as its own, and counts.
-    Block("avgpool_same", cases.same_avgpool_params(), "avgpool", differences=("avgpool_counts_padding",),
+    # `same` at stride 1 with an odd window: padding torch's pools take as their own (and AvgPool2d counts).
+    Block("maxpool_same", cases.same_pool_params(), "maxpool"),
+    Block("avgpool_same", cases.same_pool_params(), "avgpool", differences=("avgpool_counts_padding",),
           forward_scale="terms"),
     Block("global_avgpool", cases.global_pool_params(), "global_avgpool", forward_scale="terms"),
     Block("zeropadding", cases.padding_params(), "zeropadding"),
