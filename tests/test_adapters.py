@@ -40,7 +40,7 @@ def _implements(implementation, protocol, label: str) -> None:
 
 # The roles each of cwtest's own adapters must implement: a trainer every role the suites ask for, ONNX Runtime's
 # exported graphs a Runner only; the reference roles are the reference side's (torch's).
-REFERENCE_ONLY = ("reference gradients", "reference layers")
+REFERENCE_ONLY = ("reference logits", "reference gradients", "reference layers")
 EXPECTED = {"torch": tuple(ROLES), "onnxruntime": ("runner",)} | {
     framework: tuple(role for role in ROLES if role not in REFERENCE_ONLY) for framework in TRAINABLE
     if framework != "torch"}

@@ -59,6 +59,18 @@ class Gradients(Protocol):
         """Each parameter's gradient of the mean cross-entropy of the logits, in the framework's layout."""
 
 
+class ReferenceLogits(Protocol):
+    """A float64 copy of the model run on the CPU: the exact run a device or precision route judges both of its
+    sides against, its logits and, to locate a failure, its layers' outputs (cwtest.models.float64_rule)."""
+
+    def float64_forward(self, model: object, images: np.ndarray, training: bool = False) -> np.ndarray:
+        """Logits for uint8 NHWC images, computed in float64 on the CPU; the model itself is left as it was."""
+
+    def float64_activations(self, model: object, handles: list, images: np.ndarray, training: bool = False
+                            ) -> list[np.ndarray]:
+        """`activations` of the given layers (handles from `layers`, of `model`) on its float64 copy, in float64."""
+
+
 class ReferenceGradients(Protocol):
     """Gradients with a float64 reference and under nudged weights: what a device or precision comparison
     measures its target against (cwtest.models.device_transfer)."""
@@ -215,6 +227,7 @@ class Cases(Protocol):
 
 
 ROLES: dict[str, type] = {"runner": Runner, "weights": Weights, "gradients": Gradients,
+                          "reference logits": ReferenceLogits,
                           "reference gradients": ReferenceGradients, "layers": Layers,
                           "reference layers": ReferenceLayers,
                           "training": Training, "checkpoints": Checkpoints, "published loading": PublishedLoading,

@@ -3,13 +3,17 @@
 The per-layer table holds each layer's max abs and max rel error (cwtest.core.metrics)
 and, as CRADLE does, the growth of the error from the previous layer,
 R = (e - e_prev) / (e_prev + 1e-7): an error that is inherited grows little, one a layer
-introduces jumps. The first layer over the tolerance is where to look. `profile` draws the table of
+introduces jumps. The first layer over the tolerance is where to look. On a route of one model code whose source
+gives float64 runs (torch's), a layer is over where its output fails the float64-referenced rule
+(cwtest.models.float64_rule) as the logits do: the target's error against the float64 run beyond the multiple of
+the source's own error at that layer. `profile` draws the table of
 one architecture's transferred pair for `cwtest plot layers`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +22,8 @@ from cwtest.frameworks.roles import roles_of
 from cwtest.frameworks.sides import DEFAULT_PAIR, Side, keras_last, parse_pair
 from cwtest.core.errors import InputError
 from cwtest.core.metrics import Errors, measure
+from cwtest.frameworks.precision import Mode, looser
+from cwtest.models.float64_rule import judged
 from cwtest.models.parity import comparable, preserved
 
 GROWTH_FLOOR = 1e-7  # CRADLE's: keeps R finite after an exact layer
@@ -30,6 +36,12 @@ class LayerError:
     keras_name: str  # the other side's: Keras's, or the target's (the same layer of a copy)
     errors: Errors
     growth: float
+    # The other side's error against a float64 run over what the float64 rule allows at this layer (over 1 is
+    # over); nan where the layer is judged by max rel against a tolerance instead.
+    float64_ratio: float = math.nan
+
+    def over(self, tolerance: float) -> bool:
+        return self.float64_ratio > 1 if not math.isnan(self.float64_ratio) else self.errors.max_rel > tolerance
 
 
 class Unlocatable(Exception):
@@ -96,12 +108,13 @@ def compared(indices: list[int], pairs, torch_values, keras_values) -> list[Laye
 
 
 def same_code_layer_errors(models: tuple[object, object], images: np.ndarray, source: Side, target: Side,
-                           training: bool = False) -> list[LayerError]:
+                           training: bool = False, mode: Mode | None = None) -> list[LayerError]:
     """The error of every weighted layer's output on the target against the same layer on the source, for a
     route of one model code (another device, precision, Keras backend or plugin): the copy has the source's
     layers, read by the target's adapter where it reads layers (the role Layers), else by the source's while
     the target's adapter runs the copy (the role ReferenceLayers: torch's forward hooks fire whoever runs the
-    modules). Raises Unlocatable, saying why, where neither can."""
+    modules). With `mode`, and a source that runs float64 copies (the role ReferenceLogits), each layer is judged
+    by the float64 rule in that mode. Raises Unlocatable, saying why, where neither can."""
     reader, runner = adapter_for(source), adapter_for(target)
     if "layers" not in roles_of(reader):
         raise Unlocatable(f"{source} reads no layers (the role Layers)")
@@ -125,14 +138,20 @@ def same_code_layer_errors(models: tuple[object, object], images: np.ndarray, so
     if [layer.name for layer in reference_layers] != [layer.name for layer in target_layers]:
         raise Unlocatable(f"{source} and {target} read different layers from one model code")
     indices = list(range(len(reference_layers)))
-    return compared(indices, list(zip(reference_layers, target_layers)), reference, values)
+    rows = compared(indices, list(zip(reference_layers, target_layers)), reference, values)
+    if mode is None or "reference logits" not in roles_of(reader):
+        return rows
+    with comparable(models[0], source):
+        exact = reader.float64_activations(models[0], [layer.handle for layer in reference_layers], images, training)
+    return [replace(row, float64_ratio=judged(value, own, truth, mode, looser(source)).ratio)
+            for row, value, own, truth in zip(rows, values, reference, exact)]
 
 
 def located(rows: list[LayerError], limit: float, record_metric, sides: tuple[str, str] = ("torch", "keras")) -> str:
     """The per-layer table of a failure, led by the first layer over `limit`; its figures recorded as metrics."""
     first = first_over(rows, limit)
     record_metric("layers_compared", len(rows))
-    record_metric("layers_over_tolerance", sum(r.errors.max_rel > limit for r in rows))
+    record_metric("layers_over_tolerance", sum(r.over(limit) for r in rows))
     record_metric("first_layer_over_tolerance", first.index if first else -1)
     record_metric("worst_layer_max_rel", max((r.errors.max_rel for r in rows), default=0.0))
     names = first.torch_name if first and first.torch_name == first.keras_name else (
@@ -142,19 +161,25 @@ def located(rows: list[LayerError], limit: float, record_metric, sides: tuple[st
 
 
 def first_over(rows: list[LayerError], tolerance: float) -> LayerError | None:
-    return next((row for row in rows if row.errors.max_rel > tolerance), None)
+    return next((row for row in rows if row.over(tolerance)), None)
 
 
 def table(rows: list[LayerError], tolerance: float, limit: int = 12, sides: tuple[str, str] = ("torch", "keras")) -> str:
     """The layers over the tolerance (up to `limit`, first ones first), else the worst ones; `sides` heads the
-    two name columns."""
-    over = [r for r in rows if r.errors.max_rel > tolerance]
-    shown = over[:limit] if over else sorted(rows, key=lambda r: -r.errors.max_rel)[:limit]
-    lines = [f"{'#':>4} {sides[0] + ' layer':<34} {sides[1] + ' layer':<28} {'max abs':>9} {'max rel':>9} {'growth':>9}"]
+    two name columns. Rows judged by the float64 rule show their ratio to what it allows, and are over by it."""
+    by_float64 = any(not math.isnan(r.float64_ratio) for r in rows)
+    rule = "the float64 rule" if by_float64 else f"max rel {tolerance:g}"
+    over = [r for r in rows if r.over(tolerance)]
+    worst = (lambda r: -r.float64_ratio) if by_float64 else (lambda r: -r.errors.max_rel)
+    shown = over[:limit] if over else sorted(rows, key=worst)[:limit]
+    extra = f" {'/allowed':>9}" if by_float64 else ""
+    lines = [f"{'#':>4} {sides[0] + ' layer':<34} {sides[1] + ' layer':<28} {'max abs':>9} {'max rel':>9} "
+             f"{'growth':>9}{extra}"]
     lines += [f"{r.index:>4} {r.torch_name:<34} {r.keras_name:<28} {r.errors.max_abs:>9.2e} "
-              f"{r.errors.max_rel:>9.2e} {r.growth:>9.2e}" for r in sorted(shown, key=lambda r: r.index)]
-    title = (f"{len(over)} of {len(rows)} layers over max rel {tolerance:g}" if over
-             else f"no layer of {len(rows)} over max rel {tolerance:g}; the worst:")
+              f"{r.errors.max_rel:>9.2e} {r.growth:>9.2e}" + (f" {r.float64_ratio:>9.2e}" if by_float64 else "")
+              for r in sorted(shown, key=lambda r: r.index)]
+    title = (f"{len(over)} of {len(rows)} layers over {rule}" if over
+             else f"no layer of {len(rows)} over {rule}; the worst:")
     return "\n".join([title, *lines])
 
 

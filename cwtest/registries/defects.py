@@ -18,7 +18,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from cwtest.core.padding import same_pads, symmetric
+from cwtest.core.padding import output_size, pair, same_pads, symmetric
 
 REPRODUCERS = Path(__file__).parents[1] / "findings" / "reproducers"  # standalone programs, run, never imported
 
@@ -123,10 +123,6 @@ def _met(name: str, keras_backends: frozenset[str], check: str) -> bool:
     return check in defect.shows_in and bool(keras_backends & set(defect.met_on)) and defect.present
 
 
-def _pair(value) -> tuple[int, int]:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-
-
 def avoids_keras_tf_add_bias_axis(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
     """False for a channels-first convolution with a bias whose output is as wide as it has channels, on
     TensorFlow with a Keras that has keras_tf_add_bias_axis."""
@@ -134,12 +130,9 @@ def avoids_keras_tf_add_bias_axis(keras_backends: frozenset[str], check: str, bl
             or not params["bias"] or not _met("keras_tf_add_bias_axis", keras_backends, check):
         return True
     (_, _, width, channels), = params["inputs"]
-    kernel, stride, dilation = (_pair(params[k])[1] for k in ("kernel", "stride", "dilation"))
-    pad = _pair(params.get("pad", 0))[1] if params["padding"] == "explicit" else 0
-    if params["padding"] == "same":
-        out_width = -(-width // stride)
-    else:
-        out_width = (width + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+    kernel, stride, dilation = (pair(params[k])[1] for k in ("kernel", "stride", "dilation"))
+    pad = {"explicit": pair(params.get("pad", 0))[1], "same": "same"}.get(params["padding"], 0)
+    out_width = output_size(width, kernel, stride, dilation, pad)
     out_channels = params["filters"] if block == "conv2d" else channels * params["multiplier"]
     return out_width != out_channels
 
@@ -150,7 +143,7 @@ def avoids_keras_torch_avgpool_same(keras_backends: frozenset[str], check: str, 
             or not _met("keras_torch_avgpool_same_replicate", keras_backends, check):
         return True
     (_, height, width, _), = params["inputs"]
-    pads = same_pads((height, width), _pair(params["pool"]), _pair(params["stride"]))
+    pads = same_pads((height, width), pair(params["pool"]), pair(params["stride"]))
     return symmetric(pads) is not None
 
 
@@ -178,7 +171,7 @@ def avoids_onednn_conv1x1(keras_backends: frozenset[str], check: str, block: str
     kernel 3, and bottlenecks at 8 and 12 channels did not)."""
     (*_, channels), *_ = params["inputs"]
     if block == "conv2d":
-        strided_1x1 = _pair(params["kernel"]) == (1, 1) and max(_pair(params["stride"])) > 1 and params["groups"] == 1
+        strided_1x1 = pair(params["kernel"]) == (1, 1) and max(pair(params["stride"])) > 1 and params["groups"] == 1
     else:
         strided_1x1 = block in _STRIDED_1X1_BLOCKS and params["stride"] > 1
     met = _met("onednn_conv1x1_nhwc_backward_weights", keras_backends, check)

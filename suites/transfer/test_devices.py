@@ -2,10 +2,13 @@
 same numbers.
 
 The route goes from the pair's left side (the reference) to its right side; the transfer is a
-copy of the weights onto the target (cwtest.models.device_transfer). Tolerances follow the
-precision mode of the less precise side (cwtest.frameworks.precision): logits within
-atol + GROWTH * rtol * |largest reference logit|, gradients within the mode's share of their
-fp32 rounding floor or of the source's own spread under a nudge of its operands, on several batches.
+copy of the weights onto the target (cwtest.models.device_transfer). Logits are judged against a float64 run of
+the same weights and inputs where the source's adapter gives one (the role ReferenceLogits: torch's): the target
+within a stated multiple of the source's own error, scaled to the less precise side's rounding
+(cwtest.models.float64_rule); where the source gives none (a Keras source), within the mode's fixed tolerance,
+atol + GROWTH * rtol * |largest reference logit| (cwtest.frameworks.precision). Gradients are judged within the
+mode's share of the source's fp32 error against float64 or of its own spread under a nudge of its operands, on
+several batches.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cwtest.frameworks import adapter_for
 from cwtest.frameworks.availability import require
 from cwtest.frameworks.precision import allowed, allowed_relative, gradient_allowance, looser
+from cwtest.frameworks.roles import roles_of
 from cwtest.core.metrics import TOLERANCE_RATIO, measure
 from cwtest.models.device_transfer import gradient_errors
 from cwtest.models.localize import Unlocatable, located, same_code_layer_errors
-from cwtest.models.parity import agreement_line, decidable_agreement, image_batches, logits
+from cwtest.models.float64_rule import judged
+from cwtest.models.parity import agreement_line, comparable, decidable_agreement, image_batches, logits
 from cwtest.registries.tolerances import DEFAULTS
 
 BATCH = 16
@@ -33,16 +39,42 @@ TRAIN_AMPLIFICATION = DEFAULTS["logits_train"] / DEFAULTS["logits_eval"]
 
 def _located(device_models, device_route, images, training: bool, record_metric, request) -> str:
     """The per-layer table of a failing comparison, on fresh copies (a training-mode pass moved the statistics of
-    the ones compared): each weighted layer's output on the target against the source's, under the mode's bound."""
+    the ones compared): each weighted layer's output on the target against the source's, judged by the float64 rule
+    where the source runs float64 copies, else under the mode's bound on max rel."""
     source, target = device_route
     limit = allowed_relative(looser(source, target)) * (TRAIN_AMPLIFICATION if training else 1.0)
     try:
-        rows = same_code_layer_errors(device_models(), images, source, target, training)
+        rows = same_code_layer_errors(device_models(), images, source, target, training, looser(source, target))
     except Unlocatable as reason:
         return f"not located layer by layer: {reason}"
     found = located(rows, limit, record_metric, sides=(str(source), str(target)))
     request.node.add_report_section("call", "layers", found)
-    return f"{'training' if training else 'eval'} mode, layer by layer (max rel {limit:.3g}):\n{found}"
+    return f"{'training' if training else 'eval'} mode, layer by layer:\n{found}"
+
+
+def _float64_logits(model, side, images: np.ndarray, training: bool) -> np.ndarray | None:
+    """The source's logits computed in float64, where its adapter gives them; else None."""
+    adapter = adapter_for(side)
+    if "reference logits" not in roles_of(adapter):
+        return None
+    with comparable(model, side):
+        return adapter.float64_forward(model, images, training)
+
+
+def _judged_logits(reference, actual, exact, source, mode, training: bool, prefix: str, record_metric):
+    """(within bounds, the error over what its rule allows, the rule's line): the float64-referenced rule where
+    there is a float64 run, else the mode's fixed tolerance on the largest error."""
+    if exact is not None:
+        verdict = judged(actual, reference, exact, mode, looser(source))
+        record_metric(f"{prefix}_float64_rms_error", verdict.target_error)
+        record_metric(f"{prefix}_source_float64_rms_error", verdict.source_error)
+        record_metric(f"{prefix}_allowed_float64_rms_error", verdict.limit)
+        return verdict.passed, verdict.ratio, str(verdict)
+    error = measure(reference, actual)
+    limit = allowed(mode, float(np.abs(reference).max())) * (TRAIN_AMPLIFICATION if training else 1.0)
+    record_metric(f"{prefix}_allowed_max_abs", limit)
+    return error.max_abs <= limit, error.max_abs / limit, (f"allowed max abs {limit:.3g} in {mode.name}, a fixed "
+                                                           f"tolerance: {source} gives no float64 run")
 
 
 def test_device_logits(device_route, device_models, crossedwires_data, record_metric, request):
@@ -53,23 +85,22 @@ def test_device_logits(device_route, device_models, crossedwires_data, record_me
     failures, worst, failed_on = [], 0.0, None
     for training in (False, True):  # eval first: a training-mode pass moves BatchNorm statistics
         for batch, images in image_batches(crossedwires_data, BATCH).items():
+            exact = _float64_logits(models[0], source, images, training)
             reference = logits(models[0], source, images, training=training)
             actual = logits(models[1], target, images, training=training)
             error = measure(reference, actual)
-            scale = float(np.abs(reference).max())
-            limit = allowed(mode, scale) * (TRAIN_AMPLIFICATION if training else 1.0)
             agreement, decidable = decidable_agreement(actual, reference, error.max_abs)
             prefix = f"{'train' if training else 'eval'}_{batch}"
             record_metric(f"{prefix}_max_abs", error.max_abs)
             record_metric(f"{prefix}_max_rel", error.max_rel)
-            record_metric(f"{prefix}_largest_logit", scale)
-            record_metric(f"{prefix}_allowed_max_abs", limit)
+            record_metric(f"{prefix}_largest_logit", float(np.abs(reference).max()))
             if decidable:  # an agreement over no row says nothing: left out, as from the message
                 record_metric(f"{prefix}_argmax_agreement", agreement)
-            worst = max(worst, error.max_abs / limit)
-            if error.max_abs > limit or agreement < 1.0:
-                failures.append(f"{prefix}: {error} (allowed max abs {limit:.3g} in {mode.name}); "
-                                + agreement_line(agreement, decidable))
+            within, ratio, rule = _judged_logits(reference, actual, exact, source, mode, training, prefix,
+                                                 record_metric)
+            worst = max(worst, ratio)
+            if not within or agreement < 1.0:
+                failures.append(f"{prefix}: {error}; {rule}; " + agreement_line(agreement, decidable))
                 failed_on = failed_on or (images, training)
     record_metric(TOLERANCE_RATIO, worst)
     if failed_on:

@@ -18,16 +18,13 @@ import os
 
 import numpy as np
 
+from cwtest.core.padding import pair
 from cwtest.frameworks import adapter_for
 from cwtest.frameworks.sides import Side
 
 API = "torch"
 DEVICES = ("cpu",)
 ENVIRONMENT = "CWTEST_MUTANT"
-
-
-def _pair(value) -> tuple[int, int]:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def _args(names, args, kwargs) -> dict:
@@ -85,9 +82,9 @@ def mutated(name: str, func, args, kwargs):
 
     if func is F.conv2d:
         a = _args(_CONV, args, kwargs)
-        pad, stride = a.get("padding", 0), _pair(a.get("stride", 1))
-        if name == "conv_padding_wrong_side" and not isinstance(pad, str) and max(_pair(pad)) > 0:
-            ph, pw = _pair(pad)  # both sides' padding added after: same shape, the grid shifted
+        pad, stride = a.get("padding", 0), pair(a.get("stride", 1))
+        if name == "conv_padding_wrong_side" and not isinstance(pad, str) and max(pair(pad)) > 0:
+            ph, pw = pair(pad)  # both sides' padding added after: same shape, the grid shifted
             return F.conv2d(F.pad(a["input"], (0, 2 * pw, 0, 2 * ph)), a["weight"], a.get("bias"), stride, 0,
                             a.get("dilation", 1), a.get("groups", 1))
         if name == "conv_stride_phase" and max(stride) > 1:  # each window starts a pixel late
@@ -105,12 +102,12 @@ def mutated(name: str, func, args, kwargs):
     if func is F.max_pool2d and name == "maxpool_pads_zeros":
         a = _args(("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"), args,
                   kwargs)
-        ph, pw = _pair(a.get("padding", 0))
+        ph, pw = pair(a.get("padding", 0))
         if ph or pw:
             return F.max_pool2d(F.pad(a["input"], (pw, pw, ph, ph)), a["kernel_size"], a.get("stride"))
     if func is F.avg_pool2d and name == "avgpool_counts_padding":
         a = _args(("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"), args, kwargs)
-        if max(_pair(a.get("padding", 0))) > 0:
+        if max(pair(a.get("padding", 0))) > 0:
             return F.avg_pool2d(a["input"], a["kernel_size"], a.get("stride"), a["padding"], count_include_pad=True)
     if func is F.batch_norm:
         a = _args(_BN, args, kwargs)

@@ -159,9 +159,17 @@ def layer_outputs(model, handles: list, inputs: np.ndarray, side: Side, training
 def outputs_while(handles: list, call) -> list[np.ndarray]:
     """The outputs of the given layers (from `layers`) while `call` runs their model, however it runs it (another
     side's adapter, a plugin's kernels), channels last: read by forward hooks, which a module calls whoever calls it."""
+    return _captured(handles, call)
+
+
+def _captured(handles: list, call, float64: bool = False) -> list[np.ndarray]:
+    """`outputs_while`, in float32 (half precision outputs widened) or, with `float64`, in float64."""
     captured = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o.detach().float().cpu().numpy().copy()))
-             for n, m in enumerate(handles)]
+
+    def keep(n: int, output) -> None:
+        captured[n] = (output.detach().double() if float64 else output.detach().float()).cpu().numpy().copy()
+
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: keep(n, o)) for n, m in enumerate(handles)]
     try:
         call()
     finally:
@@ -207,6 +215,33 @@ def run(model, inputs: np.ndarray, side: Side, training: bool = False) -> np.nda
     model.train(training)
     with torch.no_grad(), torch_mode(side):
         return model(x).float().cpu().numpy()  # autocast modes return half-precision logits
+
+
+def _float64_copy(model):
+    import copy
+
+    return copy.deepcopy(model).cpu().double()
+
+
+def _float64_run(exact, images: np.ndarray, training: bool) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():  # a training-mode pass moves the copy's BatchNorm statistics, not the model's
+        return exact.train(training)(torch.from_numpy(_float_images(images)).double()).numpy()
+
+
+def float64_forward(model, images: np.ndarray, training: bool = False) -> np.ndarray:
+    """Logits of a float64 copy of the model on the CPU."""
+    return _float64_run(_float64_copy(model), images, training)
+
+
+def float64_activations(model, handles: list, images: np.ndarray, training: bool = False) -> list[np.ndarray]:
+    """The outputs of the given layers of `model` (from `layers`) on its float64 copy, channels last, in float64."""
+    exact = _float64_copy(model)
+    names = {id(module): name for name, module in model.named_modules()}
+    copies = dict(exact.named_modules())
+    return _captured([copies[names[id(handle)]] for handle in handles], lambda: _float64_run(exact, images, training),
+                     float64=True)
 
 
 def gradients(model, images: np.ndarray, labels: np.ndarray, side: Side,
