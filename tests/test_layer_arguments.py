@@ -9,7 +9,7 @@ import inspect
 
 import pytest
 
-from cwtest.registries.layer_arguments import ARGUMENTS, COMPOSED, tables_of
+from cwtest.registries.layer_arguments import ARGUMENTS, COMPOSED, DTYPE, tables_of
 from cwtest.registries.layers import BLOCKS
 
 pytestmark = pytest.mark.usefixtures("keras_here")  # Keras's layers are read in this process
@@ -24,7 +24,7 @@ def _resolve(path: str):
 
 def arguments_of(path: str) -> set[str]:
     """The named arguments a layer's constructor (or a function) takes; **kwargs (Keras's name, dtype,
-    trainable) are every layer's and not drawn."""
+    trainable) are every layer's: name and trainable are not drawn, dtype is as torch's (DTYPE)."""
     target = _resolve(path)
     signature = inspect.signature(target.__init__ if inspect.isclass(target) else target)
     return {name for name, p in signature.parameters.items()
@@ -50,3 +50,9 @@ def test_every_registry_block_has_tables_for_both_frameworks():
 def test_a_new_argument_would_fail_the_table():
     table = {name: how for name, how in ARGUMENTS["conv2d"]["torch.nn.Conv2d"].items() if name != "padding_mode"}
     assert arguments_of("torch.nn.Conv2d") - set(table) == {"padding_mode"}
+
+
+def test_dtype_is_drawn_wherever_a_layer_takes_one():
+    takes = [(block, path) for block, path in LAYERS if "dtype" in arguments_of(path)]
+    assert takes and all(ARGUMENTS[block][path]["dtype"] == DTYPE for block, path in takes)
+    assert DTYPE.startswith("drawn")

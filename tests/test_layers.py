@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 import planting
 from cwtest.adapters.keras import blocks as keras_blocks
 from cwtest.adapters.torch import blocks as torch_blocks
-from cwtest.blocks.layer_parity import assert_within, case_values
+from cwtest.blocks.layer_parity import HALF_MODES, assert_half_within, assert_within, case_values, half_judgements
 from cwtest.blocks.optimizer_paths import path_scale, trajectories
 from cwtest.core.metrics import measure
 from cwtest.frameworks import imports
 from cwtest.registries.differences import CHECKS, DIFFERENCES, cases
+from cwtest.registries.layer_strategies import HALF_TYPES, rounded
 from cwtest.registries.layers import BLOCKS, REGISTRY
 from cwtest.registries.optimizers import OPTIMIZERS, start
 from cwtest.registries.optimizers import REGISTRY as OPTIMIZERS_BY_NAME
@@ -37,6 +38,7 @@ def caught(block, check: str) -> bool:
     @given(params=block.params)
     def check_block(params):
         limit = getattr(block.tolerance, check)
+        params = {**params, "dtype": "float32"}  # the fp32 comparison; a half case's is test_a_half_case_...
         assert_within(case_values(block, params, frozenset(), check).errors(limit), limit, block.name, check)
 
     try:
@@ -298,3 +300,68 @@ def test_a_cancelled_gradient_is_judged_against_its_terms(case):
     without_terms = dataclasses.replace(values, terms=None).errors(limit)[quantity]
     assert without_terms.eps_units > limit and not without_terms.within_round_off
     assert_within(values.errors(limit), limit, name, "gradients")
+
+
+# --- half cases -------------------------------------------------------------------------------------------------
+
+HALF_CASES = {
+    "conv2d": {"inputs": [(2, 6, 6, 3)], "seed": 1, "scale": 1.0, "distribution": "normal", "filters": 4,
+               "kernel": (3, 3), "stride": (1, 1), "dilation": (1, 1), "padding": "valid", "pad": (0, 0), "groups": 1,
+               "bias": True, "data_format": "channels_last"},
+    # Its running statistics are judged too.
+    "batchnorm_train": {"inputs": [(2, 4, 4, 3)], "seed": 2, "scale": 1.0, "distribution": "normal",
+                        "epsilon": None, "momentum": None, "affine": True, "center": True,
+                        "data_format": "channels_last"},
+}
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+@pytest.mark.parametrize("name", HALF_CASES)
+def test_a_half_case_computes_in_its_type_and_passes(name, dtype):
+    judgements = half_judgements(REGISTRY[name], {**HALF_CASES[name], "dtype": dtype})
+    assert_half_within(judgements, name)
+    # torch's own output is a half type's rounding from float64 (outputs near 1): far more than fp32's.
+    assert judgements["output"].source_error > 100 * 2.0 ** -24
+    if name == "batchnorm_train":
+        assert {"bn.running_mean", "bn.running_var"} <= set(judgements)
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+def test_keras_weights_moved_by_a_few_half_units_fail_a_half_case(dtype, monkeypatch):
+    from cwtest.adapters.keras import cases as keras_cases
+
+    set_weights = keras_cases.set_layer_weights
+    unit = HALF_MODES[dtype].unit
+
+    def moved(model, name, arrays):  # each weight 8 unit roundoffs up: 2 to 4 of the type's units in the last place
+        set_weights(model, name, [rounded(a * (1 + 8 * unit), dtype) for a in arrays])
+
+    monkeypatch.setattr(keras_cases, "set_layer_weights", moved)
+    with pytest.raises(AssertionError, match="further from torch's float64 run"):
+        assert_half_within(half_judgements(REGISTRY["conv2d"], {**HALF_CASES["conv2d"], "dtype": dtype}), "conv2d")
+
+
+def test_every_block_draws_float32_and_both_half_types():
+    for block in BLOCKS:
+        found = []
+
+        @settings(max_examples=60, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(params=block.params)
+        def draw(params):
+            found.append(params["dtype"])
+
+        draw()
+        assert set(found) == {"float32", *HALF_TYPES}, block.name
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+def test_half_rounding_is_torchs_cast(dtype):
+    import numpy as np
+    import torch
+
+    values = np.random.default_rng(0).standard_normal(10000).astype(np.float32) * np.float32(100.0)
+    # Halfway between two of the type's values in [1, 2), whose spacing is twice its unit roundoff: ties to even.
+    ties = (1 + (2 * np.arange(64) + 1) * HALF_MODES[dtype].unit).astype(np.float32)
+    for array in (values, ties):
+        assert np.array_equal(rounded(array, dtype), torch.from_numpy(array).to(getattr(torch, dtype)).float().numpy())

@@ -9,6 +9,7 @@ for Keras); `kept` names the catalogued differences a case leaves as the framewo
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -19,7 +20,9 @@ from cwtest.core import events
 from cwtest.core.layouts import KERAS_ORDER, keras_kernel, owned
 from cwtest.core.metrics import FLOAT64_MARGIN, Errors, measure
 from cwtest.frameworks import REFERENCE_CASES, adapter_for, case_runner
+from cwtest.frameworks.precision import MODES
 from cwtest.frameworks.sides import TORCH_CPU, Side, keras_in_process
+from cwtest.models.float64_rule import FLOOR_UNITS, Judgement, judged
 from cwtest.registries.layer_strategies import inputs_for
 
 
@@ -188,6 +191,81 @@ def _gradients(module, model, torch_run, xs, training, against: str) -> Values:
                   {what: (a, np.asarray(theirs[what]), scale) for what, a in ours.items()}, float64,
                   (lambda: _torch().gradient_terms(module, xs, cotangent, training)) if against == "terms" else None,
                   cotangent)
+
+
+# --- half cases: both sides in bfloat16 or float16, judged against torch's float64 run ---------------------------
+
+# A half case's precision mode (cwtest.frameworks.precision): the rounding its rule scales to.
+HALF_MODES = {"bfloat16": MODES["bf16"], "float16": MODES["fp16"]}
+# The largest finite value of each half type: beyond it a float64 result overflows in the type.
+HALF_LARGEST = {"bfloat16": 3.3895313892515355e38, "float16": 65504.0}
+# A half block's Keras error may be this multiple of what float64_rule allows (a multiple of torch's error, or one
+# rounding of the largest exact value, here of the block's forward scale where that is larger): each op of a block
+# rounds its output to the half type, and the frameworks split a block into different ops (Keras's Dense and Conv2D
+# round the product, then add the bias and round again, torch's addmm and conv once) or sum in different types
+# (TensorFlow's float16 AvgPool sums in float16, torch's in float32). Measured: Keras's error over what the rule
+# allows, worst of 150 hypothesis examples per block in each half type (7,800 forward cases; torch 2.14.1, Keras
+# 3.15.1 on TensorFlow 2.21, CPU): 1.42 (the cross-entropies in bfloat16, one loss of logits near 10), then 1.27
+# (densenet_transition, bfloat16) and 1.04 (resnet_bottleneck_v1); about twice the worst.
+HALF_LIMIT_MULTIPLE = 3.0
+
+
+def _states(module, model) -> dict[str, np.ndarray]:
+    """A torch module's weights and statistics after a call, in Keras's layout, keyed as `case_values` keys them."""
+    return {f"{name}.{key}": a for name, sub in _torch().weighted(module)
+            for key, a in keras_layout(sub, _keras().is_depthwise(model, name), _torch().state(sub)).items()}
+
+
+def _keras_states(model, keys: list[str]) -> dict[str, np.ndarray]:
+    """The Keras model's weights and statistics after a call, keyed as `_states` keys torch's (`keys`)."""
+    names = dict.fromkeys(key.rsplit(".", 1)[0] for key in keys)
+    return dict(zip(keys, (a for name in names for a in _keras().layer_weights(model, name))))
+
+
+def half_judgements(block, params: dict) -> dict[str, Judgement]:
+    """A harmonized half case's forward (params' dtype a half type): both sides hold the same half weights, take the
+    same half inputs and compute in that type; Keras's output and its weights and statistics after the call are each
+    judged against torch's float64 run of the same module on the same values (`half_judged`)."""
+    dtype = params["dtype"]
+    training = params.get("training", block.training)
+    module, model = build_pair(block, params, frozenset())
+    exact_module = copy.deepcopy(module)  # before the call moves a training-mode BatchNorm's statistics
+    xs = inputs_for(params)
+    events.note(side=f"{TORCH_CPU} forward in {dtype}, and in float64")
+    torch_run = _torch().run(module, xs, training, dtype=dtype)
+    exact_output, double = _torch().float64_forward(exact_module, xs, training)
+    events.note(side=f"{keras_cpu()} forward in {dtype}")
+    ours = {"output": torch_run.output, **_states(module, model)}
+    exact = {"output": exact_output, **_states(double, model)}
+    theirs = {"output": _keras().forward(model, xs, training), **_keras_states(model, list(ours)[1:])}
+    scales = {"output": _forward_scale(block, double, xs)}  # float64, as the module it measures
+    return {what: half_judged(theirs[what], ours[what], exact[what], dtype, scales.get(what, 0.0)) for what in ours}
+
+
+def half_judged(theirs: np.ndarray, ours: np.ndarray, exact: np.ndarray, dtype: str, scale: float = 0.0
+                ) -> Judgement:
+    """float64_rule's judgement of Keras's `theirs` against the float64 run `exact`, torch's `ours` the source, both
+    in `dtype`; its floor one rounding of `scale` where that is larger than the exact values (the block's forward
+    scale: a sum that cancels keeps the rounding of its terms), its limit HALF_LIMIT_MULTIPLE times that. Elements
+    whose exact value the type cannot hold are judged apart: there Keras must overflow as torch does."""
+    mode, theirs = HALF_MODES[dtype], np.asarray(theirs)
+    held = np.abs(exact) <= HALF_LARGEST[dtype]
+    judgement = judged(theirs[held], ours[held], exact[held], mode, mode) if held.any() else Judgement(0, 0, 0, "floor")
+    floor = FLOOR_UNITS * mode.unit * scale
+    limit = HALF_LIMIT_MULTIPLE * max(judgement.limit, floor)
+    term = judgement.term if judgement.limit >= floor else "floor of the block's forward scale"
+    overflowed = np.array_equal(theirs[~held], ours[~held])
+    return dataclasses.replace(judgement, limit=limit, term=term,
+                               target_error=judgement.target_error if overflowed else math.inf)
+
+
+def assert_half_within(judgements: dict[str, Judgement], case_id: str) -> None:
+    """One line per quantity whose Keras error against float64 is over what torch's allows."""
+    over = [f"  {what}: {j}" for what, j in judgements.items() if not j.passed]
+    if over:
+        raise AssertionError(f"{case_id}: forward in half precision is further from torch's float64 run than "
+                             f"torch's own error allows (cwtest.models.float64_rule, times HALF_LIMIT_MULTIPLE):\n"
+                             + "\n".join(over))
 
 
 def keras_pair_values(block, params: dict, other: Side, check: str = "forward",

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 SHAPE = "from the drawn input shape"
 DEVICE = "out of scope: the layer suite runs on the CPU; devices are the transfer suite's (test_devices.py)"
-DTYPE = ("out of scope: fp32; lower precisions are compared model by model (--crossedwires-pair "
-         "torch:cpu,torch:cpu:bf16, cwtest.frameworks.precision)")
+DTYPE = ("drawn: float32 (three of five entries), else bfloat16 or float16 (every block: both sides accept both on "
+         "the CPU, forward and backward), both sides computing in it: the torch module and its inputs .to(dtype), "
+         "each Keras layer built with dtype= its name; judged against torch's float64 run, forward only "
+         "(cwtest.blocks.layer_parity.half_judgements; on TensorFlow a bfloat16 bias gradient sums in bfloat16)")
 ACTIVATION = "out of scope: None; each activation is a block of its own (relu, softmax)"
 INITIALIZER = "irrelevant: torch's weights are copied over (cwtest.blocks.layer_parity.build_pair)"
 REGULARIZER = "out of scope: a loss term, not the layer's computation"

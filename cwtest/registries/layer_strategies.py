@@ -21,6 +21,12 @@ COMPOUND_SCALES = st.sampled_from([1.0, 0.1, 10.0])
 # max-pool's padding against a window of zeros).
 DISTRIBUTIONS = st.sampled_from(["normal", "ties", "zeros"])
 DATA_FORMATS = st.sampled_from(["channels_last", "channels_first"])  # Keras's; torch's layers are channels first
+# The type both sides compute in: float32 (three of five entries of its sample), else a half type, which every block
+# accepts on both sides on the CPU (torch's module and inputs `.to(dtype)`, a Keras layer built with `dtype=`; tried
+# on every block forward and backward, torch 2.14.1, Keras 3.15.1 on TensorFlow 2.21). A half case is judged against
+# torch's float64 run (cwtest.blocks.layer_parity.half_judgements). Drawn last: the other draws stay as they were.
+HALF_TYPES = ("bfloat16", "float16")
+DTYPES = st.sampled_from(("float32", "float32", "float32", *HALF_TYPES))
 
 
 def image(draw, min_size=1, max_size=8, channels=None, min_batch=1):
@@ -38,7 +44,7 @@ def window(draw, low: int, high: int) -> tuple[int, int]:
 
 def case(draw, *shapes, scales=SCALES, **options):
     return {"inputs": list(shapes), "seed": draw(SEEDS), "scale": draw(scales),
-            "distribution": draw(DISTRIBUTIONS), **options}
+            "distribution": draw(DISTRIBUTIONS), **options, "dtype": draw(DTYPES)}
 
 
 def compound_case(draw, *shapes, **options):
@@ -235,7 +241,7 @@ def transition_params(draw):
 def logits_params(draw):
     # Large scales put true-class probabilities under Keras's 1e-7 clip.
     return {"inputs": [(draw(st.integers(1, 8)), draw(st.integers(2, 10)))], "seed": draw(SEEDS),
-            "scale": draw(st.sampled_from([1.0, 10.0, 30.0, 100.0]))}
+            "scale": draw(st.sampled_from([1.0, 10.0, 30.0, 100.0])), "dtype": draw(DTYPES)}
 
 
 def inputs_for(params: dict) -> list[np.ndarray]:
@@ -248,8 +254,26 @@ def inputs_for(params: dict) -> list[np.ndarray]:
             values = np.round(values * 2) / 2
         elif params.get("distribution") == "zeros":
             values = np.where(rng.random(shape) < 0.5, 0.0, values)
-        arrays.append((params.get("offset", 0.0) + values * params.get("scale", 1.0)).astype(np.float32))
+        arrays.append(rounded(params.get("offset", 0.0) + values * params.get("scale", 1.0), dtype_of(params)))
     return arrays
+
+
+def dtype_of(params: dict) -> str:
+    """The type a case computes in: float32 for params written without one (a test's, a published reproducer's)."""
+    return params.get("dtype", "float32")
+
+
+def rounded(values: np.ndarray, dtype: str) -> np.ndarray:
+    """`values` rounded to the nearest `dtype` value (ties to even, as torch's and TensorFlow's casts), held in
+    float32, which holds every half value exactly: both sides of a half case then start from the same half values.
+    numpy has no bfloat16: it is float32 without the low 16 bits, rounded here on the bits."""
+    values = np.asarray(values, np.float32)
+    if dtype == "float16":
+        return values.astype(np.float16).astype(np.float32)
+    if dtype == "bfloat16":
+        bits = values.view(np.uint32)
+        return ((bits + np.uint32(0x7FFF) + ((bits >> 16) & np.uint32(1))) & np.uint32(0xFFFF0000)).view(np.float32)
+    return values
 
 
 def labels_for(params: dict) -> np.ndarray:

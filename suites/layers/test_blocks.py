@@ -3,6 +3,9 @@
 forward: the outputs and the weights' state after the call (BatchNorm's running statistics);
 gradients: of sum(output * cotangent) for the inputs and every weight. A case built with a
 catalogued difference left published is a strict xfail; its harmonized twin must pass.
+A forward case drawn in a half type (bfloat16, float16) runs both sides in it and judges Keras against torch's
+float64 run, within what torch's own error allows (cwtest.blocks.layer_parity.half_judgements). Gradients are
+judged in fp32 only: on TensorFlow a bfloat16 bias gradient sums in bfloat16 (docs/layers.md).
 With a pair of torch sides (torch:cpu,torch:cuda) each harmonized block runs on both instead,
 within its fp32 tolerance scaled to the less precise side's rounding (cwtest.frameworks.precision); with a
 pair of Keras backends (keras-torch:cpu,keras-jax:cpu) on both Keras backends, within its tolerance.
@@ -18,7 +21,8 @@ from hypothesis import strategies as st
 from cwtest.frameworks.imports import chosen_keras_backend, run_keras_backends
 from cwtest.frameworks.precision import looser, torch_mode, unit_ratio
 from cwtest.frameworks.sides import Side
-from cwtest.blocks.layer_parity import assert_within, case_values, device_values, keras_pair_values
+from cwtest.blocks.layer_parity import (assert_half_within, assert_within, case_values, device_values,
+                                        half_judgements, keras_pair_values)
 from cwtest.registries.layers import BLOCKS
 from cwtest.registries.differences import pytest_params
 from cwtest.registries.defects import avoids_defects
@@ -37,7 +41,15 @@ def _check(case, data, check, worst_errors, reproduce, one_code_pair):
     params = data.draw(case.entry.params, label="params")
     # Catalogued torch defects that Keras on torch meets (cwtest.registries.defects); their own tests show them.
     assume(avoids_defects(_keras_backends(one_code_pair), check, case.entry.name, params))
+    # Half types: torch against Keras, forward (the module docstring says why not gradients), harmonized: a published
+    # case's strict xfail expects its difference's fp32 failure, and hypothesis reports a half one beside it as another.
+    half = params["dtype"] != "float32"
+    assume(not half or (check == "forward" and not one_code_pair and not case.kept))
     blackbox.note(inputs=params)
+    if half:
+        with torch_mode(Side("torch", "cpu")):  # torch's flags as in fp32: the row reads them back
+            assert_half_within(half_judgements(case.entry, params), case.id)
+        return
     limit = getattr(case.entry.tolerance, check)
     if one_code_pair:
         limit *= unit_ratio(looser(*one_code_pair))  # the fp32 tolerance at the less precise side's rounding

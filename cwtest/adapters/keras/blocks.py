@@ -14,7 +14,7 @@ from typing import Callable
 
 from cwtest.core.keyed import Builders
 from cwtest.registries.differences import DIFFERENCES
-from cwtest.registries.layer_strategies import labels_for
+from cwtest.registries.layer_strategies import dtype_of, labels_for
 
 BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
 OPTIMIZERS = Builders()  # the optimizer registry's keys (cwtest.registries.optimizers: Optimizer.builds) -> builders
@@ -77,6 +77,8 @@ def _two_pass_moments(keras, inputs, axes):
 
 @functools.cache
 def _torch_like_batchnorm(keras, unbiased_update: bool, two_pass: bool):
+    ops = keras.ops
+
     class TorchLikeBatchNormalization(keras.layers.BatchNormalization):
         """Keras's BatchNormalization, updating the moving variance with the unbiased batch variance as
         torch does (unbiased_update), and computing the batch variance in two passes (two_pass)."""
@@ -87,12 +89,17 @@ def _torch_like_batchnorm(keras, unbiased_update: bool, two_pass: bool):
             return _two_pass_moments(keras, inputs, self._reduction_axes)
 
         def call(self, inputs, training=None, mask=None):
+            if not (unbiased_update and training and self.trainable):
+                return super().call(inputs, training=training, mask=mask)
+            # Keras's update, m * moving + (1 - m) * biased, made again with the unbiased variance (biased * n/(n-1)),
+            # from the moving variance before the call, computed as Keras computes its own: in float32 (a half
+            # layer's inputs upcast) and rounded once to the variable's type. Adding the difference to Keras's
+            # result instead rounded twice, and in a half layer took the variance of the half inputs.
+            kept = ops.cast(self.moving_variance, "float32") * self.momentum  # a new tensor: the value before
             outputs = super().call(inputs, training=training, mask=mask)
-            if unbiased_update and training and self.trainable:
-                count = math.prod(inputs.shape[a] for a in self._reduction_axes)
-                _, variance = self._moments(inputs, mask)
-                # Keras added (1-m)*biased; unbiased = biased * n/(n-1) = biased + biased/(n-1).
-                self.moving_variance.assign_add((1.0 - self.momentum) * variance / (count - 1))
+            count = math.prod(inputs.shape[a] for a in self._reduction_axes)
+            _, variance = self._moments(ops.cast(inputs, "float32"), mask)
+            self.moving_variance.assign(kept + variance * (count / (count - 1) * (1.0 - self.momentum)))
             return outputs
 
     return TorchLikeBatchNormalization
@@ -204,15 +211,17 @@ def transition(keras, p, kept):
                         L.Conv2D(cin // 2, 1, use_bias=False, name="conv", **OVERWRITTEN), L.AveragePooling2D(2, 2))
 
 
+# A loss is a function, not a layer: no dtype policy casts its logits to a half case's type, so it does.
 @BUILDERS("cross_entropy_logits")
 def cross_entropy_logits(keras, p, kept):
-    return lambda x, training=False: keras.losses.sparse_categorical_crossentropy(labels_for(p), x, from_logits=True)
+    return lambda x, training=False: keras.losses.sparse_categorical_crossentropy(
+        labels_for(p), keras.ops.cast(x, dtype_of(p)), from_logits=True)
 
 
 @BUILDERS("cross_entropy_softmax")
 def cross_entropy_softmax(keras, p, kept):
     def loss(x, training=False):
-        probabilities = keras.layers.Softmax()(x)
+        probabilities = keras.layers.Softmax(dtype=dtype_of(p))(x)  # made at the call: the policy is not the build's
         if "softmax_loss_clipping" in kept:
             # Any op between softmax and loss (a copy here, a cast under mixed precision) drops
             # the logits Keras keeps on the softmax output, and Keras then clips.

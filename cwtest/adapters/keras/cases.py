@@ -6,26 +6,49 @@ names, for a second Keras backend's child process (cwtest.frameworks.child).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from cwtest.adapters.keras.adapter import differentiate, on, to_numpy, traced
 from cwtest.adapters.keras.blocks import BUILDERS, OPTIMIZERS
 from cwtest.frameworks import imports
 from cwtest.frameworks.sides import keras_in_process
-from cwtest.registries.layer_strategies import inputs_for
+from cwtest.registries.layer_strategies import dtype_of, inputs_for
 from cwtest.registries.layers import REGISTRY as BLOCKS
 from cwtest.registries.optimizers import REGISTRY, start
 
 EAGER_STEPS = 100  # a trajectory longer than this steps Keras through one traced function
 
 
+@contextmanager
+def _dtype_policy(keras, name: str):
+    """Layers made inside take the policy `name` (variables and computations in that type), as a layer built
+    with `dtype=name` does: every layer of a block's builder, those it leaves at their defaults included."""
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
+
+
 def build(block, params: dict, kept: frozenset):
-    """The case's Keras model (the registry entry's builder), its weights to be set from torch's."""
-    return BUILDERS[block.builds](imports.keras(), params, kept)
+    """The case's Keras model (the registry entry's builder) in the case's dtype, its weights to be set from
+    torch's."""
+    keras = imports.keras()
+    with _dtype_policy(keras, dtype_of(params)):
+        return BUILDERS[block.builds](keras, params, kept)
+
+
+def _float32(array) -> np.ndarray:
+    # A half array in float32, which holds its values exactly: a bfloat16 one is ml_dtypes', which the parent
+    # process need not have.
+    return np.asarray(array, np.float32)
 
 
 def layer_weights(model, name: str) -> list[np.ndarray]:
-    return [np.asarray(a) for a in model.get_layer(name).get_weights()]
+    return [_float32(a) for a in model.get_layer(name).get_weights()]
 
 
 def set_layer_weights(model, name: str, arrays: list[np.ndarray]) -> None:
@@ -40,7 +63,7 @@ def forward(model, xs: list[np.ndarray], training: bool) -> np.ndarray:
     # Tensors, not arrays: a Keras layer given an array converts it through checks that cost more than
     # the conversion itself.
     keras_in = [imports.keras().ops.convert_to_tensor(x) for x in xs]
-    return to_numpy(model(keras_in if len(keras_in) > 1 else keras_in[0], training=training))
+    return _float32(to_numpy(model(keras_in if len(keras_in) > 1 else keras_in[0], training=training)))
 
 
 def gradients(model, names: list[str], xs: list[np.ndarray], cotangent: np.ndarray, training: bool

@@ -16,6 +16,7 @@ from cwtest.core.layouts import KERAS_ORDER
 from cwtest.frameworks import adapter_for
 from cwtest.frameworks.precision import torch_mode
 from cwtest.frameworks.sides import TORCH_CPU
+from cwtest.registries.layer_strategies import dtype_of
 
 
 @dataclass(frozen=True)
@@ -39,17 +40,26 @@ def _seed_cpu(seed: int) -> None:
 
 
 def build(block, params: dict, kept: frozenset):
-    """The case's torch module, its weights drawn from the case's seed (the registry entry's builder)."""
+    """The case's torch module, its weights drawn from the case's seed (the registry entry's builder), in the
+    case's dtype: a half case's weights are rounded to it, and Keras is given those (`state`)."""
     import torch
 
     _seed_cpu(params["seed"])
-    return BUILDERS[block.builds](torch.nn, params, kept)
+    return BUILDERS[block.builds](torch.nn, params, kept).to(getattr(torch, dtype_of(params)))
+
+
+def _numpy(tensor) -> np.ndarray:
+    """A tensor as an array; a half one in float32 (numpy has no bfloat16), which holds its values exactly."""
+    import torch
+
+    tensor = tensor.detach().cpu()
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32)).numpy()
 
 
 def state(module) -> dict[str, np.ndarray]:
     """A submodule's own weights and statistics that Keras holds too, by torch key."""
     own = [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]
-    return {k: v.detach().cpu().numpy() for k, v in own if k in KERAS_ORDER}
+    return {k: _numpy(v) for k, v in own if k in KERAS_ORDER}
 
 
 def weighted(module) -> list[tuple[str, object]]:
@@ -81,14 +91,18 @@ def _as_run_by(side, module):
     return prepare(module, side) if prepare is not None else module
 
 
-def run(module, xs: list[np.ndarray], training: bool, cotangent_seed: int | None = None, side=None) -> CaseRun:
+def run(module, xs: list[np.ndarray], training: bool, cotangent_seed: int | None = None, side=None,
+        dtype: str = "float32") -> CaseRun:
     """The module on the NHWC inputs, on the side's device and in its precision mode (the CPU in fp32 by
-    default); with a cotangent seed also the gradients of sum(output * cotangent), the cotangent drawn
-    from that seed in the output's channels-last shape."""
+    default), the inputs in `dtype` (the module's: a module without weights has none to tell); with a cotangent
+    seed also the gradients of sum(output * cotangent), the cotangent drawn from that seed in the output's
+    channels-last shape."""
+    import torch
 
     side = side or TORCH_CPU
     module = _as_run_by(side, module.to(side.device).train(training))
-    inputs = [torch_input(x).to(side.device).requires_grad_(cotangent_seed is not None) for x in xs]
+    inputs = [torch_input(x).to(side.device, getattr(torch, dtype)).requires_grad_(cotangent_seed is not None)
+              for x in xs]
     input_grads, grads, cotangent = [], {}, None
     if cotangent_seed is None:
         with torch_mode(side):
@@ -106,6 +120,19 @@ def run(module, xs: list[np.ndarray], training: bool, cotangent_seed: int | None
                    input_grads, grads, cotangent)
 
 
+def float64_forward(module, xs: list[np.ndarray], training: bool) -> tuple[np.ndarray, object]:
+    """The output (channels last) of a float64 copy of the module on float64 copies of the inputs, and the copy
+    after the call (a training-mode BatchNorm's statistics moved): what a half case is judged against."""
+    import copy
+
+    import torch
+
+    double = copy.deepcopy(module).double().train(training)
+    with torch.no_grad():
+        out = double(*[torch_input(x).double() for x in xs])
+    return (out.permute(0, 2, 3, 1) if out.dim() == 4 else out).numpy(), double
+
+
 def terms_scale(module, xs: list[np.ndarray]) -> float:
     """The largest output of the module run on |inputs| with |weights|: the size of the products an
     output of a chain of convolutions and Dense layers sums (with ReLU and max-pooling between them,
@@ -117,8 +144,9 @@ def terms_scale(module, xs: list[np.ndarray]) -> float:
     # BatchNorm updates the copies; a deep copy of the module cost as much as its forward.
     absolute = {name: p.detach().abs() for name, p in module.named_parameters()}
     absolute.update({name: b.clone() for name, b in module.named_buffers()})
+    dtype = next((p.dtype for p in module.parameters()), torch.float32)  # a half case's float64 copy's
     with torch.no_grad():
-        return float(functional_call(module, absolute, tuple(torch_input(x).abs() for x in xs)).abs().max())
+        return float(functional_call(module, absolute, tuple(torch_input(x).abs().to(dtype) for x in xs)).abs().max())
 
 
 def float64_gradients(module, xs: list[np.ndarray], cotangent: np.ndarray, training: bool
