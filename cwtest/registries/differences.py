@@ -161,14 +161,16 @@ def pytest_params(entries, check: str, keras_backends: tuple[str, ...] = ("tenso
     pass. So is a harmonized one whose difference stays between the pair's sides (`Difference.stays_between`)."""
     import pytest
 
-    def reasons(case: Case) -> list[str]:
-        found = [DIFFERENCES[d].reason for d in case.kept if any(map(DIFFERENCES[d].exists_on, keras_backends))]
-        for name in case.entry.differences:
-            stays = DIFFERENCES[name].stays_between(keras_backends)
-            if stays and name not in case.kept and check in DIFFERENCES[name].shows_in:
-                found.append(stays)
-        return found
-
     return [pytest.param(case, id=case.id, marks=[
-        pytest.mark.xfail(strict=True, raises=AssertionError, reason=r) for r in reasons(case)])
+        pytest.mark.xfail(strict=True, raises=AssertionError, reason=r) for r in xfail_reasons(case, check, keras_backends)])
         for case in cases(entries, check)]
+
+
+def xfail_reasons(case: Case, check: str, keras_backends: tuple[str, ...]) -> list[str]:
+    """Why the case's check is expected to fail on a run on `keras_backends` (`pytest_params`); none: it must pass."""
+    found = [DIFFERENCES[d].reason for d in case.kept if any(map(DIFFERENCES[d].exists_on, keras_backends))]
+    for name in case.entry.differences:
+        stays = DIFFERENCES[name].stays_between(keras_backends)
+        if stays and name not in case.kept and check in DIFFERENCES[name].shows_in:
+            found.append(stays)
+    return found

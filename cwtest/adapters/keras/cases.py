@@ -41,14 +41,16 @@ def build(block, params: dict, kept: frozenset):
         return BUILDERS[block.builds](keras, params, kept)
 
 
-def _float32(array) -> np.ndarray:
-    # A half array in float32, which holds its values exactly: a bfloat16 one is ml_dtypes', which the parent
-    # process need not have.
-    return np.asarray(array, np.float32)
+def _float32(tensor) -> np.ndarray:
+    """A backend tensor or variable as a float32 array, which holds a half one's values exactly: cast in the backend,
+    since numpy has no bfloat16 (torch's cannot convert one, and TensorFlow's and JAX's are ml_dtypes', which the
+    parent process need not have)."""
+    keras = imports.keras()
+    return np.asarray(to_numpy(keras.ops.cast(tensor, "float32")), np.float32)
 
 
 def layer_weights(model, name: str) -> list[np.ndarray]:
-    return [_float32(a) for a in model.get_layer(name).get_weights()]
+    return [_float32(w) for w in model.get_layer(name).weights]
 
 
 def set_layer_weights(model, name: str, arrays: list[np.ndarray]) -> None:
@@ -63,7 +65,7 @@ def forward(model, xs: list[np.ndarray], training: bool) -> np.ndarray:
     # Tensors, not arrays: a Keras layer given an array converts it through checks that cost more than
     # the conversion itself.
     keras_in = [imports.keras().ops.convert_to_tensor(x) for x in xs]
-    return _float32(to_numpy(model(keras_in if len(keras_in) > 1 else keras_in[0], training=training)))
+    return _float32(model(keras_in if len(keras_in) > 1 else keras_in[0], training=training))
 
 
 def gradients(model, names: list[str], xs: list[np.ndarray], cotangent: np.ndarray, training: bool
