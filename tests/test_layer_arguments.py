@@ -9,6 +9,7 @@ import inspect
 
 import pytest
 
+from cwtest.frameworks import imports
 from cwtest.registries.layer_arguments import ARGUMENTS, COMPOSED, DTYPE, tables_of
 from cwtest.registries.layers import BLOCKS
 
@@ -19,6 +20,10 @@ LAYERS = [(block, path) for block, layers in ARGUMENTS.items() for path in layer
 
 def _resolve(path: str):
     module, name = path.rsplit(".", 1)
+    if module.partition(".")[0] == "keras":
+        # Keras's backend after torch, torchvision and Triton: a test later in this process that imports torchvision
+        # after TensorFlow crashes it (cwtest.frameworks.imports).
+        imports.keras()
     return getattr(importlib.import_module(module), name)
 
 
