@@ -1,7 +1,8 @@
 """The layer suite avoids a catalogued defect's trigger exactly where its sides would meet it: the cases
 that ran oneDNN's faulty kernel on Keras on torch (ONEDNN_VERBOSE=1, torch 2.14.1, AVX2) are avoided
 there and only there, Keras on TensorFlow's bias added along the width and Keras on torch's replicated
-average-pool padding only on their backends, and no case is avoided on JAX."""
+average-pool padding only on their backends, and no case is avoided on JAX; a half case that would meet a
+defect of its type only runs in float32 (`meets_in_half`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cwtest.registries.layers import BLOCKS
-from cwtest.registries.defects import DEFECTS, avoids_defects, avoids_onednn_conv1x1
+from cwtest.registries.defects import DEFECTS, avoids_defects, avoids_onednn_conv1x1, meets_in_half
 
 KERAS_TORCH = frozenset({"torch", "jax"})
 
@@ -81,3 +82,42 @@ def test_an_asymmetric_same_average_pool_is_avoided_on_keras_on_torch_only():
     assert avoids_defects(KERAS_TORCH, "forward", "avgpool", avgpool(5))  # pads (1, 1)
     assert avoids_defects(KERAS_TORCH, "forward", "avgpool", avgpool(4, "valid"))
     assert avoids_defects(frozenset({"tensorflow"}), "forward", "avgpool", avgpool(4))
+
+
+def oversized_pool(dtype, height=2, width=4, pool=(5, 5)):
+    return {"inputs": [[1, height, width, 1]], "pool": pool, "stride": (1, 1), "padding": "same", "dtype": dtype}
+
+
+def test_a_float16_average_pool_gradient_whose_same_window_is_larger_than_the_input_runs_in_float32_on_tensorflow(
+        monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    tensorflow = frozenset({"tensorflow"})
+    assert meets_in_half(tensorflow, "gradients", "avgpool_same", oversized_pool("float16"))
+    assert not meets_in_half(tensorflow, "forward", "avgpool_same", oversized_pool("float16"))  # forward is right
+    assert not meets_in_half(tensorflow, "gradients", "avgpool_same", oversized_pool("float16", 6, 6))  # it fits
+    assert not meets_in_half(frozenset({"jax"}), "gradients", "avgpool_same", oversized_pool("float16"))
+    # bfloat16 and float32 run oneDNN's kernel, which computes right: nothing avoided, nothing moved to float32.
+    for dtype in ("bfloat16", "float32"):
+        assert not meets_in_half(tensorflow, "gradients", "avgpool_same", oversized_pool(dtype))
+        assert avoids_defects(tensorflow, "gradients", "avgpool_same", oversized_pool(dtype))
+    # As drawn, before the layer suite moves it to float32, the float16 case is one the suites must not run.
+    assert not avoids_defects(tensorflow, "gradients", "avgpool_same", oversized_pool("float16"))
+
+
+def test_with_onednn_off_every_type_of_that_average_pool_gradient_is_avoided_on_tensorflow(monkeypatch):
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    for dtype in ("float32", "bfloat16", "float16"):
+        assert not avoids_defects(frozenset({"tensorflow"}), "gradients", "avgpool", oversized_pool(dtype))
+        assert avoids_defects(frozenset({"tensorflow"}), "gradients", "avgpool", oversized_pool(dtype, 6, 6))
+
+
+def test_a_half_gradient_with_a_bias_runs_in_float32_where_its_backend_sums_it_in_the_half_type():
+    conv = {**channels_first_conv(width=5, filters=4), "dtype": "bfloat16"}
+    float16 = {**conv, "dtype": "float16"}
+    for backend, dtypes in (("tensorflow", [conv]), ("jax", [conv, float16])):
+        for params in dtypes:
+            assert meets_in_half(frozenset({backend}), "gradients", "conv2d", params)
+            assert not meets_in_half(frozenset({backend}), "gradients", "conv2d", {**params, "bias": False})
+            assert not meets_in_half(frozenset({backend}), "forward", "conv2d", params)
+    assert not meets_in_half(frozenset({"tensorflow"}), "gradients", "conv2d", float16)  # BiasAddGrad sums it right
+    assert not meets_in_half(frozenset({"torch"}), "gradients", "conv2d", conv)

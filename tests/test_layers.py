@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 import planting
 from cwtest.adapters.keras import blocks as keras_blocks
 from cwtest.adapters.torch import blocks as torch_blocks
-from cwtest.blocks.layer_parity import HALF_MODES, assert_half_within, assert_within, case_values, half_judgements
+from cwtest.blocks.layer_parity import (HALF_MODES, assert_half_within, assert_within, case_values,
+                                        half_gradient_judgements, half_judgements)
 from cwtest.blocks.optimizer_paths import path_scale, trajectories
 from cwtest.core.metrics import measure
 from cwtest.frameworks import imports
@@ -339,6 +340,39 @@ def test_keras_weights_moved_by_a_few_half_units_fail_a_half_case(dtype, monkeyp
     monkeypatch.setattr(keras_cases, "set_layer_weights", moved)
     with pytest.raises(AssertionError, match="further from torch's float64 run"):
         assert_half_within(half_judgements(REGISTRY["conv2d"], {**HALF_CASES["conv2d"], "dtype": dtype}), "conv2d")
+
+
+# Half gradients: the conv2d case without its bias (TensorFlow's bfloat16 bias gradient is a catalogued defect).
+HALF_GRADIENT_CASES = {"conv2d": {**HALF_CASES["conv2d"], "bias": False},
+                       "batchnorm_train": {**HALF_CASES["batchnorm_train"], "training": True}}
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+@pytest.mark.parametrize("name", HALF_GRADIENT_CASES)
+def test_a_half_case_gradients_compute_in_their_type_and_pass(name, dtype):
+    judgements = half_gradient_judgements(REGISTRY[name], {**HALF_GRADIENT_CASES[name], "dtype": dtype})
+    assert_half_within(judgements, name, "gradients")
+    assert "d input0" in judgements and any(what.endswith(".weight") for what in judgements)
+    # torch's own input gradient is a half type's rounding from float64: far more than fp32's.
+    assert judgements["d input0"].source_error > 100 * 2.0 ** -24
+
+
+@pytest.mark.parametrize("dtype", HALF_TYPES)
+def test_keras_gradients_moved_by_a_few_half_units_fail_a_half_case(dtype, monkeypatch):
+    from cwtest.adapters.keras import cases as keras_cases
+
+    gradients = keras_cases.gradients
+    unit = HALF_MODES[dtype].unit
+
+    def moved(*args):  # every gradient 16 unit roundoffs up: 4 to 8 of the type's units in the last place
+        inputs, weights = gradients(*args)
+        return ([rounded(g * (1 + 16 * unit), dtype) for g in inputs],
+                {name: [rounded(g * (1 + 16 * unit), dtype) for g in found] for name, found in weights.items()})
+
+    monkeypatch.setattr(keras_cases, "gradients", moved)
+    with pytest.raises(AssertionError, match="gradients in half precision is further from torch's float64 run"):
+        assert_half_within(half_gradient_judgements(REGISTRY["conv2d"], {**HALF_GRADIENT_CASES["conv2d"],
+                                                                          "dtype": dtype}), "conv2d", "gradients")
 
 
 def test_every_block_draws_float32_and_both_half_types():

@@ -59,7 +59,7 @@ def test_a_side_that_answers_twice_is_non_deterministic(monkeypatch):
 
 def test_a_mismatch_that_repeats_keeps_its_tolerance_message():
     block = REGISTRY["conv2d_same_stride2"]
-    params = {"inputs": [(2, 6, 6, 3)], "seed": 0, "scale": 1.0, "filters": 2, "kernel": 3}
+    params = {"inputs": [(2, 6, 6, 3)], "seed": 0, "scale": 1.0, "filters": 2, "kernel": 3, "bias": True}
     with pytest.raises(AssertionError, match="differs beyond") as raised:
         judged_twice(lambda: case_values(block, params, frozenset({"same_padding_stride2"})),
                      lambda e: assert_within(e, block.tolerance.forward, block.name, "forward"))

@@ -23,7 +23,7 @@ from cwtest.frameworks import REFERENCE_CASES, adapter_for, case_runner
 from cwtest.frameworks.precision import MODES
 from cwtest.frameworks.sides import TORCH_CPU, Side, keras_in_process
 from cwtest.models.float64_rule import FLOOR_UNITS, Judgement, judged
-from cwtest.registries.layer_strategies import inputs_for
+from cwtest.registries.layer_strategies import inputs_for, rounded
 
 
 def _torch():
@@ -242,6 +242,38 @@ def half_judgements(block, params: dict) -> dict[str, Judgement]:
     return {what: half_judged(theirs[what], ours[what], exact[what], dtype, scales.get(what, 0.0)) for what in ours}
 
 
+def half_gradient_judgements(block, params: dict) -> dict[str, Judgement]:
+    """A harmonized half case's gradients of sum(output * cotangent) (params' dtype a half type): both sides hold the
+    same half weights and inputs, and both backward passes start from the cotangent rounded to that type (the
+    gradient of a half output); each Keras gradient is judged against torch's float64 gradients of the same module on
+    the same values (`half_judged`), at one scale for all, as `_gradients` measures them: gradients are derivatives of
+    one scalar; the cotangent's size too for a block measured against it; and where one is over its limit in a block
+    measured against its terms, each gradient's terms (Block.gradient_scale)."""
+    dtype = params["dtype"]
+    training = params.get("training", block.training)
+    module, model = build_pair(block, params, frozenset())
+    exact_module = copy.deepcopy(module)  # before the call moves a training-mode BatchNorm's statistics
+    xs = inputs_for(params)
+    events.note(side=f"{TORCH_CPU} forward and backward in {dtype}, and in float64")
+    torch_run = _torch().run(module, xs, training, params["seed"] + 1, dtype=dtype)
+    cotangent = rounded(torch_run.cotangent, dtype)
+    exact = _in_keras_layout(module, model, *_torch().float64_gradients(exact_module, xs, cotangent, training))
+    events.note(side=f"{keras_cpu()} forward and backward in {dtype}")
+    theirs = _gradients(module, model, torch_run, xs, training, block.gradient_scale).quantities
+    scale = max(float(np.abs(a).max(initial=0.0)) for a in exact.values())
+    if block.gradient_scale == "cotangent":
+        scale = max(scale, float(np.abs(cotangent).max()))
+
+    def judgements(scales: dict[str, float]) -> dict[str, Judgement]:
+        return {what: half_judged(other, ours, exact[what], dtype, max(scale, scales.get(what, 0.0)))
+                for what, (ours, other, _) in theirs.items()}
+
+    found = judgements({})
+    if block.gradient_scale == "terms" and not all(j.passed for j in found.values()):
+        found = judgements(_torch().gradient_terms(exact_module, xs, cotangent, training))
+    return found
+
+
 def half_judged(theirs: np.ndarray, ours: np.ndarray, exact: np.ndarray, dtype: str, scale: float = 0.0
                 ) -> Judgement:
     """float64_rule's judgement of Keras's `theirs` against the float64 run `exact`, torch's `ours` the source, both
@@ -259,11 +291,11 @@ def half_judged(theirs: np.ndarray, ours: np.ndarray, exact: np.ndarray, dtype: 
                                target_error=judgement.target_error if overflowed else math.inf)
 
 
-def assert_half_within(judgements: dict[str, Judgement], case_id: str) -> None:
+def assert_half_within(judgements: dict[str, Judgement], case_id: str, check: str = "forward") -> None:
     """One line per quantity whose Keras error against float64 is over what torch's allows."""
     over = [f"  {what}: {j}" for what, j in judgements.items() if not j.passed]
     if over:
-        raise AssertionError(f"{case_id}: forward in half precision is further from torch's float64 run than "
+        raise AssertionError(f"{case_id}: {check} in half precision is further from torch's float64 run than "
                              f"torch's own error allows (cwtest.models.float64_rule, times HALF_LIMIT_MULTIPLE):\n"
                              + "\n".join(over))
 

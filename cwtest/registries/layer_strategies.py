@@ -80,7 +80,8 @@ def same_stride2_params(draw):
     # Even sizes: there TF's `same` pads asymmetrically; odd sizes pad as torch does.
     size = st.integers(2, 6).map(lambda n: 2 * n)
     shape = (draw(st.integers(1, 3)), draw(size), draw(size), draw(st.integers(1, 4)))
-    return case(draw, shape, filters=draw(st.integers(1, 4)), kernel=draw(st.sampled_from([3, 5])))
+    return case(draw, shape, filters=draw(st.integers(1, 4)), kernel=draw(st.sampled_from([3, 5])),
+                bias=draw(st.booleans()))
 
 
 @st.composite
@@ -105,7 +106,7 @@ def dense_params(draw):
 
 @st.composite
 def flatten_dense_params(draw):
-    return case(draw, image(draw, max_size=4), units=draw(st.integers(1, 16)))
+    return case(draw, image(draw, max_size=4), units=draw(st.integers(1, 16)), bias=draw(st.booleans()))
 
 
 # Batch statistics over n values: torch refuses n=1, and for n=2 the input gradient is exactly

@@ -3,9 +3,10 @@
 forward: the outputs and the weights' state after the call (BatchNorm's running statistics);
 gradients: of sum(output * cotangent) for the inputs and every weight. A case built with a
 catalogued difference left published is a strict xfail; its harmonized twin must pass.
-A forward case drawn in a half type (bfloat16, float16) runs both sides in it and judges Keras against torch's
-float64 run, within what torch's own error allows (cwtest.blocks.layer_parity.half_judgements). Gradients are
-judged in fp32 only: on TensorFlow a bfloat16 bias gradient sums in bfloat16 (docs/layers.md).
+A case drawn in a half type (bfloat16, float16) runs both sides in it and judges Keras against torch's float64
+run, within what torch's own error allows (cwtest.blocks.layer_parity.half_judgements, half_gradient_judgements);
+in float32 instead where that cannot be judged (a compound block's gradients: Block.half_gradients) or would meet
+a catalogued defect of the half type (cwtest.registries.defects.meets_in_half; docs/layers.md).
 With a pair of torch sides (torch:cpu,torch:cuda) each harmonized block runs on both instead,
 within its fp32 tolerance scaled to the less precise side's rounding (cwtest.frameworks.precision); with a
 pair of Keras backends (keras-torch:cpu,keras-jax:cpu) on both Keras backends, within its tolerance.
@@ -22,10 +23,10 @@ from cwtest.frameworks.imports import chosen_keras_backend, run_keras_backends
 from cwtest.frameworks.precision import looser, torch_mode, unit_ratio
 from cwtest.frameworks.sides import Side
 from cwtest.blocks.layer_parity import (assert_half_within, assert_within, case_values, device_values,
-                                        half_judgements, keras_pair_values)
+                                        half_gradient_judgements, half_judgements, keras_pair_values)
 from cwtest.registries.layers import BLOCKS
 from cwtest.registries.differences import pytest_params, xfail_reasons
-from cwtest.registries.defects import avoids_defects
+from cwtest.registries.defects import avoids_defects, meets_in_half
 from cwtest.findings.rerun import judged_twice
 from cwtest.session import blackbox
 
@@ -39,18 +40,23 @@ def _keras_backends(one_code_pair) -> frozenset[str]:
 def _check(case, data, check, worst_errors, reproduce, one_code_pair):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
-    # Catalogued torch defects that Keras on torch meets (cwtest.registries.defects); their own tests show them.
-    assume(avoids_defects(_keras_backends(one_code_pair), check, case.entry.name, params))
-    # Half types: torch against Keras, forward (the module docstring says why not gradients), in a case that must pass:
-    # an xfail expects its difference's fp32 failure, and hypothesis reports a half one beside it as another.
-    # Elsewhere a half draw runs in float32, so that every example still counts.
+    keras_backends = _keras_backends(one_code_pair)
+    # Half types: torch against Keras, in a case that must pass (an xfail expects its difference's fp32 failure, and
+    # hypothesis reports a half one beside it as another), gradients where the block allows (Block.half_gradients),
+    # and not where a catalogued defect of the half type would meet the case (its own test shows it). Elsewhere a
+    # half draw runs in float32, so that every example still counts.
     half = params["dtype"] != "float32"
-    if half and (check != "forward" or one_code_pair or xfail_reasons(case, check, run_keras_backends())):
+    if half and (one_code_pair or xfail_reasons(case, check, run_keras_backends())
+                 or (check == "gradients" and not case.entry.half_gradients)
+                 or meets_in_half(keras_backends, check, case.entry.name, params)):
         params, half = {**params, "dtype": "float32"}, False
+    # Catalogued defects the case would meet (cwtest.registries.defects); their own tests show them.
+    assume(avoids_defects(keras_backends, check, case.entry.name, params))
     blackbox.note(inputs=params)
     if half:
+        judgements = half_judgements if check == "forward" else half_gradient_judgements
         with torch_mode(Side("torch", "cpu")):  # torch's flags as in fp32: the row reads them back
-            assert_half_within(half_judgements(case.entry, params), case.id)
+            assert_half_within(judgements(case.entry, params), case.id, check)
         return
     limit = getattr(case.entry.tolerance, check)
     if one_code_pair:

@@ -193,6 +193,14 @@ def run(model, inputs: np.ndarray, side: Side, training: bool = False) -> np.nda
         return _numpy(model(inputs, training=training))
 
 
+def _full_precision(keras, tensor) -> np.ndarray:
+    """A backend tensor as an array, a half one cast to float32 first (which holds its values exactly): numpy has no
+    bfloat16, and torch's cannot convert one."""
+    if keras.backend.standardize_dtype(tensor.dtype) in ("bfloat16", "float16"):
+        tensor = keras.ops.cast(tensor, "float32")
+    return to_numpy(tensor)
+
+
 def differentiate(model, inputs: list[np.ndarray], loss: Callable, training: bool
                   ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     """Gradients of `loss(outputs)` (written in keras.ops) with respect to the inputs and to each trainable
@@ -240,7 +248,7 @@ def differentiate(model, inputs: list[np.ndarray], loss: Callable, training: boo
             if value is not None:  # as the other backends' training-mode call updates BatchNorm's statistics
                 variable.assign(value)
         found = list(gx) + list(gw)
-    arrays = [np.zeros(np.shape(v), np.float32) if g is None else to_numpy(g)
+    arrays = [np.zeros(np.shape(v), np.float32) if g is None else _full_precision(keras, g)
               for v, g in zip(list(inputs) + list(weights), found)]
     return arrays[:len(inputs)], {w.path: g for w, g in zip(weights, arrays[len(inputs):])}
 

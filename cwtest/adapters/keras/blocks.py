@@ -138,10 +138,11 @@ def conv(keras, p, kept):
 @BUILDERS("conv2d_same_stride2")
 def same_stride2(keras, p, kept):
     if "same_padding_stride2" in kept:
-        return chain(keras, p, keras.layers.Conv2D(p["filters"], p["kernel"], 2, "same", name="conv",
-                                                          **OVERWRITTEN))
+        return chain(keras, p, keras.layers.Conv2D(p["filters"], p["kernel"], 2, "same", use_bias=p["bias"],
+                                                          name="conv", **OVERWRITTEN))
     return chain(keras, p, keras.layers.ZeroPadding2D(p["kernel"] // 2),
-                        keras.layers.Conv2D(p["filters"], p["kernel"], 2, "valid", name="conv", **OVERWRITTEN))
+                        keras.layers.Conv2D(p["filters"], p["kernel"], 2, "valid", use_bias=p["bias"], name="conv",
+                                            **OVERWRITTEN))
 
 
 @BUILDERS("conv2d_depthwise")
@@ -250,7 +251,8 @@ def dense(keras, p, kept):
 
 @BUILDERS("flatten_dense")
 def flatten_dense(keras, p, kept):
-    return chain(keras, p, keras.layers.Flatten(), keras.layers.Dense(p["units"], name="dense", **OVERWRITTEN))
+    return chain(keras, p, keras.layers.Flatten(),
+                 keras.layers.Dense(p["units"], use_bias=p["bias"], name="dense", **OVERWRITTEN))
 
 
 @BUILDERS("add")

@@ -77,7 +77,7 @@ def conv(nn, p, kept):
 
 @BUILDERS("conv2d_same_stride2")
 def same_stride2(nn, p, kept):
-    return chain(nn, conv=nn.Conv2d(p["inputs"][0][3], p["filters"], p["kernel"], 2, p["kernel"] // 2))
+    return chain(nn, conv=nn.Conv2d(p["inputs"][0][3], p["filters"], p["kernel"], 2, p["kernel"] // 2, bias=p["bias"]))
 
 
 @BUILDERS("conv2d_depthwise")
@@ -96,7 +96,7 @@ def depthwise(nn, p, kept):
 @BUILDERS("flatten_dense")
 def flatten_dense(nn, p, kept):
     _, h, w, c = p["inputs"][0]
-    dense = nn.Linear(h * w * c, p["units"])
+    dense = nn.Linear(h * w * c, p["units"], bias=p["bias"])
     dense.flattened_chw = (c, h, w)  # read by the weight map: Keras flattens H,W,C
     return chain(nn, flatten=nn.Flatten(), dense=dense)
 
