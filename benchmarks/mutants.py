@@ -4,7 +4,7 @@
                                                         device tests on VGG16, under the default hypothesis profile)
     python benchmarks/mutants.py --smoke               (the control and one mutant on the conv2d blocks: a check
                                                         that it works)
-    python benchmarks/mutants.py --mutant NAME [...]   (these mutants only; the names: tests/vendors/mutants.py)
+    python benchmarks/mutants.py --mutant NAME [--mutant NAME ...]   (these mutants only; names: tests/vendors/mutants.py)
 
 The plugin `mutant` is registered as a vendor's package is (an entry point in a distribution on the path), and
 each run names the pair torch:cpu,mutant:cpu with CWTEST_MUTANT set to one mutant: torch's kernels against the
@@ -82,6 +82,8 @@ def main() -> None:
         control_wall, control_failed, summary = run(job, "", environment, Path(scratch) / "control.csv")
         print(f"control (no mutant): {summary}; {control_wall:.0f} s" + (
             f"; FAILED: {', '.join(control_failed)}" if control_failed else ""))
+        if " passed" not in summary:  # a green control of no tests would make every mutant look uncaught
+            sys.exit(f"the control ran no test: check the pytest arguments ({' '.join(job)})")
         caught = located = 0
         print(f"{'mutant':26} {'caught':>6} {'named':>5} {'failed':>6} {'wall/control':>12}  first failures")
         for mutant in mutants:

@@ -7,7 +7,8 @@ The defects are ones accelerator kernels and framework releases have shipped: pa
 the wrong amount, a strided window reading the wrong phase, a true convolution for a cross-correlation, pooling
 that counts or pads with zeros, batch statistics detached from the gradient, a one-pass variance, epsilon inside
 the square root's wrong side, a momentum convention flipped, a GEMM rounding its operands to bf16, a softmax
-without the max subtraction, a dropout mask at inference, a ReLU whose gradient at zero is one. Each is a torch
+without the max subtraction, a dropout mask at inference, a ReLU whose gradient at zero is one, an average pool's
+backward counting the padding its forward does not, a bias gradient summed in bfloat16. Each is a torch
 function replaced while the side's module runs (a TorchFunctionMode entered around its forward), so every
 module built from those functions meets it, and its backward is autograd's of the mutated forward.
 """
@@ -76,6 +77,31 @@ def _bf16(tensor):
     return None if tensor is None else tensor.to(torch.bfloat16).float()
 
 
+def _with_gradient_of(right, wrong):
+    """`right`'s values with `wrong`'s gradient: a backward kernel that does not match its forward."""
+    return right.detach() + (wrong - wrong.detach())
+
+
+def _bias_summed_in_bf16(out, bias):
+    """out + bias (along dim 1), the bias's gradient summed one position at a time, each partial sum rounded to
+    bfloat16, as TensorFlow's bfloat16 BiasAddGrad and JAX's half bias gradients sum (cwtest.registries.defects)."""
+    import torch
+
+    class BiasAdd(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, out, bias):
+            return out + bias.view(1, -1, *[1] * (out.dim() - 2))
+
+        @staticmethod
+        def backward(ctx, grad):
+            total = torch.zeros(grad.shape[1], dtype=torch.bfloat16)
+            for position in grad.transpose(0, 1).reshape(grad.shape[1], -1).T:
+                total = (total.float() + position).to(torch.bfloat16)
+            return grad, total.to(grad.dtype)
+
+    return BiasAdd.apply(out, bias)
+
+
 def mutated(name: str, func, args, kwargs):
     """The mutant's result of `func(*args, **kwargs)`, or NotImplemented where this call is not the defect's."""
     import torch.nn.functional as F
@@ -96,9 +122,16 @@ def mutated(name: str, func, args, kwargs):
         if name == "gemm_bf16":
             return F.conv2d(_bf16(a["input"]), _bf16(a["weight"]),
                             *[a.get(k, d) for k, d in zip(_CONV[2:], (None, 1, 0, 1, 1))])
+        if name == "bias_grad_summed_in_bf16" and a.get("bias") is not None:
+            return _bias_summed_in_bf16(F.conv2d(a["input"], a["weight"], None,
+                                                 *[a.get(k, d) for k, d in zip(_CONV[3:], (1, 0, 1, 1))]), a["bias"])
     if func is F.linear and name == "gemm_bf16":
         a = _args(("input", "weight", "bias"), args, kwargs)
         return F.linear(_bf16(a["input"]), _bf16(a["weight"]), a.get("bias"))
+    if func is F.linear and name == "bias_grad_summed_in_bf16":
+        a = _args(("input", "weight", "bias"), args, kwargs)
+        if a.get("bias") is not None:
+            return _bias_summed_in_bf16(F.linear(a["input"], a["weight"]), a["bias"])
     if func is F.max_pool2d and name == "maxpool_pads_zeros":
         a = _args(("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"), args,
                   kwargs)
@@ -109,6 +142,13 @@ def mutated(name: str, func, args, kwargs):
         a = _args(("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"), args, kwargs)
         if max(pair(a.get("padding", 0))) > 0:
             return F.avg_pool2d(a["input"], a["kernel_size"], a.get("stride"), a["padding"], count_include_pad=True)
+    if func is F.avg_pool2d and name == "avgpool_grad_counts_padding":
+        a = _args(("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"), args, kwargs)
+        if max(pair(a.get("padding", 0))) > 0 and not a.get("count_include_pad", True):
+            # The forward right, the backward dividing every window by its full size (pytorch/pytorch#198119's
+            # inductor backward; TensorFlow's AvgPoolGrad where a window is larger than the input is wrong too).
+            return _with_gradient_of(func(*args, **kwargs), F.avg_pool2d(
+                a["input"], a["kernel_size"], a.get("stride"), a["padding"], count_include_pad=True))
     if func is F.batch_norm:
         a = _args(_BN, args, kwargs)
         if a.get("training"):
@@ -139,7 +179,7 @@ MUTANTS = {
     "gemm_bf16": "conv2d dense", "maxpool_pads_zeros": "maxpool", "avgpool_counts_padding": "avgpool",
     "bn_stats_detached": "batchnorm", "bn_one_pass_variance": "batchnorm", "bn_epsilon_outside_sqrt": "batchnorm",
     "bn_momentum_flipped": "batchnorm", "softmax_without_max": "softmax", "dropout_at_inference": "dropout",
-    "relu_gradient_at_zero": "relu",
+    "relu_gradient_at_zero": "relu", "avgpool_grad_counts_padding": "avgpool", "bias_grad_summed_in_bf16": "conv2d dense",
 }
 
 
