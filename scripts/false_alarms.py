@@ -39,13 +39,11 @@ from cwtest.inputs.budgets import BUDGETS
 from cwtest.inputs.data import synthetic_cifar10
 from cwtest.models.float64_rule import MULTIPLE, judged
 from cwtest.models.parity import image_batches
-from cwtest.registries.tolerances import DEFAULTS
+from cwtest.registries.tolerances import TRAIN_AMPLIFICATION
 
 SOURCE = parse_side("torch:cpu")
 # Planted sizes per mode: from the smallest the rule catches in fp32 to one a lower precision's rounding hides.
 PLANTED = {"fp32": (1e-4, 1e-3, 1e-2), "tf32": (1e-2, 1e-1), "bf16": (1e-2, 1e-1), "fp16": (1e-2, 1e-1)}
-# suites/transfer/test_devices.py's factor on the fixed tolerance in training mode
-TRAIN_AMPLIFICATION = DEFAULTS["logits_train"] / DEFAULTS["logits_eval"]
 
 
 @contextmanager

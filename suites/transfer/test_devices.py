@@ -25,16 +25,13 @@ from cwtest.models.device_transfer import gradient_errors
 from cwtest.models.localize import Unlocatable, located, same_code_layer_errors
 from cwtest.models.float64_rule import judged
 from cwtest.models.parity import agreement_line, comparable, decidable_agreement, image_batches, logits
-from cwtest.registries.tolerances import DEFAULTS
+from cwtest.registries.tolerances import TRAIN_AMPLIFICATION
 
 BATCH = 16
 # Gradients are compared on this many batches of BATCH images from the run's data (the first 48 test images):
 # on the H200 one batch in three took a ReLU the other way in ResNet50 and DenseNet121; a test on one fixed
 # batch passed by that batch's luck.
 GRADIENT_BATCHES = 3
-# Training mode divides by the batch's standard deviation, which amplifies rounding in near-constant
-# channels: by the factor between the transfer suite's measured training and eval tolerances.
-TRAIN_AMPLIFICATION = DEFAULTS["logits_train"] / DEFAULTS["logits_eval"]
 
 
 def _located(device_models, device_route, images, training: bool, record_metric, request) -> str:
