@@ -120,9 +120,10 @@ DEFECTS = {d.name: d for d in (
            "tensorflow_bf16_bias_add_grad.py", None, met_on=("tensorflow",)),
     Defect("tensorflow_avgpool_grad_oversized_window", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "AvgPoolGrad with SAME padding outside oneDNN (float16 and float64 always; every type with oneDNN off) "
-           "is not the gradient of the average pool where the window is larger than the input: over a row of 4 "
-           "with a window of 5 at stride 1 it gives [0.22, 0.40, 0.40, 0.40] where the forward's transpose gives "
-           "[0.20, 0.38, 0.38, 0.45]; oneDNN's kernel (float32 and bfloat16 on x86) computes right",
+           "is not the gradient of the average pool in some cases where the window is larger than the input: over "
+           "a row of 4 with a window of 5 at stride 1, for an upstream gradient of ones, it gives [0.75, 1.08, "
+           "1.08, 1.08] where the forward's transpose gives [0.83, 1.17, 1.17, 0.83]; oneDNN's kernel (float32 and "
+           "bfloat16 on x86) computes right",
            "tf.nn.avg_pool2d(x, (5, 1), 1, 'SAME') over a float64 (1, 4, 1, 1) input, its gradient against "
            "the transpose of the forward's matrix",
            "the layer suite draws no average-pool gradient with `same` padding and a window larger than the "
