@@ -225,15 +225,20 @@ def _keras_states(model, keys: list[str]) -> dict[str, np.ndarray]:
     return dict(zip(keys, (a for name in names for a in _keras().layer_weights(model, name))))
 
 
+def _half_case(block, params: dict) -> tuple:
+    """A harmonized half case's dtype, mode, torch module and Keras model holding the same half weights, a copy of
+    the module made before any call (which moves a training-mode BatchNorm's statistics) for its float64 run, and
+    its inputs."""
+    module, model = build_pair(block, params, frozenset())
+    return (params["dtype"], params.get("training", block.training), module, model, copy.deepcopy(module),
+            inputs_for(params))
+
+
 def half_judgements(block, params: dict) -> dict[str, Judgement]:
     """A harmonized half case's forward (params' dtype a half type): both sides hold the same half weights, take the
     same half inputs and compute in that type; Keras's output and its weights and statistics after the call are each
     judged against torch's float64 run of the same module on the same values (`half_judged`)."""
-    dtype = params["dtype"]
-    training = params.get("training", block.training)
-    module, model = build_pair(block, params, frozenset())
-    exact_module = copy.deepcopy(module)  # before the call moves a training-mode BatchNorm's statistics
-    xs = inputs_for(params)
+    dtype, training, module, model, exact_module, xs = _half_case(block, params)
     events.note(side=f"{TORCH_CPU} forward in {dtype}, and in float64")
     torch_run = _torch().run(module, xs, training, dtype=dtype)
     exact_output, double = _torch().float64_forward(exact_module, xs, training)
@@ -252,11 +257,7 @@ def half_gradient_judgements(block, params: dict) -> dict[str, Judgement]:
     the same values (`half_judged`), at one scale for all, as `_gradients` measures them: gradients are derivatives of
     one scalar; the cotangent's size too for a block measured against it; and where one is over its limit in a block
     measured against its terms, each gradient's terms (Block.gradient_scale)."""
-    dtype = params["dtype"]
-    training = params.get("training", block.training)
-    module, model = build_pair(block, params, frozenset())
-    exact_module = copy.deepcopy(module)  # before the call moves a training-mode BatchNorm's statistics
-    xs = inputs_for(params)
+    dtype, training, module, model, exact_module, xs = _half_case(block, params)
     events.note(side=f"{TORCH_CPU} forward and backward in {dtype}, and in float64")
     torch_run = _torch().run(module, xs, training, params["seed"] + 1, dtype=dtype)
     cotangent = rounded(torch_run.cotangent, dtype)
