@@ -193,10 +193,13 @@ def run(model, inputs: np.ndarray, side: Side, training: bool = False) -> np.nda
         return _numpy(model(inputs, training=training))
 
 
-def _full_precision(keras, tensor) -> np.ndarray:
-    """A backend tensor as an array, a half one cast to float32 first (which holds its values exactly): numpy has no
-    bfloat16, and torch's cannot convert one."""
-    if keras.backend.standardize_dtype(tensor.dtype) in ("bfloat16", "float16"):
+def full_precision(tensor) -> np.ndarray:
+    """A backend tensor or variable as an array, a half one cast to float32 in the backend first (float32 holds its
+    values exactly): numpy has no bfloat16 (torch's cannot convert one, and TensorFlow's and JAX's are ml_dtypes',
+    which the parent process need not have)."""
+    keras = imports.keras()
+    # float32 too: a cast reads a variable as a tensor, which converts without numpy's copy-keyword warning.
+    if keras.backend.standardize_dtype(tensor.dtype) in ("bfloat16", "float16", "float32"):
         tensor = keras.ops.cast(tensor, "float32")
     return to_numpy(tensor)
 
@@ -248,7 +251,7 @@ def differentiate(model, inputs: list[np.ndarray], loss: Callable, training: boo
             if value is not None:  # as the other backends' training-mode call updates BatchNorm's statistics
                 variable.assign(value)
         found = list(gx) + list(gw)
-    arrays = [np.zeros(np.shape(v), np.float32) if g is None else _full_precision(keras, g)
+    arrays = [np.zeros(np.shape(v), np.float32) if g is None else full_precision(g)
               for v, g in zip(list(inputs) + list(weights), found)]
     return arrays[:len(inputs)], {w.path: g for w, g in zip(weights, arrays[len(inputs):])}
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from cwtest.adapters.keras.adapter import differentiate, on, to_numpy, traced
+from cwtest.adapters.keras.adapter import differentiate, full_precision, on, traced
 from cwtest.adapters.keras.blocks import BUILDERS, OPTIMIZERS
 from cwtest.frameworks import imports
 from cwtest.frameworks.sides import keras_in_process
@@ -41,16 +41,8 @@ def build(block, params: dict, kept: frozenset):
         return BUILDERS[block.builds](keras, params, kept)
 
 
-def _float32(tensor) -> np.ndarray:
-    """A backend tensor or variable as a float32 array, which holds a half one's values exactly: cast in the backend,
-    since numpy has no bfloat16 (torch's cannot convert one, and TensorFlow's and JAX's are ml_dtypes', which the
-    parent process need not have)."""
-    keras = imports.keras()
-    return np.asarray(to_numpy(keras.ops.cast(tensor, "float32")), np.float32)
-
-
 def layer_weights(model, name: str) -> list[np.ndarray]:
-    return [_float32(w) for w in model.get_layer(name).weights]
+    return [full_precision(w) for w in model.get_layer(name).weights]
 
 
 def set_layer_weights(model, name: str, arrays: list[np.ndarray]) -> None:
@@ -65,7 +57,7 @@ def forward(model, xs: list[np.ndarray], training: bool) -> np.ndarray:
     # Tensors, not arrays: a Keras layer given an array converts it through checks that cost more than
     # the conversion itself.
     keras_in = [imports.keras().ops.convert_to_tensor(x) for x in xs]
-    return _float32(model(keras_in if len(keras_in) > 1 else keras_in[0], training=training))
+    return full_precision(model(keras_in if len(keras_in) > 1 else keras_in[0], training=training))
 
 
 def gradients(model, names: list[str], xs: list[np.ndarray], cotangent: np.ndarray, training: bool
