@@ -65,7 +65,9 @@ def gradients(model, names: list[str], xs: list[np.ndarray], cotangent: np.ndarr
     """Gradients of sum(output * cotangent): per input, and per named layer its trainable weights' in order."""
     keras = imports.keras()
     weighting = keras.ops.convert_to_tensor(cotangent)  # a tensor: torch's `tensor * array` goes through numpy
-    input_grads, weight_grads = differentiate(model, xs, lambda out: keras.ops.sum(keras.ops.multiply(out, weighting)), training)
+    # keras.ops.multiply, not `*`: it promotes a half output against the float32 weighting (TensorFlow's `*` refuses).
+    input_grads, weight_grads = differentiate(model, xs, lambda out: keras.ops.sum(keras.ops.multiply(out, weighting)),
+                                              training)
     return input_grads, {name: [weight_grads[w.path] for w in model.get_layer(name).trainable_weights]
                          for name in names}
 

@@ -77,7 +77,8 @@ def conv(nn, p, kept):
 
 @BUILDERS("conv2d_same_stride2")
 def same_stride2(nn, p, kept):
-    return chain(nn, conv=nn.Conv2d(p["inputs"][0][3], p["filters"], p["kernel"], 2, p["kernel"] // 2, bias=p["bias"]))
+    return chain(nn, conv=nn.Conv2d(p["inputs"][0][3], p["filters"], p["kernel"], 2, p["kernel"] // 2,
+                                    bias=p["bias"]))
 
 
 @BUILDERS("conv2d_depthwise")
