@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from cwtest.frameworks import ADAPTERS, TRAINABLE, trainable
+from cwtest.frameworks import ADAPTERS, TRAINABLE, child as child_module, determinism, forkserver, trainable
 from cwtest.frameworks.child import RemoteCases, RemoteError, RemoteKeras, RemoteModel
 from cwtest.frameworks.roles import ROLES, Cases, ReferenceCases, roles_of
 from cwtest.frameworks.sides import Side
@@ -115,6 +116,34 @@ def test_a_layer_handle_keeps_its_model_in_the_child():
         gc.collect()
         with pytest.raises(RemoteError, match="KeyError"):
             child.weights(RemoteModel(handle))
+    finally:
+        child.close()
+
+
+def test_a_replaced_child_is_forked_from_its_backends_server_and_computes_the_same(monkeypatch):
+    """A child grown past RECYCLE_MB is replaced by a fork of the process that has imported Keras
+    (cwtest.frameworks.forkserver), which gives the first child's answers; a changed environment (here the run's
+    deterministic switch) starts another server, so that each fork runs under the parent's environment."""
+    if not forkserver.AVAILABLE:
+        pytest.skip("fork servers run on Linux only; elsewhere each child is a started interpreter")
+    monkeypatch.setattr(child_module, "RECYCLE_MB", 0.0)  # every call that finds no model held replaces the child
+    side, images = Side("keras-jax", "cpu"), np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), np.uint8)
+    child = RemoteKeras("jax")
+    try:
+        first = child.build("vgg16", side)
+        logits, server, started, pid = child.forward(first, images, side), child._server, child.started, child._process.pid
+        del first
+        gc.collect()
+        again = child.build("vgg16", side)
+        ppid = int(Path(f"/proc/{child._process.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert child.started == started + 1 and child._process.pid != pid, "the child was replaced"
+        assert ppid == server._process.pid, "the new child is a fork of the server"
+        np.testing.assert_array_equal(child.forward(again, images, side), logits)
+        del again
+        gc.collect()
+        monkeypatch.setenv(determinism.ENV, "1")
+        child.available(side)
+        assert child._server is not server and not server.running, "the old server ended, a new one serves"
     finally:
         child.close()
 

@@ -5,8 +5,10 @@ adapter's functions and the layer suite's case runner over two pipes (a started 
 spawn, which runs the parent's main script again). Keras picks its backend once per process
 (cwtest.frameworks.imports), so a pair of two Keras backends needs two processes anyway; and TensorFlow keeps what
 every Keras model it ran traced for the life of its process (tensorflow/tensorflow#62854), so only a process that
-is replaced gives that memory back: a child is, once it has grown past RECYCLE_MB (benchmarks/memory.py). So the
-process that runs the tests holds no TensorFlow, JAX or Keras (cwtest.frameworks.keras_in_this_process aside).
+is replaced gives that memory back: a child is, once it has grown past RECYCLE_MB (benchmarks/memory.py). On Linux
+each child is a fork of a process per backend that has imported Keras (cwtest.frameworks.forkserver), so a
+replacement does not pay the import again. So the process that runs the tests holds no TensorFlow, JAX or Keras
+(cwtest.frameworks.keras_in_this_process aside).
 
 Models and their layers stay in the child and the parent holds handles to them; arguments and results cross as
 pickles of numpy arrays and plain data (the exchange's cost is measured: benchmarks/train.py). A training's
@@ -34,7 +36,7 @@ import numpy as np
 
 from cwtest.core import activations
 from cwtest.core.records import Read
-from cwtest.frameworks import determinism, observed
+from cwtest.frameworks import determinism, forkserver, observed
 from cwtest.frameworks.imports import WITHOUT_TORCH, chosen_keras_backend, framework_versions
 from cwtest.frameworks.sides import KERAS_SIDES, Side
 
@@ -128,12 +130,13 @@ def _served_case(adapter, function: Callable) -> Callable:
     return served
 
 
-def serve(connection: _Channel) -> None:
+def serve(connection: _Channel, table: dict[str, object] | None = None) -> None:
     """The child's loop: call the served function a message names, on the models it holds. Each result goes back
-    with what the call computed under (cwtest.frameworks.observed), for the parent's report row."""
+    with what the call computed under (cwtest.frameworks.observed), for the parent's report row. `table` is
+    `served()`, where a fork server has imported it already."""
     if os.environ.get(determinism.ENV):  # the run switched deterministic kernels on before this child started
         determinism.switch_on(chosen_keras_backend())
-    table = served()
+    table = table or served()
     models: dict[int, object] = {}
     layers: dict[int, list] = {}  # per model, the layer objects `layers` read, in order
     made_by: dict[int, str] = {}  # per model, the served function that made it
@@ -208,6 +211,16 @@ def _remote_layers(table: dict, model: RemoteModel, args: list, layers: dict[int
                  for index, (layer, function) in enumerate(zip(read.layers, functions))], read.image_size)
 
 
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """A process's resident memory now and its peak so far, in MB (Linux's /proc; nan elsewhere)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return math.nan, math.nan
+    found = dict(line.split(":", 1) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM")))
+    return tuple(float(found.get(key, "nan kB").split()[0]) / 1024 for key in ("VmRSS", "VmHWM"))
+
+
 class RemoteKeras:
     """The Keras adapter (cwtest.adapters.keras.adapter) on Keras's `backend`, in a child process: the roles it can
     serve across a pipe (cwtest.frameworks.roles), and the layer suite's cases by registry name."""
@@ -217,15 +230,23 @@ class RemoteKeras:
         self.exchange_seconds = 0.0  # wall time of the calls less the child's time in them: pickling and pipes
         self.started = 0  # the processes started so far: the first, and each that replaced one
         self.retired_peak_mb = 0.0  # the largest peak of a process this one replaced
+        # The process each replacement is forked from, with Keras imported (cwtest.frameworks.forkserver).
+        self._server: forkserver.ForkServer | None = None
         self._start()
 
     def _start(self) -> None:
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
-        self._process = subprocess.Popen([sys.executable, "-m", "cwtest.frameworks.child", str(child_reads),
-                                          str(child_writes)], pass_fds=(child_reads, child_writes),
-                                         env={**os.environ, "KERAS_BACKEND": self.backend,
-                                              **({WITHOUT_TORCH: "1"} if self.backend != "torch" else {})})
+        env = {**os.environ, "KERAS_BACKEND": self.backend, **({WITHOUT_TORCH: "1"} if self.backend != "torch" else {})}
+        if not forkserver.AVAILABLE:
+            self._process = subprocess.Popen([sys.executable, "-m", "cwtest.frameworks.child", str(child_reads),
+                                              str(child_writes)], pass_fds=(child_reads, child_writes), env=env)
+        else:
+            if self._server is None or not self._server.running or self._server.env != env:
+                if self._server is not None:
+                    self._server.close()
+                self._server = forkserver.ForkServer("cwtest.frameworks.child", env)
+            self._process = self._server.fork(child_reads, child_writes)
         os.close(child_reads)
         os.close(child_writes)
         self._connection = _Channel(parent_reads, parent_writes)
@@ -248,20 +269,19 @@ class RemoteKeras:
 
     def memory_mb(self) -> tuple[float, float]:
         """The child's resident memory now and its peak so far, in MB (Linux's /proc; nan elsewhere)."""
-        try:
-            status = Path(f"/proc/{self._process.pid}/status").read_text()
-        except OSError:
-            return math.nan, math.nan
-        found = dict(line.split(":", 1) for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM")))
-        return tuple(float(found.get(key, "nan kB").split()[0]) / 1024 for key in ("VmRSS", "VmHWM"))
+        return _memory_mb(self._process.pid)
+
+    def server_mb(self) -> float:
+        """The resident memory of the fork server the child came from, in MB (0 where there is none)."""
+        return _memory_mb(self._server.pid)[0] if self._server is not None and self._server.running else 0.0
 
     def _renewed(self) -> None:
         """A fresh process in place of this one where it has grown past RECYCLE_MB and holds no model the parent
         refers to (or has ended): the parent's references to this object stay good."""
         if self.running and (self.holds_models or not self.memory_mb()[0] > RECYCLE_MB):
             return
-        self.retired_peak_mb = max(self.retired_peak_mb, self.memory_mb()[1])
-        self.close()
+        self.retired_peak_mb = max(self.retired_peak_mb, self.memory_mb()[1] + self.server_mb())
+        self._end_process()
         self._start()
 
     def _call(self, name: str, *args, progress=None):
@@ -287,10 +307,17 @@ class RemoteKeras:
                 weakref.finalize(result, self._dropped, self._process.pid, result.handle)
             return result
 
-    def close(self) -> None:
+    def _end_process(self) -> None:
         if self._process.poll() is None:
             self._connection.send(None)
             self._process.wait(timeout=30)
+
+    def close(self) -> None:
+        """Ends the child and the fork server it came from."""
+        self._end_process()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
     @property
     def running(self) -> bool:
@@ -430,7 +457,8 @@ class RemoteCases:
 # A child is replaced by a fresh one once it has grown past this, at the first call that finds it holding no model
 # the parent still refers to. TensorFlow keeps about 380 MB of every Keras training whose step is a tf.function,
 # whatever refers to it (tensorflow/tensorflow#62854; benchmarks/memory.py), so a child that trains is the only
-# way to give it back; a fresh child costs the Keras import again (benchmarks/memory.py measures both).
+# way to give it back. A fresh child is a fork of its backend's fork server: it costs the fork and Keras's
+# first-use work, not the import (about 4.5 s of a VGG16 training's 8 on TensorFlow; benchmarks/memory.py).
 RECYCLE_MB = 1500.0
 _children: dict[str, RemoteKeras] = {}
 
@@ -444,15 +472,34 @@ def keras_on(backend: str) -> RemoteKeras:
 
 
 def children_peak_mb() -> float:
-    """The peak resident memory of this process's Keras children so far, in MB: the sum of the running ones'
-    peaks, or the largest a replaced one reached if that was more (0 where none ever started)."""
-    running = sum(peak for _, peak in (c.memory_mb() for c in _children.values() if c.running) if peak == peak)
+    """The peak resident memory of this process's Keras children so far, in MB, each with its fork server's (the
+    pages a child shares with its server count in both: errs high): the sum of the running ones' peaks, or the
+    largest a replaced one reached if that was more (0 where none ever started)."""
+    running = sum(peak + c.server_mb() for c, (_, peak) in ((c, c.memory_mb()) for c in _children.values() if c.running)
+                  if peak == peak)
     return max(running, *(c.retired_peak_mb for c in _children.values()), 0.0)
+
+
+def preload() -> dict[str, object]:
+    """What a fork server (cwtest.frameworks.forkserver) imports for the children it forks: Keras on its backend
+    (the adapter imports it at first use) and the served functions."""
+    from cwtest.frameworks import imports, keras_in_this_process
+
+    imports.keras()
+    with keras_in_this_process():
+        return served()
+
+
+def run_forked(inbox: int, outbox: int, table: dict[str, object] | None) -> None:
+    """A child's loop, in a fork of a fork server that ran `preload` (its `table`), or in a started interpreter."""
+    from cwtest.frameworks import keras_in_this_process
+
+    with keras_in_this_process():  # a child serves its Keras itself, never through a child of its own
+        serve(_Channel(inbox, outbox), table)
 
 
 if __name__ == "__main__":
     # Served from the module under its own name, so that the handles it pickles name cwtest.frameworks.child.
-    from cwtest.frameworks import child as remote, keras_in_this_process
+    from cwtest.frameworks import child
 
-    with keras_in_this_process():  # a child serves its Keras itself, never through a child of its own
-        remote.serve(remote._Channel(int(sys.argv[1]), int(sys.argv[2])))
+    child.run_forked(int(sys.argv[1]), int(sys.argv[2]), None)

@@ -36,7 +36,8 @@ UNFINISHED = "interrupted"
 
 
 PEAK_RSS = "process_peak_rss_mb"  # the column: the peak resident memory of the test's process so far
-# The column: the peak of the Keras child processes the test's process started (where the Keras trainings run)
+# The column: the peak of the Keras child processes the test's process started (where the Keras trainings run),
+# with the fork servers they came from (cwtest.frameworks.child.children_peak_mb)
 CHILDREN_PEAK_RSS = "keras_children_peak_rss_mb"
 
 

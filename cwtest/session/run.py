@@ -363,7 +363,7 @@ class ReportWriter:
             # A worker and its Keras child each at its own peak: a bound on what they held at once.
             terminalreporter.write_line("cwtest: peak resident memory: " + ", ".join(
                 f"{worker} {(mb + self.children_peaks.get(worker, 0.0)) / 1024:.1f} GB"
-                + (f" ({mb / 1024:.1f} GB and its Keras child's {self.children_peaks[worker] / 1024:.1f} GB)"
+                + (f" ({mb / 1024:.1f} GB and its Keras processes' {self.children_peaks[worker] / 1024:.1f} GB)"
                    if worker in self.children_peaks else "") for worker, mb in sorted(self.peaks.items())))
         if self.outcome:
             terminalreporter.write_line(self.outcome)
