@@ -278,7 +278,10 @@ class RemoteKeras:
     def _renewed(self) -> None:
         """A fresh process in place of this one where it has grown past RECYCLE_MB and holds no model the parent
         refers to (or has ended): the parent's references to this object stay good."""
-        if self.running and (self.holds_models or not self.memory_mb()[0] > RECYCLE_MB):
+        # A forked child's resident set holds only the pages it has touched of what its server imported: with the
+        # server's, it is what a started child that imported Keras itself holds (errs high), so that the bound
+        # replaces a child after as many trainings either way (one VGG16 training on TensorFlow).
+        if self.running and (self.holds_models or not self.memory_mb()[0] + self.server_mb() > RECYCLE_MB):
             return
         self.retired_peak_mb = max(self.retired_peak_mb, self.memory_mb()[1] + self.server_mb())
         self._end_process()
