@@ -15,7 +15,7 @@ from replay import run_session
 from cwtest.cli import main
 from cwtest.report.compare import RULES, compare, metric_change, rule_for
 from cwtest.report.reader import read_report
-from cwtest.report.writer import SCHEMA_VERSION
+from cwtest.report.writer import CRASH_COLUMNS, SCHEMA_VERSION
 
 REGRESSED = "suites/trials/test_recorded.py::test_recorded_numbers_agree[vgg16-dual_train_5e67eae2]"
 REPO = Path(__file__).resolve().parents[1]
@@ -155,3 +155,14 @@ def test_the_baseline_is_never_overwritten(baseline, tmp_path, capsys):
     assert main(["compare", str(baseline), str(baseline), "--junit-xml", str(baseline)]) == 2
     assert "--junit-xml" in capsys.readouterr().err
     assert baseline.read_bytes() == before
+
+
+def test_a_report_with_a_crashed_row_is_read(baseline, tmp_path):
+    """A crashed test's row carries text columns (what its worker was running): they are read as text, not as
+    metrics, so that the report of a run with a crash can still be compared and plotted."""
+    columns, rows = _rows(baseline)
+    rows[0].update(outcome="crashed", crash_worker="gw0", crash_side="torch:cpu backward", crash_inputs="{}",
+                   reproducer="pytest x -p no:xdist")
+    crashed = _write(tmp_path / "crashed.csv", [*columns, *CRASH_COLUMNS], rows)
+    report = read_report(crashed, "report")
+    assert report.rows[rows[0]["nodeid"]]["crash_worker"] == "gw0" and not set(CRASH_COLUMNS) & set(report.metrics)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cwtest.core.errors import InputError
-from cwtest.report.writer import HEAD, SCHEMA_VERSION
+from cwtest.report.writer import CRASH_COLUMNS, HEAD, SCHEMA_VERSION
 
 VERSION_SUFFIX = "_version"
 
@@ -45,7 +45,7 @@ def version_columns(columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def metric_columns(columns: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(c for c in columns if c not in HEAD and c not in version_columns(columns))
+    return tuple(c for c in columns if c not in HEAD and c not in CRASH_COLUMNS and c not in version_columns(columns))
 
 
 def number(row: dict[str, str], column: str) -> float | None:

@@ -39,6 +39,8 @@ PEAK_RSS = "process_peak_rss_mb"  # the column: the peak resident memory of the 
 # The column: the peak of the Keras child processes the test's process started (where the Keras trainings run),
 # with the fork servers they came from (cwtest.frameworks.child.children_peak_mb)
 CHILDREN_PEAK_RSS = "keras_children_peak_rss_mb"
+# The text columns the controller adds to a crashed test's row (cwtest.session.run): what its worker was running.
+CRASH_COLUMNS = ("crash_worker", "crash_side", "crash_inputs", "reproducer")
 
 
 def peak_rss_mb() -> float:

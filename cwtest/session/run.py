@@ -26,7 +26,8 @@ from cwtest.report.summary import attribution_lines, compatibility_lines, decomp
 from cwtest.report.summary import lines as summary_lines
 from cwtest.core import events
 from cwtest.core.properties import CONTEXT, METRIC
-from cwtest.report.writer import CHILDREN_PEAK_RSS, PEAK_RSS, Collector, PartialRows, peak_rss_mb, render, write_atomically
+from cwtest.report.writer import (CHILDREN_PEAK_RSS, CRASH_COLUMNS, PEAK_RSS, Collector, PartialRows, peak_rss_mb, render,
+                                  write_atomically)
 from cwtest.session import blackbox, live
 from cwtest.session.options import spaced
 from cwtest.session.stash import SESSION_STARTED, SETTINGS
@@ -316,9 +317,8 @@ class ReportWriter:
         if record.get("nodeid") != report.nodeid:
             record = {}
         reproduce = record.get("reproduce") or self.rerun(report.nodeid)
-        details = {"crash_worker": worker, "crash_side": record.get("side", ""),
-                   "crash_inputs": blackbox.dumps(record["inputs"]) if "inputs" in record else "",
-                   "reproducer": reproduce}
+        details = dict(zip(CRASH_COLUMNS, (worker, record.get("side", ""),
+                                           blackbox.dumps(record["inputs"]) if "inputs" in record else "", reproduce)))
         self.collector.annotate(report.nodeid, details)
         self.crashes.append(f"{report.nodeid} killed worker {worker or '?'}"
                             + (f" in {details['crash_side']}" if details["crash_side"] else "")
