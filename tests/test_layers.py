@@ -246,6 +246,28 @@ def test_a_gradient_that_is_zero_in_exact_arithmetic_is_judged_against_float64()
     assert_within(values.errors(limit), limit, block.name, "gradients")
 
 
+
+def test_a_pair_of_keras_backends_is_held_to_torchs_round_off_not_to_the_reference_backends():
+    # Two Keras backends against torch's float64 gradient: the reference backend 1e-2 from it by a convention of its
+    # own (a gradient taken from the other side of a kink), the other backend on it. Measured from the reference's
+    # own distance, the other looked like round-off and a published difference of the reference passed on the pair
+    # (TensorFlow's SELU gradient at 0 against Keras on JAX); against torch's fp32 distance (1e-8) it fails.
+    import numpy as np
+
+    from cwtest.blocks.layer_parity import Values
+
+    exact = np.array([1.0, 0.5, -0.25])
+    torch_fp32, reference, other = exact + 1e-8, exact + [1e-2, 0, 0], exact.copy()
+    assert measure(reference, other, 0.0, exact).within_round_off
+    judged = measure(reference, other, 0.0, exact, round_off=torch_fp32)
+    assert not judged.within_round_off and judged.float64_ratio == pytest.approx(1e6)
+    # Both backends as far from float64 as torch's fp32 round-off: still round-off.
+    assert measure(exact + 2e-8, exact - 3e-8, 0.0, exact, round_off=torch_fp32).within_round_off
+    values = Values(("tensorflow:cpu", "keras-jax:cpu"), {"d input0": (reference, other, 1.0)},
+                    lambda: {"d input0": exact}, round_off={"d input0": torch_fp32})
+    with pytest.raises(AssertionError, match="1e[+]06x the round-off distance from the float64 result"):
+        assert_within(values.errors(32.0), 32.0, "selu", "gradients")
+
 def test_an_optimizer_step_that_cancels_is_judged_against_the_step():
     # A thorough-profile draw: Adam steps a parameter of 0.0034 by 0.0066 to -0.0032. 2.5 units of the
     # result apart (over 2 per step), 1.2 units of the step's own size: the subtraction's round-off.
