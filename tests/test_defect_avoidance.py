@@ -121,3 +121,30 @@ def test_a_half_gradient_with_a_bias_runs_in_float32_where_its_backend_sums_it_i
             assert not meets_in_half(frozenset({backend}), "forward", "conv2d", params)
     assert not meets_in_half(frozenset({"tensorflow"}), "gradients", "conv2d", float16)  # BiasAddGrad sums it right
     assert not meets_in_half(frozenset({"torch"}), "gradients", "conv2d", conv)
+
+
+def test_a_defect_fixed_inside_the_declared_range_is_present_only_on_the_releases_before_its_fix():
+    from dataclasses import replace
+    from importlib import metadata
+
+    from packaging.version import Version
+
+    installed = Version(metadata.version("keras"))
+    layernorm = DEFECTS["keras_layernorm_half_moments"]
+    assert layernorm.present == (installed < Version("3.6.0"))
+    assert replace(layernorm, fixed_in=None).present  # every release tried
+    assert replace(layernorm, fixed_in=f"{installed.major}.{installed.minor + 1}.0").present
+    assert not replace(layernorm, since=f"{installed.major}.{installed.minor + 1}.0", fixed_in=None).present
+    assert "before 3.6.0" in layernorm.releases
+
+
+@pytest.mark.parametrize("block, params", [
+    ("layernorm", {"inputs": [[2, 3, 4]], "axis": 2, "dtype": "float16"}),
+    ("groupnorm", {"inputs": [[3, 8, 4]], "groups": 2, "dtype": "bfloat16"})])
+def test_a_half_normalization_runs_in_float32_only_on_the_keras_releases_that_computed_its_moments_in_the_half_type(
+        block, params):
+    defect = DEFECTS[f"keras_{block}_half_moments"]
+    for backends in (frozenset({"tensorflow"}), frozenset({"jax"}), KERAS_TORCH):
+        for check in ("forward", "gradients"):
+            assert meets_in_half(backends, check, block, params) == defect.present
+            assert not meets_in_half(backends, check, block, {**params, "dtype": "float32"})

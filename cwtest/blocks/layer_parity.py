@@ -97,7 +97,8 @@ def keras_layout(module, depthwise: bool, values: dict) -> dict:
     for key in KERAS_ORDER:
         if key in values:
             array = values[key]
-            if key == "weight":
+            # A LayerNorm's weight has the shape of what it normalizes, on both sides.
+            if key == "weight" and not hasattr(module, "normalized_shape"):
                 array = keras_kernel(array, (chw[1], chw[2], chw[0]) if chw else None,
                                      module.groups if depthwise else None)
             out[key] = np.ascontiguousarray(array)
@@ -156,10 +157,26 @@ def _forward_scale(block, module, xs: list[np.ndarray]) -> float:
     Block.forward_scale): nothing, the size of the terms they sum, or the largest input."""
     if block.forward_scale == "terms":
         return _torch().terms_scale(module, xs)
+    if block.forward_scale == "normalized":
+        return _torch().normalized_scale(module, xs)
     if block.forward_scale == "inputs":
         return max(float(np.abs(x).max()) for x in xs)
     return 0.0
 
+
+
+# The gradient scales whose blocks are measured against each gradient's terms too, where one is over its limit.
+_BY_TERMS = ("terms", "normalized")
+
+
+def _upstream_scale(against: str, module, xs: list[np.ndarray], cotangent: np.ndarray) -> float:
+    """What a block's gradients are measured against besides the largest of them (Block.gradient_scale): the
+    largest upstream gradient ("cotangent"), or that over a normalization's spread ("normalized"); else nothing."""
+    if against == "cotangent":
+        return float(np.abs(cotangent).max())
+    if against == "normalized":
+        return _torch().normalized_scale(module, xs, cotangent)
+    return 0.0
 
 def _in_keras_layout(module, model, input_grads: list[np.ndarray], grads: dict[str, np.ndarray]) -> dict:
     """Gradients keyed as `_gradients` keys them, weights in Keras's layout."""
@@ -184,16 +201,15 @@ def _gradients(module, model, torch_run, xs, training, against: str) -> Values:
     # Gradients are derivatives of one scalar: one scale for all. One that cancels to nearly
     # nothing (a conv bias before a training-mode BatchNorm is exactly zero in exact
     # arithmetic) holds round-off of the others' size, not an error of its own size.
-    scale = max(float(np.abs(a).max(initial=0.0)) for a in ours.values())
-    if against == "cotangent":
-        scale = max(scale, float(np.abs(cotangent).max()))
+    scale = max(max(float(np.abs(a).max(initial=0.0)) for a in ours.values()),
+                _upstream_scale(against, module, xs, cotangent))
 
     def float64() -> dict[str, np.ndarray]:
         return _in_keras_layout(module, model, *_torch().float64_gradients(module, xs, cotangent, training))
 
     return Values((str(TORCH_CPU), str(keras_cpu())),
                   {what: (a, np.asarray(theirs[what]), scale) for what, a in ours.items()}, float64,
-                  (lambda: _torch().gradient_terms(module, xs, cotangent, training)) if against == "terms" else None,
+                  (lambda: _torch().gradient_terms(module, xs, cotangent, training)) if against in _BY_TERMS else None,
                   cotangent)
 
 
@@ -268,16 +284,15 @@ def half_gradient_judgements(block, params: dict) -> dict[str, Judgement]:
     exact = _in_keras_layout(module, model, *_torch().float64_gradients(exact_module, xs, cotangent, training))
     events.note(side=f"{keras_cpu()} forward and backward in {dtype}")
     theirs = _gradients(module, model, torch_run, xs, training, block.gradient_scale).quantities
-    scale = max(float(np.abs(a).max(initial=0.0)) for a in exact.values())
-    if block.gradient_scale == "cotangent":
-        scale = max(scale, float(np.abs(cotangent).max()))
+    scale = max(max(float(np.abs(a).max(initial=0.0)) for a in exact.values()),
+                _upstream_scale(block.gradient_scale, exact_module, xs, cotangent))
 
     def judgements(scales: dict[str, float]) -> dict[str, Judgement]:
         return {what: half_judged(other, ours, exact[what], dtype, max(scale, scales.get(what, 0.0)))
                 for what, (ours, other, _) in theirs.items()}
 
     found = judgements({})
-    if block.gradient_scale == "terms" and not all(j.passed for j in found.values()):
+    if block.gradient_scale in _BY_TERMS and not all(j.passed for j in found.values()):
         found = judgements(_torch().gradient_terms(exact_module, xs, cotangent, training))
     return found
 
@@ -351,21 +366,20 @@ def device_values(block, params: dict, source, target, check: str = "forward") -
     training = params.get("training", block.training)
     xs = inputs_for(params)
     gradients = check == "gradients"
-    found, cotangent_scale = [], 0.0
+    found, cotangent = [], None
     for side in (source, target):
         events.note(side=str(side))
         run = _torch().run(copy.deepcopy(module), xs, training, params["seed"] + 1 if gradients else None, side)
         if gradients:
-            cotangent_scale = float(np.abs(run.cotangent).max())
+            cotangent = run.cotangent
             found.append({**{f"d input{i}": g for i, g in enumerate(run.input_grads)},
                           **{f"d {n}": g for n, g in run.grads.items()}})
         else:
             found.append({"output": run.output, **run.state})
     reference, other = found
     # As in `compare`: gradients of one scalar share one scale; a state tensor is measured on its own.
-    scale = max(float(np.abs(a).max(initial=0.0)) for a in reference.values()) if gradients else 0.0
-    if block.gradient_scale == "cotangent":
-        scale = max(scale, cotangent_scale)
+    scale = max(max(float(np.abs(a).max(initial=0.0)) for a in reference.values()),
+                _upstream_scale(block.gradient_scale, module, xs, cotangent)) if gradients else 0.0
     scales = {k: scale for k in reference}
     if check == "forward":
         scales["output"] = _forward_scale(block, module.train(training), xs)

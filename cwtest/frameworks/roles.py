@@ -179,6 +179,10 @@ class ReferenceCases(Protocol):
     def terms_scale(self, module: object, xs: list[np.ndarray]) -> float:
         """The size of the products the module's outputs sum."""
 
+    def normalized_scale(self, module: object, xs: list[np.ndarray], cotangent: np.ndarray | None = None) -> float:
+        """The size of the terms a normalization's outputs (with `cotangent`: its input gradients) are the
+        difference of."""
+
     def float64_gradients(self, module: object, xs: list[np.ndarray], cotangent: np.ndarray, training: bool
                           ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
         """The case's input and parameter gradients in float64."""

@@ -44,14 +44,27 @@ class Defect:
     # The first release of `framework` that has it (bisected over the releases the extras admit); None: every
     # release tried. Older releases must compute right: its test asserts that there.
     since: str | None = None
+    # The first release that computes right again (bisected likewise); None: no release the extras admit. Releases
+    # from it on must compute right: a defect fixed inside the declared range stays catalogued for the older ones.
+    fixed_in: str | None = None
 
     @property
     def present(self) -> bool:
         """Whether the installed `framework` is a release that has it."""
+        if self.since is None and self.fixed_in is None:
+            return True  # every release tried: no need to know which is installed (tensorflow-cpu names itself so)
         try:
-            return self.since is None or Version(metadata.version(self.framework)) >= Version(self.since)
+            installed = Version(metadata.version(self.framework))
         except metadata.PackageNotFoundError:
             return False
+        return ((self.since is None or installed >= Version(self.since))
+                and (self.fixed_in is None or installed < Version(self.fixed_in)))
+
+    @property
+    def releases(self) -> str:
+        """The releases of `framework` that have it, in words."""
+        first = f"{self.since} and later" if self.since else "every release tried"
+        return first + (f" before {self.fixed_in}" if self.fixed_in else "")
 
     @property
     def script(self) -> Path:
@@ -132,6 +145,66 @@ DEFECTS = {d.name: d for d in (
            "not yet reported; tensorflow/tensorflow#48773 (AvgPoolGrad wrong in some shapes, 2021) was closed as "
            "stale once float32, oneDNN's, computed right (docs/defects/tensorflow_avgpool_grad_oversized_window.md)",
            "tensorflow_avgpool_grad_oversized_window.py", None, met_on=("tensorflow",)),
+    Defect("tensorflow_elu_selu_exp_minus_one", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
+           "tf.nn.elu and tf.nn.selu (the Elu and Selu kernels, which Keras's ELU and SELU run) compute exp(x) - 1 "
+           "for a negative x, which cancels near zero: off by a rounding of 1 whatever the result's size, 19% at "
+           "x = -1e-7 and 100% (a result of 0) at -1e-8; torch and JAX use expm1",
+           "tf.nn.elu at x = -1e-7 in float32: -1.19e-7 for -1.00e-7; at -1e-3, 1e-5 relative (the layer suite's "
+           "elu at an input scale of 1e-3: 160 eps units of its largest output)",
+           "on TensorFlow the layer suite draws ELU's inputs at scales of 0.1 and up (`avoids_tensorflow_elu`), "
+           "where an error of a rounding of 1 is a few eps units of the largest output, and judges a half ELU in "
+           "float32 (`meets_in_half`: in bfloat16 18% off at x = -0.01); SELU's harmonized twin "
+           "computes with expm1 (its gradient at 0 is harmonized: selu_gradient_at_zero)",
+           "tensorflow/tensorflow#116943 (open; fix proposed in tensorflow/tensorflow#116947)",
+           "tensorflow_elu_selu_exp_minus_one.py", None, met_on=("tensorflow",), shows_in=("forward",)),
+    Defect("tensorflow_elu_grad_from_output", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
+           "the gradient of tf.nn.elu (Keras's ELU on TensorFlow) is computed from the output as output + 1, which "
+           "has lost exp(x)'s low digits where x is far below zero: 0 at x = -20 for exp(-20) = 2.1e-9, 4e-4 off "
+           "at -10; torch and JAX differentiate exp(x) itself",
+           "d/dx tf.nn.elu(x) in float32 at x = -20, -16, -10: 0, 1.19e-7, 4.5419e-5 for 2.06e-9, 1.125e-7, "
+           "4.5400e-5 (a thorough draw of the layer suite's elu: 83 eps units of its lone, tail gradient)",
+           "the layer suite measures an activation's gradient against the cotangent's size (cwtest.registries.layers), "
+           "and this error is at most a rounding of it",
+           "tensorflow/tensorflow#124833 (fixed after 2.21 by tensorflow/tensorflow#124902)",
+           "tensorflow_elu_grad_from_output.py", None, met_on=("tensorflow",)),
+    Defect("tensorflow_gelu_tanh_float16_grad", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
+           "the gradient of tf.nn.gelu(approximate=True) (Keras's gelu on TensorFlow) in float16 is NaN where |x| "
+           "is 256 or more: x ** 3 and x ** 2 overflow float16, and the derivative multiplies that infinity by "
+           "tanh's zero slope; the exact gradient, 0 or 1, is what torch's float16 GELU gives",
+           "d/dx tf.nn.gelu(x, approximate=True) in float16 at x = -2000, -300, 300, 2000: NaN each",
+           "the layer suite judges a float16 gelu gradient of the tanh form on TensorFlow in float32 "
+           "(`meets_in_half`)",
+           "not yet reported (docs/defects/gelu_tanh_float16_grad.md)",
+           "tensorflow_gelu_tanh_float16_grad.py", None, met_on=("tensorflow",)),
+    Defect("jax_gelu_tanh_float16_grad", "jax", "JAX 0.10.2 and 0.4.30 (CPU), with Keras 3.15.1",
+           "the gradient of jax.nn.gelu(approximate=True) (Keras's gelu on JAX) in float16 is NaN where |x| is 256 "
+           "or more, as TensorFlow's (tensorflow_gelu_tanh_float16_grad)",
+           "jax.grad of jax.nn.gelu(x, approximate=True).sum() in float16 at x = -2000, -300, 300, 2000: NaN each",
+           "the layer suite judges a float16 gelu gradient of the tanh form on JAX in float32 (`meets_in_half`)",
+           "not yet reported (docs/defects/gelu_tanh_float16_grad.md)",
+           "jax_gelu_tanh_float16_grad.py", None, met_on=("jax",)),
+    Defect("keras_layernorm_half_moments", "keras", "Keras 3.5.0 (bisected over 3.5.0 to 3.15.1) on TensorFlow "
+           "2.21.0, JAX 0.10.2 and torch 2.14.1",
+           "LayerNormalization built with a half dtype computes its mean and variance in that type: in float16 "
+           "the variance of inputs of about 1e3 overflows and every output is off by up to 3; in bfloat16 the "
+           "moments lose all but 8 bits (off by up to 3 as well)",
+           "LayerNormalization(axis=-1, epsilon=1e-3, dtype='float16') over a (2, 3, 4) input of normal values "
+           "times 1e3: largest error 3.1 against the normalized input, Keras 3.6.0's 7e-4",
+           "the layer suite judges a half-type layer normalization in float32 on these releases (`meets_in_half`)",
+           "keras-team/keras#20257 (fixed in 3.6.0: the moments upcast to float32)",
+           "keras_layernorm_half_moments.py", None, met_on=("tensorflow", "jax", "torch"),
+           shows_in=("forward", "gradients"), fixed_in="3.6.0"),
+    Defect("keras_groupnorm_half_moments", "keras", "Keras 3.5.0 and 3.6.0 (bisected over 3.5.0 to 3.15.1) on "
+           "TensorFlow 2.21.0, JAX 0.10.2 and torch 2.14.1",
+           "GroupNormalization built with a half dtype computes its group moments in that type, as "
+           "keras_layernorm_half_moments: in float16 the variance of inputs of about 1e3 overflows (Keras on "
+           "torch keeps bfloat16's moments in float32)",
+           "GroupNormalization(groups=2, epsilon=1e-3, dtype='float16') over a (3, 8, 4) input of normal values "
+           "times 1e3: largest error 7.2 against the normalized groups, Keras 3.7.0's 1.2e-3",
+           "the layer suite judges a half-type group normalization in float32 on these releases (`meets_in_half`)",
+           "keras-team/keras#20385 (fixed in 3.7.0: the group moments computed in float32)",
+           "keras_groupnorm_half_moments.py", None, met_on=("tensorflow", "jax", "torch"),
+           shows_in=("forward", "gradients"), fixed_in="3.7.0"),
     Defect("jax_half_bias_grad_sum", "jax", "JAX 0.10.2 and 0.4.30 (CPU), with Keras 3.15.1",
            "the gradient of a bias added by broadcasting (every Keras Conv2D and Dense bias on JAX) sums the upstream "
            "gradient in the half type on the CPU: over a few thousand positions off by a sixth of the sum in "
@@ -153,7 +226,8 @@ def avoids_defects(keras_backends: frozenset[str], check: str, block: str, param
             and avoids_onednn_conv1x1(keras_backends, check, block, params)
             and avoids_keras_tf_add_bias_axis(keras_backends, check, block, params)
             and avoids_keras_torch_avgpool_same(keras_backends, check, block, params)
-            and avoids_tensorflow_avgpool_grad(keras_backends, check, block, params))
+            and avoids_tensorflow_avgpool_grad(keras_backends, check, block, params)
+            and avoids_tensorflow_elu(keras_backends, check, block, params))
 
 
 def meets_in_half(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
@@ -163,7 +237,20 @@ def meets_in_half(keras_backends: frozenset[str], check: str, block: str, params
     bias_sum = bool(params.get("bias")) and (
         (dtype == "bfloat16" and _met("tensorflow_bf16_bias_add_grad", keras_backends, check))
         or (dtype != "float32" and _met("jax_half_bias_grad_sum", keras_backends, check)))
-    return bias_sum or (dtype == "float16" and _oversized_same_avgpool(keras_backends, check, block, params))
+    # Keras's gelu of the tanh form, the published case's keras.ops.gelu included (its default form).
+    tanh_gelu = block == "gelu" and params.get("approximate", True)
+    gelu_overflow = dtype == "float16" and tanh_gelu and (_met("tensorflow_gelu_tanh_float16_grad", keras_backends, check)
+                                                          or _met("jax_gelu_tanh_float16_grad", keras_backends, check))
+    # tensorflow_elu_selu_exp_minus_one in a half type: exp(x) rounded to it, then 1 taken off (18% off at x = -0.01
+    # in bfloat16) at every input scale.
+    half_elu = dtype != "float32" and block == "elu" and _met("tensorflow_elu_selu_exp_minus_one", keras_backends,
+                                                                   check)
+    # Keras releases that computed a half-type normalization's moments in that type.
+    half_moments = dtype != "float32" and (
+        (block == "layernorm" and _met("keras_layernorm_half_moments", keras_backends, check))
+        or (block == "groupnorm" and _met("keras_groupnorm_half_moments", keras_backends, check)))
+    return (bias_sum or gelu_overflow or half_elu or half_moments
+            or (dtype == "float16" and _oversized_same_avgpool(keras_backends, check, block, params)))
 
 
 def _onednn_off() -> bool:
@@ -189,6 +276,17 @@ def avoids_tensorflow_avgpool_grad(keras_backends: frozenset[str], check: str, b
     eigen = dtype_of(params) == "float16" or _onednn_off()
     return not (eigen and _oversized_same_avgpool(keras_backends, check, block, params))
 
+
+
+# The smallest input scale at which tensorflow_elu_selu_exp_minus_one's error, a rounding of 1 in the worst element,
+# is within a few eps units of an ELU's largest output (about the scale): at 0.1, 2.5 units.
+_ELU_SMALLEST_SCALE = 0.1
+
+
+def avoids_tensorflow_elu(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
+    """False for an ELU whose inputs are drawn at a scale under 0.1, on TensorFlow (tensorflow_elu_selu_exp_minus_one)."""
+    met = _met("tensorflow_elu_selu_exp_minus_one", keras_backends, check)
+    return not (met and block == "elu" and params.get("scale", 1.0) < _ELU_SMALLEST_SCALE)
 
 def _met(name: str, keras_backends: frozenset[str], check: str) -> bool:
     defect = DEFECTS[name]

@@ -105,6 +105,31 @@ DIFFERENCES = {d.name: d for d in (
                "torch updates the running variance with the unbiased batch variance (n/(n-1)), Keras with "
                "the biased one",
                "a Keras BatchNormalization that updates with the unbiased variance", ("forward",)),
+    Difference("layernorm_epsilon",
+               "LayerNormalization's epsilon defaults to 1e-3 in Keras, nn.LayerNorm's eps to 1e-5 in torch",
+               "pass epsilon to both", ("forward", "gradients")),
+    Difference("groupnorm_epsilon",
+               "GroupNormalization's epsilon defaults to 1e-3 in Keras, nn.GroupNorm's eps to 1e-5 in torch",
+               "pass epsilon to both", ("forward", "gradients")),
+    Difference("gelu_ops_tanh_default",
+               "keras.ops.gelu, which a custom Keras layer calls, defaults to the tanh approximation "
+               "(approximate=True); torch.nn.GELU and keras.activations.gelu default to the exact, erf form: "
+               "up to about 4.7e-4 apart near x = -2",
+               "pass approximate to both (keras.activations.gelu(approximate=...), torch.nn.GELU(approximate='tanh' "
+               "or 'none'))", ("forward", "gradients")),
+    Difference("leaky_relu_negative_slope",
+               "LeakyReLU's slope below zero defaults to 0.01 in torch, 0.3 in keras.layers.LeakyReLU (and 0.2 in "
+               "keras.activations.leaky_relu)",
+               "pass negative_slope to both", ("forward", "gradients")),
+    Difference("leaky_relu_gradient_at_zero",
+               "Keras on JAX (jax.nn.leaky_relu: where(x >= 0, x, slope * x)) gives LeakyReLU a gradient of 1 at "
+               "x = 0; torch, and Keras on TensorFlow and on torch, give it the negative slope",
+               "a Keras LeakyReLU computed as where(x > 0, x, slope * x)", ("gradients",), only_on=("jax",)),
+    Difference("selu_gradient_at_zero",
+               "Keras on TensorFlow (its SeluGrad kernel) gives SELU a gradient of scale (1.0507) at x = 0; torch, "
+               "and Keras on JAX and on torch, give it scale * alpha (1.7581), the negative side's",
+               "a Keras SELU computed as scale * where(x > 0, x, alpha * expm1(x))", ("gradients",),
+               only_on=("tensorflow",)),
     Difference("same_padding_stride2",
                "Keras padding='same' with stride 2 on an even size pads only (or more) at the bottom/right, "
                "torch padding=k//2 pads both sides: same shape, grid shifted by a pixel",

@@ -25,6 +25,13 @@ KERAS_PADDING = "drawn: valid or same (with every stride: same pads the odd pixe
 DATA_FORMAT = "drawn: channels_last or channels_first (the input transposed before, the output after)"
 STRIDES = "drawn: 1 to 3 per axis, square or rectangular, smaller than, equal to or larger than the window"
 INPLACE = "irrelevant: the same values in place"
+_ACTIVATION_FUNCTION = "the keras.activations function named beside"
+_INPLACE = ("selu", "silu", "mish", "relu6", "hard_sigmoid", "hard_swish")  # the torch activations that take inplace
+
+_KERAS_NORM = {"epsilon": "torch's eps (the published case: Keras's default)", "center": "torch's affine and bias",
+               "scale": "torch's affine", "beta_initializer": INITIALIZER, "gamma_initializer": INITIALIZER,
+               "beta_regularizer": REGULARIZER, "gamma_regularizer": REGULARIZER, "beta_constraint": CONSTRAINT,
+               "gamma_constraint": CONSTRAINT}
 
 _CONV_TORCH = {
     "in_channels": SHAPE, "out_channels": "drawn (filters)", "kernel_size": "drawn: 1 to 5 per axis, square or "
@@ -78,6 +85,23 @@ ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
             "renorm_clipping": "out of scope: as renorm", "renorm_momentum": "out of scope: as renorm",
             "synchronized": "out of scope: statistics across devices; one device here"},
     },
+    "layernorm": {
+        "torch.nn.LayerNorm": {
+            "normalized_shape": "the drawn input's last axis, or for tokens its last two",
+            "eps": "drawn: torch's default, 1e-5, 1e-3 or 1e-6 (layernorm_epsilon keeps the defaults)",
+            "elementwise_affine": "drawn (affine)", "bias": "drawn where affine: a scale without an offset",
+            "device": DEVICE, "dtype": DTYPE},
+        "keras.layers.LayerNormalization": {**_KERAS_NORM, "axis": "-1, or [-2, -1] as torch's normalized_shape"},
+    },
+    "groupnorm": {
+        "torch.nn.GroupNorm": {
+            "num_groups": "drawn: 1 to 4", "num_channels": SHAPE,
+            "eps": "drawn: torch's default, 1e-5, 1e-3 or 1e-6 (groupnorm_epsilon keeps the defaults)",
+            "affine": "drawn", "bias": "drawn where affine: a scale without an offset", "device": DEVICE,
+            "dtype": DTYPE},
+        "keras.layers.GroupNormalization": {**_KERAS_NORM, "groups": "torch's num_groups",
+                                            "axis": "-1, or 1 for a channels-first case"},
+    },
     "maxpool": {
         "torch.nn.MaxPool2d": {
             "kernel_size": "drawn, as Keras's pool_size", "stride": "drawn, as Keras's strides",
@@ -127,6 +151,43 @@ ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
     "softmax": {
         "torch.nn.Softmax": {"dim": "drawn: an image's channels or a spatial axis, a matrix's last axis"},
         "keras.layers.Softmax": {"axis": "drawn, as torch's dim in Keras's axis order"},
+    },
+    "log_softmax": {
+        "torch.nn.LogSoftmax": {"dim": "drawn: an image's channels or a spatial axis, a matrix's last axis"},
+        "keras.layers.Activation": {"activation": "keras.activations.log_softmax"},
+        "keras.activations.log_softmax": {"x": "the block's input", "axis": "drawn, as torch's dim in Keras's axis order"},
+    },
+    "leaky_relu": {
+        "torch.nn.LeakyReLU": {"negative_slope": "drawn: 0.01, 0.1, 0.2 or 0.3; each side's default in the published "
+                               "case (leaky_relu_negative_slope)", "inplace": INPLACE},
+        "keras.layers.LeakyReLU": {"negative_slope": "drawn, as torch's"},
+    },
+    "elu": {
+        "torch.nn.ELU": {"alpha": "drawn: 1, 0.5 or 2", "inplace": INPLACE},
+        "keras.layers.ELU": {"alpha": "drawn, as torch's"},
+    },
+    "gelu": {
+        "torch.nn.GELU": {"approximate": "drawn: 'none' or 'tanh'; the default ('none') in the published case"},
+        "keras.layers.Activation": {"activation": _ACTIVATION_FUNCTION},
+        "keras.activations.gelu": {"x": "the block's input", "approximate": "drawn, as torch's"},
+        "keras.ops.gelu": {"x": "the block's input", "approximate": "its default (True) in the published case "
+                           "(gelu_ops_tanh_default)"},
+    },
+    **{block: {torch_class: {"inplace": INPLACE} if block in _INPLACE else {},
+               "keras.layers.Activation": {"activation": _ACTIVATION_FUNCTION},
+               f"keras.activations.{function}": {"x": "the block's input"}}
+       for block, torch_class, function in (
+           ("selu", "torch.nn.SELU", "selu"), ("silu", "torch.nn.SiLU", "silu"), ("mish", "torch.nn.Mish", "mish"),
+           ("softsign", "torch.nn.Softsign", "softsign"), ("tanh", "torch.nn.Tanh", "tanh"),
+           ("sigmoid", "torch.nn.Sigmoid", "sigmoid"), ("relu6", "torch.nn.ReLU6", "relu6"),
+           ("hard_sigmoid", "torch.nn.Hardsigmoid", "hard_sigmoid"),
+           ("hard_swish", "torch.nn.Hardswish", "hard_silu"))},
+    "softplus": {
+        "torch.nn.Softplus": {"beta": "its default, 1: Keras's softplus has none",
+                              "threshold": "its default, 20: above it torch returns the input (Keras's softplus "
+                                           "computes log1p(exp(x)), equal in float32 there)"},
+        "keras.layers.Activation": {"activation": _ACTIVATION_FUNCTION},
+        "keras.activations.softplus": {"x": "the block's input"},
     },
     "dropout": {
         "torch.nn.Dropout": {"p": "drawn: 0 to 0.9 at inference, 0 in training", "inplace": INPLACE},

@@ -135,6 +135,33 @@ def offset_batchnorm_params(draw):
             "distribution": "normal", "offset": draw(st.sampled_from([100.0, 1000.0]))}
 
 
+
+# Layer and group normalization: epsilon drawn as BatchNorm's (None: each framework's default; a kept
+# layernorm_epsilon or groupnorm_epsilon compares the defaults), a learnable scale and offset, a scale alone or
+# neither. The inputs' scales include 1e-3, where a variance of 1e-6 meets an epsilon of 1e-5 or 1e-3.
+def _norm_options(draw) -> dict:
+    affine = draw(st.booleans())
+    return {"epsilon": draw(st.sampled_from([None, 1e-5, 1e-3, 1e-6])), "affine": affine,
+            "center": affine and draw(st.booleans())}
+
+
+@st.composite
+def layernorm_params(draw):
+    """A transformer's (batch, tokens, features) or a matrix (batch, features), normalized over its last axis or,
+    for tokens, its last two (`axes`)."""
+    batch, features = draw(st.integers(1, 3)), draw(st.integers(1, 16))
+    shape = (batch, draw(st.integers(1, 6)), features) if draw(st.booleans()) else (batch, features)
+    return case(draw, shape, axes=draw(st.sampled_from([1, 2])) if len(shape) == 3 else 1, **_norm_options(draw))
+
+
+@st.composite
+def groupnorm_params(draw):
+    """An image whose channels split into 1 (layer normalization over C, H, W) to 4 groups of 1 (instance
+    normalization) to 3 channels, channels last or first; at least 2 by 2 (torch refuses a group of one value)."""
+    groups = draw(st.integers(1, 4))
+    shape = image(draw, min_size=2, channels=groups * draw(st.integers(1, 3)))
+    return case(draw, shape, groups=groups, data_format=draw(DATA_FORMATS), **_norm_options(draw))
+
 @st.composite
 def pool_params(draw):
     # Windows smaller than, equal to and larger than the stride, rectangular ones, `same` (which pads more
@@ -165,6 +192,20 @@ def padding_params(draw):
 @st.composite
 def image_params(draw):
     return case(draw, image(draw))
+
+
+# --- elementwise activations ------------------------------------------------------------------------
+
+@st.composite
+def activation_params(draw, kinks: tuple[float, ...] = (), **options: st.SearchStrategy):
+    """An elementwise activation on an image, with its options drawn. `kinks`: where its derivative jumps, put in a
+    quarter of every example's inputs (inputs_for): which side of a kink each framework's gradient takes is a
+    convention, and a normal draw meets an exact kink too seldom to test it."""
+    return case(draw, image(draw), kinks=kinks, **{name: draw(strategy) for name, strategy in options.items()})
+
+
+NEGATIVE_SLOPES = st.sampled_from([0.01, 0.1, 0.2, 0.3])  # torch's default, others, Keras's two defaults
+ELU_ALPHAS = st.sampled_from([1.0, 0.5, 2.0])
 
 
 @st.composite
@@ -255,7 +296,10 @@ def inputs_for(params: dict) -> list[np.ndarray]:
             values = np.round(values * 2) / 2
         elif params.get("distribution") == "zeros":
             values = np.where(rng.random(shape) < 0.5, 0.0, values)
-        arrays.append(rounded(params.get("offset", 0.0) + values * params.get("scale", 1.0), dtype_of(params)))
+        values = params.get("offset", 0.0) + values * params.get("scale", 1.0)
+        if params.get("kinks"):  # after the scale: a kink is where it is whatever the inputs' spread
+            values = np.where(rng.random(shape) < 0.25, rng.choice(params["kinks"], shape), values)
+        arrays.append(rounded(values, dtype_of(params)))
     return arrays
 
 

@@ -41,7 +41,9 @@ class Block:
     # than the products they add up. fp32 round-off of a sum is bounded by the size of its terms
     # (|fl(w.x) - w.x| <= n * eps * |w|.|x|), not of its result. Or "inputs" (the largest input), for a
     # block that subtracts terms of its inputs' size: a cross-entropy from logits z is
-    # logsumexp(z) - z_y, which cancels to nearly nothing where the right class takes all the probability.
+    # logsumexp(z) - z_y, which cancels to nearly nothing where the right class takes all the probability. Or
+    # "normalized", for a layer or group normalization: the largest |x| / sqrt(var + eps) * |gamma| + |beta|
+    # (cwtest.adapters.torch.cases.normalized_scale), whose difference its output is.
     forward_scale: str = "output"
     tolerance: Tolerance = Tolerance()
     # Whether a half-type draw's gradients are judged in that type (else in float32). Not for a block that puts a
@@ -77,6 +79,15 @@ BLOCKS = (
     Block("batchnorm_train_offset", cases.offset_batchnorm_params(), "batchnorm",
           differences=("bn_one_pass_variance",), checks=("forward",), training=True,
           forward_scale="inputs"),
+    # Normalizations: a group of equal values (one feature, ties) normalizes to exactly beta on torch and to a
+    # rounding of x / s off it on Keras (thorough draw: one feature, 192.7 eps units of the output): measured
+    # against their terms, forward and gradients (whose (g - mean(g) - xhat * mean(g * xhat)) * gamma / s cancels
+    # to exactly zero over two features: torch 0, Keras 1.2e-10 at an input scale of 1e3, 512 times torch's
+    # distance from float64).
+    Block("layernorm", cases.layernorm_params(), "layernorm", differences=("layernorm_epsilon",),
+          forward_scale="normalized", gradient_scale="normalized"),
+    Block("groupnorm", cases.groupnorm_params(), "groupnorm", differences=("groupnorm_epsilon",),
+          forward_scale="normalized", gradient_scale="normalized"),
     Block("maxpool", cases.pool_params(), "maxpool"),
     # Means: sums of inputs, against their terms as well (a thorough draw: 36 values whose mean
     # cancelled to 7.4e-4, 75.3 units of it apart; 0.07 units of the mean of |inputs|).
@@ -95,6 +106,36 @@ BLOCKS = (
     # logits scaled by 10 reached 2258 (max abs 5.9e-8 on a result of 2.2e-4). Against |g|: worst
     # 1.4 units over 300 examples (thorough profile), under the default gradient tolerance.
     Block("softmax", cases.softmax_params(), "softmax", gradient_scale="cotangent"),
+    # log(softmax): the logits less their logsumexp, which cancels to nearly nothing where one class takes all the
+    # probability (measured against the logits, as the cross-entropies); its gradient g - softmax * sum(g)
+    # cancels as softmax's does (measured against the cotangent).
+    Block("log_softmax", cases.softmax_params(), "log_softmax", gradient_scale="cotangent", forward_scale="inputs"),
+    # Elementwise activations, each with the points where its derivative jumps in every example (kinks). A gradient
+    # g * f'(x) is measured against the cotangent g (f' is at most 2, ELU's at alpha 2): the frameworks compute f' from
+    # terms of size 1 that cancel in its tails (1 - tanh(x)^2, sigmoid * (1 - sigmoid), ELU's output + 1, GELU's
+    # (1 + erf(x / sqrt 2)) / 2), and a thorough draw's lone element in a tail then differed by 308 (tanh), 83
+    # (elu) and 64203 (gelu, at 3e-30) units of that gradient, each a rounding of g. GELU's forward x * Phi(x),
+    # against the inputs: Phi(x) = (1 + erf(x / sqrt 2)) / 2 cancels where x is far below zero.
+    Block("leaky_relu", cases.activation_params(kinks=(0.0,), negative_slope=cases.NEGATIVE_SLOPES), "leaky_relu",
+          differences=("leaky_relu_negative_slope", "leaky_relu_gradient_at_zero"), gradient_scale="cotangent"),
+    Block("elu", cases.activation_params(kinks=(0.0,), alpha=cases.ELU_ALPHAS), "elu", gradient_scale="cotangent"),
+    Block("selu", cases.activation_params(kinks=(0.0,)), "selu", differences=("selu_gradient_at_zero",),
+          gradient_scale="cotangent"),
+    Block("gelu", cases.activation_params(approximate=st.booleans()), "gelu", differences=("gelu_ops_tanh_default",),
+          gradient_scale="cotangent", forward_scale="inputs"),
+    Block("silu", cases.activation_params(), "silu", gradient_scale="cotangent"),
+    Block("mish", cases.activation_params(), "mish", gradient_scale="cotangent"),
+    Block("softplus", cases.activation_params(), "softplus", gradient_scale="cotangent"),
+    Block("softsign", cases.activation_params(kinks=(0.0,)), "softsign", gradient_scale="cotangent"),
+    Block("tanh", cases.activation_params(), "tanh", gradient_scale="cotangent"),
+    Block("sigmoid", cases.activation_params(), "sigmoid", gradient_scale="cotangent"),
+    Block("relu6", cases.activation_params(kinks=(0.0, 6.0)), "relu6", gradient_scale="cotangent"),
+    Block("hard_sigmoid", cases.activation_params(kinks=(-3.0, 3.0)), "hard_sigmoid", gradient_scale="cotangent"),
+    # Keras computes hard swish as x * relu6(x + 3) / 6, rounding x + 3 to a half type first: an x within half a
+    # rounding of 3 lands on relu6's kink at 6 and takes its other side's gradient (thorough draw, bfloat16:
+    # 2.984375 + 3 rounds to 6, Keras's gradient 1, torch's 1.49). Its half gradients are judged in float32.
+    Block("hard_swish", cases.activation_params(kinks=(-3.0, 3.0)), "hard_swish", gradient_scale="cotangent",
+          half_gradients=False),
     Block("add", cases.two_images_params(same_channels=True), "add"),
     Block("concatenate", cases.two_images_params(same_channels=False), "concatenate"),
     Block("dropout_inference", cases.dropout_params(st.floats(0.0, 0.9)), "dropout"),

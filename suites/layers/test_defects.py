@@ -6,7 +6,7 @@ reproducer ran the defective kernel: it fails while the framework computes wrong
 (failing the run) once a release fixes it, so that the catalogue entry is retired. Where another
 kernel ran (the log oneDNN writes under ONEDNN_VERBOSE says which), the same program must compute
 right; a defect outside oneDNN names no kernel and is a strict xfail wherever it runs, on the releases that
-have it (`Defect.since`): an older release must compute right.
+have it (`Defect.since`, `Defect.fixed_in`): a release outside them must compute right.
 `test_defect_avoided` runs the same program the way the suites feed the framework, which must
 be right: it is what keeps the block's other cases under test.
 """
@@ -44,11 +44,11 @@ def test_defect_reproduces(defect, record_metric, request):
     result = _run(defect)
     record_metric("reproducer_exit_status", result.returncode)
     ran = kernels_run(result.stdout)
-    # A release older than the defect's first must compute right.
+    # A release older than the defect's first, or from the one that fixed it, must compute right.
     if defect.present and (defect.kernel is None or defect.kernel in ran):
         request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=defect.reason))
     if not defect.present:
-        why = f"\n(this {defect.framework} is older than {defect.since}, the first release with the defect)"
+        why = f"\n(this {defect.framework} is outside the releases with the defect: {defect.releases})"
     elif defect.kernel is not None and defect.kernel not in ran:
         why = (f"\n(the defect's kernel {defect.kernel} did not run here: {', '.join(sorted(ran)) or 'no oneDNN kernel'}"
                f" did, and computed wrong: a defect of its own)")

@@ -162,6 +162,26 @@ def batchnorm_block(keras, p, kept):
     return chain(keras, p, _keras_batchnorm(keras, kept, "bn", eps, momentum, p["affine"], axis, p.get("center", True)))
 
 
+
+def _norm_options(p, kept, difference: str) -> dict:
+    """A layer or group normalization's epsilon (torch's default where none was drawn; Keras's own default where
+    `difference` is kept), scale and offset."""
+    epsilon = {} if difference in kept else {"epsilon": 1e-5 if p["epsilon"] is None else p["epsilon"]}
+    return {"center": p["affine"] and p["center"], "scale": p["affine"], "name": "norm", **epsilon}
+
+
+@BUILDERS("layernorm")
+def layernorm(keras, p, kept):
+    axis = -1 if p["axes"] == 1 else list(range(-p["axes"], 0))
+    return chain(keras, p, keras.layers.LayerNormalization(axis, **_norm_options(p, kept, "layernorm_epsilon")))
+
+
+@BUILDERS("groupnorm")
+def groupnorm(keras, p, kept):
+    axis = 1 if _format(p) == "channels_first" else -1
+    return chain(keras, p, keras.layers.GroupNormalization(p["groups"], axis,
+                                                           **_norm_options(p, kept, "groupnorm_epsilon")))
+
 @BUILDERS("vgg_conv_block")
 def vgg(keras, p, kept):
     convs = [keras.layers.Conv2D(p["filters"], 3, padding="same", activation="relu", name=f"conv{i}", **OVERWRITTEN)
@@ -286,5 +306,66 @@ BUILDERS("zeropadding")(one_layer(lambda L, p: L.ZeroPadding2D(((p["top"], p["bo
 BUILDERS("relu")(one_layer(lambda L, p: L.ReLU()))
 BUILDERS("softmax")(one_layer(lambda L, p: L.Softmax(axis=p["axis"])))
 BUILDERS("dropout")(one_layer(lambda L, p: L.Dropout(p["rate"])))
+
+
+def activation(function: Callable) -> Callable:
+    """A block of one keras.layers.Activation, `function(keras, params, kept)` giving the function it applies."""
+    return lambda keras, p, kept: chain(keras, p, keras.layers.Activation(function(keras, p, kept)))
+
+
+BUILDERS("log_softmax")(activation(lambda keras, p, kept: functools.partial(keras.activations.log_softmax,
+                                                                            axis=p["axis"])))
+
+
+@BUILDERS("leaky_relu")
+def leaky_relu(keras, p, kept):
+    # A kept leaky_relu_negative_slope compares the frameworks' defaults, whatever was drawn.
+    layer = keras.layers.LeakyReLU() if "leaky_relu_negative_slope" in kept else \
+        keras.layers.LeakyReLU(negative_slope=p["negative_slope"])
+    if "leaky_relu_gradient_at_zero" in kept:
+        return chain(keras, p, layer)
+    # torch's gradient at 0 (the slope): the negative side's branch wherever x <= 0
+    slope = layer.negative_slope
+    return chain(keras, p, keras.layers.Activation(lambda x: keras.ops.where(x > 0, x, slope * x)))
+
+
+BUILDERS("elu")(one_layer(lambda L, p: L.ELU(alpha=p["alpha"])))
+# SELU's constants, as torch.nn.SELU and keras.activations.selu define them.
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+@BUILDERS("selu")
+def selu(keras, p, kept):
+    if "selu_gradient_at_zero" in kept:
+        return chain(keras, p, keras.layers.Activation(keras.activations.selu))
+    # torch's gradient at 0 (scale * alpha): the negative side's branch wherever x <= 0. That branch sees 0 where
+    # x > 0 (exp of a large x would make its unused gradient inf * 0), and not through a minimum, whose gradient at
+    # a tie is split between its arguments on JAX and torch.
+    ops = keras.ops
+
+    def selu_torch_like(x):
+        negative = ops.where(x > 0, ops.zeros_like(x), x)
+        return SELU_SCALE * ops.where(x > 0, x, SELU_ALPHA * ops.expm1(negative))
+
+    return chain(keras, p, keras.layers.Activation(selu_torch_like))
+
+
+@BUILDERS("gelu")
+def gelu(keras, p, kept):
+    if "gelu_ops_tanh_default" in kept:  # keras.ops.gelu's default form, as a custom layer calls it
+        return chain(keras, p, keras.layers.Activation(keras.ops.gelu))
+    return chain(keras, p, keras.layers.Activation(functools.partial(keras.activations.gelu,
+                                                                     approximate=p["approximate"])))
+
+
+BUILDERS("silu")(activation(lambda keras, p, kept: keras.activations.silu))
+BUILDERS("mish")(activation(lambda keras, p, kept: keras.activations.mish))
+BUILDERS("softplus")(activation(lambda keras, p, kept: keras.activations.softplus))
+BUILDERS("softsign")(activation(lambda keras, p, kept: keras.activations.softsign))
+BUILDERS("tanh")(activation(lambda keras, p, kept: keras.activations.tanh))
+BUILDERS("sigmoid")(activation(lambda keras, p, kept: keras.activations.sigmoid))
+BUILDERS("relu6")(activation(lambda keras, p, kept: keras.activations.relu6))
+BUILDERS("hard_sigmoid")(activation(lambda keras, p, kept: keras.activations.hard_sigmoid))
+BUILDERS("hard_swish")(activation(lambda keras, p, kept: keras.activations.hard_silu))
 BUILDERS("resnet_bottleneck_v1")(bottleneck(v15=False))
 BUILDERS("resnet_bottleneck_v1_5")(bottleneck(v15=True))

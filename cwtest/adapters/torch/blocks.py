@@ -110,6 +110,30 @@ def batchnorm_block(nn, p, kept):
     return chain(nn, bn=_torch_batchnorm(nn, p["inputs"][0][3], eps, momentum, p["affine"], p.get("center", True)))
 
 
+
+def _random_affine(nn, norm):
+    """A normalization's learnable scale and offset drawn away from their initial 1 and 0, as BatchNorm's are."""
+    if norm.weight is not None:
+        nn.init.uniform_(norm.weight, 0.5, 1.5)
+    if norm.bias is not None:
+        nn.init.uniform_(norm.bias, -0.5, 0.5)
+    return norm
+
+
+@BUILDERS("layernorm")
+def layernorm(nn, p, kept):
+    # A kept layernorm_epsilon compares the frameworks' defaults, whatever was drawn.
+    eps = 1e-5 if "layernorm_epsilon" in kept or p["epsilon"] is None else p["epsilon"]
+    shape = p["inputs"][0][-p["axes"]:]
+    return chain(nn, norm=_random_affine(nn, nn.LayerNorm(shape, eps, p["affine"], p["center"])))
+
+
+@BUILDERS("groupnorm")
+def groupnorm(nn, p, kept):
+    eps = 1e-5 if "groupnorm_epsilon" in kept or p["epsilon"] is None else p["epsilon"]
+    norm = nn.GroupNorm(p["groups"], p["inputs"][0][3], eps, p["affine"], bias=p["center"])
+    return chain(nn, norm=_random_affine(nn, norm))
+
 @BUILDERS("maxpool")
 def maxpool(nn, p, kept):
     if p["padding"] == "valid":
@@ -266,5 +290,22 @@ BUILDERS("relu")(lambda nn, p, kept: nn.ReLU())
 # An image's channels are torch's dim 1 and Keras's last axis (TORCH_AXIS).
 BUILDERS("softmax")(lambda nn, p, kept: nn.Softmax(dim=TORCH_AXIS[p["axis"]] if len(p["inputs"][0]) == 4 else -1))
 BUILDERS("dropout")(lambda nn, p, kept: nn.Dropout(p["rate"]))
+BUILDERS("log_softmax")(lambda nn, p, kept: nn.LogSoftmax(dim=TORCH_AXIS[p["axis"]] if len(p["inputs"][0]) == 4 else -1))
+# A kept leaky_relu_negative_slope compares the frameworks' defaults, whatever was drawn.
+BUILDERS("leaky_relu")(lambda nn, p, kept: nn.LeakyReLU() if "leaky_relu_negative_slope" in kept
+                       else nn.LeakyReLU(p["negative_slope"]))
+BUILDERS("elu")(lambda nn, p, kept: nn.ELU(p["alpha"]))
+BUILDERS("selu")(lambda nn, p, kept: nn.SELU())
+BUILDERS("gelu")(lambda nn, p, kept: nn.GELU() if "gelu_ops_tanh_default" in kept
+                 else nn.GELU(approximate="tanh" if p["approximate"] else "none"))
+BUILDERS("silu")(lambda nn, p, kept: nn.SiLU())
+BUILDERS("mish")(lambda nn, p, kept: nn.Mish())
+BUILDERS("softplus")(lambda nn, p, kept: nn.Softplus())
+BUILDERS("softsign")(lambda nn, p, kept: nn.Softsign())
+BUILDERS("tanh")(lambda nn, p, kept: nn.Tanh())
+BUILDERS("sigmoid")(lambda nn, p, kept: nn.Sigmoid())
+BUILDERS("relu6")(lambda nn, p, kept: nn.ReLU6())
+BUILDERS("hard_sigmoid")(lambda nn, p, kept: nn.Hardsigmoid())
+BUILDERS("hard_swish")(lambda nn, p, kept: nn.Hardswish())
 BUILDERS("resnet_bottleneck_v1")(bottleneck(v15=False))
 BUILDERS("resnet_bottleneck_v1_5")(bottleneck(v15=True))

@@ -149,6 +149,59 @@ def terms_scale(module, xs: list[np.ndarray]) -> float:
         return float(functional_call(module, absolute, tuple(torch_input(x).abs().to(dtype) for x in xs)).abs().max())
 
 
+
+def _normalizations(module, xs: list[np.ndarray]) -> list[tuple[object, object, object]]:
+    """Each LayerNorm and GroupNorm of the module, with its input and that input's spread sqrt(var + eps) over its
+    normalized group (per element, in float64), and its weight's shape per element, from one forward pass."""
+    import torch
+
+    found = []
+
+    def spread(norm, args, _):
+        x = args[0].detach().double()
+        if isinstance(norm, torch.nn.GroupNorm):
+            grouped = x.reshape(x.shape[0], norm.num_groups, -1)
+            spreads = (grouped.var(-1, unbiased=False, keepdim=True) + norm.eps).sqrt().expand_as(grouped)
+            found.append((norm, x, spreads.reshape(x.shape), (1, -1) + (1,) * (x.dim() - 2)))
+        else:
+            axes = tuple(range(-len(norm.normalized_shape), 0))
+            spreads = (x.var(axes, unbiased=False, keepdim=True) + norm.eps).sqrt().expand_as(x)
+            found.append((norm, x, spreads, tuple(norm.normalized_shape)))
+
+    norms = [m for m in module.modules() if isinstance(m, (torch.nn.LayerNorm, torch.nn.GroupNorm))]
+    hooks = [norm.register_forward_hook(spread) for norm in norms]
+    dtype = next((p.dtype for p in module.parameters()), torch.float64)
+    try:
+        with torch.no_grad():
+            module(*(torch_input(x).to(dtype) for x in xs))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return found
+
+
+def _absolute(tensor, shape, default: float):
+    return tensor.detach().double().abs().reshape(shape) if tensor is not None else default
+
+
+def normalized_scale(module, xs: list[np.ndarray], cotangent: np.ndarray | None = None) -> float:
+    """The largest term a normalization's output is the difference of, |x| / s * |weight| + |bias| (s: the spread
+    of x's normalized group, sqrt(var + eps)), over each LayerNorm and GroupNorm. Its output gamma * (x - mean) /
+    s + beta cancels to nothing where a group's values are equal (one feature, or ties): Keras's fused
+    x * (gamma / s) + (beta - mean * gamma / s) then keeps a rounding of x / s, torch's (x - mean) none.
+    With `cotangent` (the block's upstream gradient, a normalization taking the block's input): the largest
+    |cotangent| * |weight| / s, the size of the terms of the input gradient (g - mean(g) - xhat * mean(g * xhat))
+    * gamma / s, which cancels to exactly zero over two features."""
+    found = [0.0]
+    for norm, x, spread, shape in _normalizations(module, xs):
+        weight = _absolute(norm.weight, shape, 1.0)
+        if cotangent is None:
+            found.append(float((x.abs() / spread * weight + _absolute(norm.bias, shape, 0.0)).max()))
+        else:
+            found.append(float(np.abs(cotangent).max() * (weight / spread).max()))
+    return max(found)
+
+
 def float64_gradients(module, xs: list[np.ndarray], cotangent: np.ndarray, training: bool
                       ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     """The case's input gradients (channels last) and parameter gradients (by name) in float64."""
@@ -210,6 +263,8 @@ def layer_terms(double, inputs, cotangent) -> dict[str, float]:
         return hook
 
     layers = {name: sub for name, sub in double.named_modules() if list(sub.parameters(recurse=False))}
+    if not layers:  # nothing to take a gradient of (a normalization without scale or offset)
+        return {}
     hooks = [sub.register_forward_hook(keep(name)) for name, sub in layers.items()]
     try:
         out = double(*inputs)

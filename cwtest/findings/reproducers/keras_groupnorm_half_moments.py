@@ -1,0 +1,43 @@
+"""Keras 3.5.0 and 3.6.0: GroupNormalization built with a half dtype computes its group moments in that type.
+
+    python keras_groupnorm_half_moments.py [THREADS] [--avoided]
+
+As keras_layernorm_half_moments.py for LayerNormalization: inputs of about 1e3 have a variance past float16's
+largest value, and the normalized output is off by up to 7. Fixed in Keras 3.7.0 by keras-team/keras#20385, which
+computes the moments in float32. Runs on the Keras backend KERAS_BACKEND names (TensorFlow where it is unset).
+Expected: numpy's normalization of each group of the float32 input, within a few roundings of float16. `--avoided`:
+the same layer in float32 (what the suites run on these releases): then it computes right.
+
+Exit status: 0 when the output is right, 1 when it is wrong.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+EPSILON, GROUPS = 1e-3, 2
+# float16 keeps 11 bits: a normalized output of at most about 2 is right within a few of its roundings.
+ALLOWED = 8 * 2.0 ** -10
+
+
+def main() -> int:
+    dtype = "float32" if "--avoided" in sys.argv else "float16"
+    x = (np.random.default_rng(1).standard_normal((3, 8, 4)) * 1e3).astype(np.float32)  # channels last: 4
+    layer = keras.layers.GroupNormalization(groups=GROUPS, epsilon=EPSILON, dtype=dtype)
+    got = keras.ops.convert_to_numpy(keras.ops.cast(layer(keras.ops.cast(x, dtype)), "float32"))
+    grouped = x.reshape(3, 8, GROUPS, 4 // GROUPS)
+    expected = ((grouped - grouped.mean((1, 3), keepdims=True))
+                / np.sqrt(grouped.var((1, 3), keepdims=True) + EPSILON)).reshape(x.shape)
+    error = float(np.max(np.abs(got - expected))) if np.isfinite(got).all() else float("inf")
+    right = error <= ALLOWED
+    print(f"keras {keras.__version__} on {keras.backend.backend()}, GroupNormalization in {dtype} over inputs of "
+          f"about 1e3: largest error {error:.3g} ({'right' if right else 'wrong'}; allowed {ALLOWED:.3g})")
+    return 0 if right else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
