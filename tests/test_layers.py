@@ -75,7 +75,6 @@ def _keras_epsilon_copied(keras, p, kept):
     return keras_blocks.BUILDERS["densenet_transition"](keras, p, frozenset({"bn_epsilon"}))
 
 
-
 def _keras_layernorm_epsilon_copied(keras, p, kept):
     # Keras's default LayerNormalization epsilon (1e-3) left in place of torch's.
     return keras_blocks.BUILDERS["layernorm"](keras, p, frozenset({"layernorm_epsilon"}))
@@ -84,6 +83,7 @@ def _keras_layernorm_epsilon_copied(keras, p, kept):
 def _keras_groupnorm_in_one_group(keras, p, kept):
     # torch's num_groups not carried over: the channels normalized together.
     return keras_blocks.BUILDERS["groupnorm"](keras, {**p, "groups": 1}, kept)
+
 
 PLANTED = {
     "missing Dense kernel transpose after Flatten": ("flatten_dense", "torch", _torch_flatten_dense_without_reorder,
@@ -259,7 +259,6 @@ def test_a_gradient_that_is_zero_in_exact_arithmetic_is_judged_against_float64()
     assert_within(values.errors(limit), limit, block.name, "gradients")
 
 
-
 def test_a_pair_of_keras_backends_is_held_to_torchs_round_off_not_to_the_reference_backends():
     # Two Keras backends against torch's float64 gradient: the reference backend 1e-2 from it by a convention of its
     # own (a gradient taken from the other side of a kink), the other backend on it. Measured from the reference's
@@ -301,6 +300,7 @@ def test_a_keras_pair_is_not_excused_by_a_reference_far_from_float64_by_its_own_
     with pytest.raises(AssertionError, match="d input0"):
         assert_within(published.errors(limit), limit, block.name, "gradients")
     assert_within(keras_pair_values(block, params, jax, "gradients").errors(limit), limit, block.name, "gradients")
+
 
 def test_an_optimizer_step_that_cancels_is_judged_against_the_step():
     # A thorough-profile draw: Adam steps a parameter of 0.0034 by 0.0066 to -0.0032. 2.5 units of the

@@ -69,6 +69,7 @@ class Values:
         return {what: measure(ref, other, max(scale, terms.get(what, 0.0)), exact.get(what), round_off.get(what))
                 for what, (ref, other, scale) in self.quantities.items()}
 
+
 def tolerance_ratio(results: dict[str, Errors], limit: float) -> float:
     """The worst quantity's error in units of what `assert_within` allows it: its eps units over the limit,
     or for one that round-off explains, its float64 ratio over FLOAT64_MARGIN (over 1 fails either way)."""
@@ -89,6 +90,7 @@ def assert_within(results: dict[str, Errors], limit: float, case_id: str, check:
     if over:
         raise AssertionError(f"{case_id}: {check} differs beyond {limit:g} fp32-eps units of the output scale "
                              f"(the registry entry's tolerance):\n" + "\n".join(over))
+
 
 def keras_layout(module, depthwise: bool, values: dict) -> dict:
     """A torch module's arrays (parameters, buffers or their gradients) as the Keras layer holds them."""
@@ -164,7 +166,6 @@ def _forward_scale(block, module, xs: list[np.ndarray]) -> float:
     return 0.0
 
 
-
 # The gradient scales whose blocks are measured against each gradient's terms too, where one is over its limit.
 _BY_TERMS = ("terms", "normalized")
 
@@ -177,6 +178,7 @@ def _upstream_scale(against: str, module, xs: list[np.ndarray], cotangent: np.nd
     if against == "normalized":
         return _torch().normalized_scale(module, xs, cotangent)
     return 0.0
+
 
 def _in_keras_layout(module, model, input_grads: list[np.ndarray], grads: dict[str, np.ndarray]) -> dict:
     """Gradients keyed as `_gradients` keys them, weights in Keras's layout."""

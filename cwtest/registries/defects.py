@@ -277,7 +277,6 @@ def avoids_tensorflow_avgpool_grad(keras_backends: frozenset[str], check: str, b
     return not (eigen and _oversized_same_avgpool(keras_backends, check, block, params))
 
 
-
 # The smallest input scale at which tensorflow_elu_selu_exp_minus_one's error, a rounding of 1 in the worst element,
 # is within a few eps units of an ELU's largest output (about the scale): at 0.1, 2.5 units.
 _ELU_SMALLEST_SCALE = 0.1
@@ -287,6 +286,7 @@ def avoids_tensorflow_elu(keras_backends: frozenset[str], check: str, block: str
     """False for an ELU whose inputs are drawn at a scale under 0.1, on TensorFlow (tensorflow_elu_selu_exp_minus_one)."""
     met = _met("tensorflow_elu_selu_exp_minus_one", keras_backends, check)
     return not (met and block == "elu" and params.get("scale", 1.0) < _ELU_SMALLEST_SCALE)
+
 
 def _met(name: str, keras_backends: frozenset[str], check: str) -> bool:
     defect = DEFECTS[name]

@@ -135,7 +135,6 @@ def offset_batchnorm_params(draw):
             "distribution": "normal", "offset": draw(st.sampled_from([100.0, 1000.0]))}
 
 
-
 # Layer and group normalization: epsilon drawn as BatchNorm's (None: each framework's default; a kept
 # layernorm_epsilon or groupnorm_epsilon compares the defaults), a learnable scale and offset, a scale alone or
 # neither. The inputs' scales include 1e-3, where a variance of 1e-6 meets an epsilon of 1e-5 or 1e-3.
@@ -161,6 +160,7 @@ def groupnorm_params(draw):
     groups = draw(st.integers(1, 4))
     shape = image(draw, min_size=2, channels=groups * draw(st.integers(1, 3)))
     return case(draw, shape, groups=groups, data_format=draw(DATA_FORMATS), **_norm_options(draw))
+
 
 @st.composite
 def pool_params(draw):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from cwtest.registries import layer_strategies as cases
 from cwtest.registries.tolerances import RESNET_V1_5_BLOCK, RESNET_V1_BLOCK, Tolerance
 
+
 @dataclass(frozen=True)
 class Block:
     name: str

@@ -162,7 +162,6 @@ def batchnorm_block(keras, p, kept):
     return chain(keras, p, _keras_batchnorm(keras, kept, "bn", eps, momentum, p["affine"], axis, p.get("center", True)))
 
 
-
 def _norm_options(p, kept, difference: str) -> dict:
     """A layer or group normalization's epsilon (torch's default where none was drawn; Keras's own default where
     `difference` is kept), scale and offset."""
@@ -181,6 +180,7 @@ def groupnorm(keras, p, kept):
     axis = 1 if _format(p) == "channels_first" else -1
     return chain(keras, p, keras.layers.GroupNormalization(p["groups"], axis,
                                                            **_norm_options(p, kept, "groupnorm_epsilon")))
+
 
 @BUILDERS("vgg_conv_block")
 def vgg(keras, p, kept):

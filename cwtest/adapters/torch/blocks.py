@@ -110,7 +110,6 @@ def batchnorm_block(nn, p, kept):
     return chain(nn, bn=_torch_batchnorm(nn, p["inputs"][0][3], eps, momentum, p["affine"], p.get("center", True)))
 
 
-
 def _random_affine(nn, norm):
     """A normalization's learnable scale and offset drawn away from their initial 1 and 0, as BatchNorm's are."""
     if norm.weight is not None:
@@ -133,6 +132,7 @@ def groupnorm(nn, p, kept):
     eps = 1e-5 if "groupnorm_epsilon" in kept or p["epsilon"] is None else p["epsilon"]
     norm = nn.GroupNorm(p["groups"], p["inputs"][0][3], eps, p["affine"], bias=p["center"])
     return chain(nn, norm=_random_affine(nn, norm))
+
 
 @BUILDERS("maxpool")
 def maxpool(nn, p, kept):

@@ -149,7 +149,6 @@ def terms_scale(module, xs: list[np.ndarray]) -> float:
         return float(functional_call(module, absolute, tuple(torch_input(x).abs().to(dtype) for x in xs)).abs().max())
 
 
-
 def _normalizations(module, xs: list[np.ndarray]) -> list[tuple[object, object, object]]:
     """Each LayerNorm and GroupNorm of the module, with its input and that input's spread sqrt(var + eps) over its
     normalized group (per element, in float64), and its weight's shape per element, from one forward pass."""
@@ -245,6 +244,7 @@ def gradient_terms(module, xs, cotangent, training) -> dict[str, float]:
     for name, local in layer_terms(double, inputs, torch.from_numpy(cotangent).double()).items():
         found[name] = max(found.get(name, 0.0), local)
     return found
+
 
 def layer_terms(double, inputs, cotangent) -> dict[str, float]:
     """Per parameter, the terms of its own layer's reduction: |upstream gradient at the layer's output| *
