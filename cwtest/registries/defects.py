@@ -4,7 +4,7 @@ A semantic difference (cwtest.registries.differences) is two frameworks each rig
 defect is one framework wrong by its own. Each entry has a standalone reproducer in
 cwtest/findings/reproducers/ that a framework's issue tracker can take as it is (it exits 0 when the
 framework computes right, 1 when it computes wrong, and may crash), and the layer suite runs it
-in a subprocess as a strict xfail naming the entry (suites/layers/test_defects.py): a release that
+in a process of its own (cwtest.findings.reproduce) as a strict xfail naming the entry (suites/layers/test_defects.py): a release that
 fixes the defect fails that test, so the entry gets retired instead of describing the past.
 Where the suites' own inputs would trigger a defect, the harness avoids the trigger (`avoided_by`)
 so that every other case of the block stays under test.
@@ -47,6 +47,10 @@ class Defect:
     # The first release that computes right again (bisected likewise); None: no release the extras admit. Releases
     # from it on must compute right: a defect fixed inside the declared range stays catalogued for the older ones.
     fixed_in: str | None = None
+    # The framework a process may import ahead of the reproducer, with KERAS_BACKEND set to it, so that the
+    # reproducer runs in a fork of that process (cwtest.findings.reproduce): it sets nothing else before its imports.
+    # None: it sets something its framework reads at import, and runs in a fresh interpreter.
+    forks_after: str | None = None
 
     @property
     def present(self) -> bool:
@@ -100,7 +104,7 @@ DEFECTS = {d.name: d for d in (
            "on Keras on torch the layer suite's gradient check draws no case with a batch of one and a single "
            "filter (or a DenseNet layer of growth 1) over 2+ channels (`avoids_slow_conv2d`)",
            "not yet reported (docs/defects/torch_slow_conv2d_grad_weight_contiguous.md)",
-           "torch_slow_conv2d_grad_weight_contiguous.py", None, met_on=("torch",)),
+           "torch_slow_conv2d_grad_weight_contiguous.py", None, met_on=("torch",), forks_after="torch"),
     Defect("keras_tf_add_bias_axis", "keras", "Keras 3.7.0 to 3.15.1 (the newest) on TensorFlow 2.21; right on 3.5.0 and 3.6.0",
            "keras.ops.add(x, b) with b a channels-first bias, shape (1, C, 1, 1), adds b along x's last axis "
            "where that axis also has length C: a channels-first Conv2D or DepthwiseConv2D adds its bias along the "
@@ -111,7 +115,7 @@ DEFECTS = {d.name: d for d in (
            "its channels (`avoids_keras_tf_add_bias_axis`)",
            "not yet reported (docs/defects/keras_tf_add_bias_axis.md)",
            "keras_tf_add_bias_axis.py", None, met_on=("tensorflow",), shows_in=("forward", "gradients"),
-           since="3.7.0"),
+           since="3.7.0", forks_after="tensorflow"),
     Defect("keras_torch_avgpool_same_replicate", "keras", "Keras 3.5.0 to 3.15.1 (the newest) on torch 2.14.1",
            "AveragePooling2D(padding='same') where `same` pads one side more than the other pads the input by "
            "replicating its edge and averages those copies into the border windows: the last window of 3 at "
@@ -120,7 +124,8 @@ DEFECTS = {d.name: d for d in (
            "on torch the layer suite draws no average pool whose `same` padding is asymmetric "
            "(`avoids_keras_torch_avgpool_same`)",
            "keras-team/keras#18452 (closed by an approximation), fixed by keras-team/keras#23233, merged after 3.15.1",
-           "keras_torch_avgpool_same_replicate.py", None, met_on=("torch",), shows_in=("forward", "gradients")),
+           "keras_torch_avgpool_same_replicate.py", None, met_on=("torch",), shows_in=("forward", "gradients"),
+           forks_after="torch"),
     Defect("tensorflow_bf16_bias_add_grad", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "BiasAddGrad in bfloat16 sums the upstream gradient in bfloat16: a bfloat16 Conv2D's or Dense's bias "
            "gradient over a few thousand positions is off by a sixth of its size, where tf.reduce_sum of the same "
@@ -130,7 +135,7 @@ DEFECTS = {d.name: d for d in (
            "on TensorFlow the layer suite judges a bfloat16 gradient of a block with a bias in float32 "
            "(`meets_in_half`)",
            "not yet reported (docs/defects/tensorflow_bf16_bias_add_grad.md)",
-           "tensorflow_bf16_bias_add_grad.py", None, met_on=("tensorflow",)),
+           "tensorflow_bf16_bias_add_grad.py", None, met_on=("tensorflow",), forks_after="tensorflow"),
     Defect("tensorflow_avgpool_grad_oversized_window", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "AvgPoolGrad with SAME padding outside oneDNN (float16 and float64 always; every type with oneDNN off) "
            "is not the gradient of the average pool in some cases where the window is larger than the input: over "
@@ -144,7 +149,7 @@ DEFECTS = {d.name: d for d in (
            "off no such case is drawn (`avoids_tensorflow_avgpool_grad`)",
            "not yet reported; tensorflow/tensorflow#48773 (AvgPoolGrad wrong in some shapes, 2021) was closed as "
            "stale once float32, oneDNN's, computed right (docs/defects/tensorflow_avgpool_grad_oversized_window.md)",
-           "tensorflow_avgpool_grad_oversized_window.py", None, met_on=("tensorflow",)),
+           "tensorflow_avgpool_grad_oversized_window.py", None, met_on=("tensorflow",), forks_after="tensorflow"),
     Defect("tensorflow_elu_selu_exp_minus_one", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "tf.nn.elu and tf.nn.selu (the Elu and Selu kernels, which Keras's ELU and SELU run) compute exp(x) - 1 "
            "for a negative x, which cancels near zero: off by a rounding of 1 whatever the result's size, 19% at "
@@ -156,7 +161,7 @@ DEFECTS = {d.name: d for d in (
            "float32 (`meets_in_half`: in bfloat16 18% off at x = -0.01); SELU's harmonized twin "
            "computes with expm1 (its gradient at 0 is harmonized: selu_gradient_at_zero)",
            "tensorflow/tensorflow#116943 (open; fix proposed in tensorflow/tensorflow#116947)",
-           "tensorflow_elu_selu_exp_minus_one.py", None, met_on=("tensorflow",), shows_in=("forward",)),
+           "tensorflow_elu_selu_exp_minus_one.py", None, met_on=("tensorflow",), shows_in=("forward",), forks_after="tensorflow"),
     Defect("tensorflow_elu_grad_from_output", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "the gradient of tf.nn.elu (Keras's ELU on TensorFlow) is computed from the output as output + 1, which "
            "has lost exp(x)'s low digits where x is far below zero: 0 at x = -20 for exp(-20) = 2.1e-9, 4e-4 off "
@@ -166,7 +171,7 @@ DEFECTS = {d.name: d for d in (
            "the layer suite measures an activation's gradient against the cotangent's size (cwtest.registries.layers), "
            "and this error is at most a rounding of it",
            "tensorflow/tensorflow#124833 (fixed after 2.21 by tensorflow/tensorflow#124902)",
-           "tensorflow_elu_grad_from_output.py", None, met_on=("tensorflow",)),
+           "tensorflow_elu_grad_from_output.py", None, met_on=("tensorflow",), forks_after="tensorflow"),
     Defect("tensorflow_gelu_tanh_float16_grad", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "the gradient of tf.nn.gelu(approximate=True) (Keras's gelu on TensorFlow) in float16 is NaN where |x| "
            "is 256 or more: x ** 3 and x ** 2 overflow float16, and the derivative multiplies that infinity by "
@@ -175,14 +180,14 @@ DEFECTS = {d.name: d for d in (
            "the layer suite judges a float16 gelu gradient of the tanh form on TensorFlow in float32 "
            "(`meets_in_half`)",
            "not yet reported (docs/defects/gelu_tanh_float16_grad.md)",
-           "tensorflow_gelu_tanh_float16_grad.py", None, met_on=("tensorflow",)),
+           "tensorflow_gelu_tanh_float16_grad.py", None, met_on=("tensorflow",), forks_after="tensorflow"),
     Defect("jax_gelu_tanh_float16_grad", "jax", "JAX 0.10.2 and 0.4.30 (CPU), with Keras 3.15.1",
            "the gradient of jax.nn.gelu(approximate=True) (Keras's gelu on JAX) in float16 is NaN where |x| is 256 "
            "or more, as TensorFlow's (tensorflow_gelu_tanh_float16_grad)",
            "jax.grad of jax.nn.gelu(x, approximate=True).sum() in float16 at x = -2000, -300, 300, 2000: NaN each",
            "the layer suite judges a float16 gelu gradient of the tanh form on JAX in float32 (`meets_in_half`)",
            "not yet reported (docs/defects/gelu_tanh_float16_grad.md)",
-           "jax_gelu_tanh_float16_grad.py", None, met_on=("jax",)),
+           "jax_gelu_tanh_float16_grad.py", None, met_on=("jax",), forks_after="jax"),
     Defect("keras_layernorm_half_moments", "keras", "Keras 3.5.0 (bisected over 3.5.0 to 3.15.1) on TensorFlow "
            "2.21.0, JAX 0.10.2 and torch 2.14.1",
            "LayerNormalization built with a half dtype computes its mean and variance in that type: in float16 "
@@ -193,7 +198,7 @@ DEFECTS = {d.name: d for d in (
            "the layer suite judges a half-type layer normalization in float32 on these releases (`meets_in_half`)",
            "keras-team/keras#20257 (fixed in 3.6.0: the moments upcast to float32)",
            "keras_layernorm_half_moments.py", None, met_on=("tensorflow", "jax", "torch"),
-           shows_in=("forward", "gradients"), fixed_in="3.6.0"),
+           shows_in=("forward", "gradients"), fixed_in="3.6.0", forks_after="tensorflow"),
     Defect("keras_groupnorm_half_moments", "keras", "Keras 3.5.0 and 3.6.0 (bisected over 3.5.0 to 3.15.1) on "
            "TensorFlow 2.21.0, JAX 0.10.2 and torch 2.14.1",
            "GroupNormalization built with a half dtype computes its group moments in that type, as "
@@ -204,7 +209,7 @@ DEFECTS = {d.name: d for d in (
            "the layer suite judges a half-type group normalization in float32 on these releases (`meets_in_half`)",
            "keras-team/keras#20385 (fixed in 3.7.0: the group moments computed in float32)",
            "keras_groupnorm_half_moments.py", None, met_on=("tensorflow", "jax", "torch"),
-           shows_in=("forward", "gradients"), fixed_in="3.7.0"),
+           shows_in=("forward", "gradients"), fixed_in="3.7.0", forks_after="tensorflow"),
     Defect("jax_half_bias_grad_sum", "jax", "JAX 0.10.2 and 0.4.30 (CPU), with Keras 3.15.1",
            "the gradient of a bias added by broadcasting (every Keras Conv2D and Dense bias on JAX) sums the upstream "
            "gradient in the half type on the CPU: over a few thousand positions off by a sixth of the sum in "
@@ -215,7 +220,7 @@ DEFECTS = {d.name: d for d in (
            "on JAX the layer suite judges a half-type gradient of a block with a bias in float32 "
            "(`meets_in_half`)",
            "not yet reported (docs/defects/jax_half_bias_grad_sum.md)",
-           "jax_half_bias_grad_sum.py", None, met_on=("jax",)),
+           "jax_half_bias_grad_sum.py", None, met_on=("jax",), forks_after="jax"),
 )}
 
 

@@ -1,7 +1,7 @@
 """The catalogued framework defects (cwtest.registries.defects), each by its standalone reproducer.
 
-Each reproducer runs in its own process: a defect that corrupts the heap must not take the test
-run down with it. `test_defect_reproduces` is a strict xfail that names the defect where the
+Each reproducer runs in its own process (cwtest.findings.reproduce): a defect that corrupts the heap must not take
+the test run down with it. `test_defect_reproduces` is a strict xfail that names the defect where the
 reproducer ran the defective kernel: it fails while the framework computes wrong, and XPASSes
 (failing the run) once a release fixes it, so that the catalogue entry is retired. Where another
 kernel ran (the log oneDNN writes under ONEDNN_VERBOSE says which), the same program must compute
@@ -13,35 +13,42 @@ be right: it is what keeps the block's other cases under test.
 
 import importlib.util
 import os
-import subprocess
-import sys
 
 import pytest
 
+from cwtest.findings.reproduce import Outcome, Reproducers
 from cwtest.registries.defects import DEFECTS, kernels_run
 
 # Threads the reproducers run with: the race shows with two or more (cwtest.registries.defects).
 THREADS = "2"
 TIMEOUT_S = 300
+# A framework's reproducers one after another: they fork from one server, which a run replaces when it moves on.
+IN_SERVER_ORDER = sorted(DEFECTS.values(), key=lambda defect: defect.forks_after or "")
 
 
-def _run(defect, *args: str) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def reproducers():
+    runner = Reproducers({**os.environ, "ONEDNN_VERBOSE": "1"})
+    yield runner
+    runner.close()  # its fork server holds a framework's memory; the rest of the run has no use for it
+
+
+def _run(reproducers: Reproducers, defect, *args: str) -> Outcome:
     if importlib.util.find_spec(defect.framework) is None:
         pytest.skip(f"{defect.name} is a {defect.framework} defect and {defect.framework} is not installed here")
-    return subprocess.run([sys.executable, str(defect.script), THREADS, *args], capture_output=True, text=True,
-                          timeout=TIMEOUT_S, env={**os.environ, "ONEDNN_VERBOSE": "1"})
+    return reproducers.run(defect, THREADS, *args, timeout_s=TIMEOUT_S)
 
 
-def _verdict(defect, result: subprocess.CompletedProcess) -> str:
+def _verdict(defect, result: Outcome) -> str:
     how = f"exit status {result.returncode}" if result.returncode >= 0 else f"killed by signal {-result.returncode}"
     said = "\n".join(line for line in (result.stdout + result.stderr).splitlines()
                      if not line.startswith("onednn_verbose"))
     return f"{defect.name}: {how}: {said.strip()[-500:]}"
 
 
-@pytest.mark.parametrize("defect", DEFECTS.values(), ids=list(DEFECTS))
-def test_defect_reproduces(defect, record_metric, request):
-    result = _run(defect)
+@pytest.mark.parametrize("defect", IN_SERVER_ORDER, ids=[defect.name for defect in IN_SERVER_ORDER])
+def test_defect_reproduces(defect, reproducers, record_metric, request):
+    result = _run(reproducers, defect)
     record_metric("reproducer_exit_status", result.returncode)
     ran = kernels_run(result.stdout)
     # A release older than the defect's first, or from the one that fixed it, must compute right.
@@ -57,7 +64,7 @@ def test_defect_reproduces(defect, record_metric, request):
     assert result.returncode == 0, _verdict(defect, result) + why
 
 
-@pytest.mark.parametrize("defect", DEFECTS.values(), ids=list(DEFECTS))
-def test_defect_avoided(defect):
-    result = _run(defect, "--avoided")
+@pytest.mark.parametrize("defect", IN_SERVER_ORDER, ids=[defect.name for defect in IN_SERVER_ORDER])
+def test_defect_avoided(defect, reproducers):
+    result = _run(reproducers, defect, "--avoided")
     assert result.returncode == 0, _verdict(defect, result)
