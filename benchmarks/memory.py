@@ -112,5 +112,6 @@ def main() -> None:
     print(f"  seconds per training after the first: {seconds[False]:.1f} with started children, {seconds[True]:.1f} "
           f"with forked ones (ratio {seconds[True] / seconds[False]:.2f})")
 
+
 if __name__ == "__main__":
     main()

@@ -14,7 +14,6 @@ REPO = Path(__file__).resolve().parent.parent
 CUDA_PAIR = "torch:cpu,torch:cuda"
 
 
-
 @pytest.fixture(autouse=True)
 def no_gpu():
     import torch

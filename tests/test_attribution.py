@@ -42,7 +42,6 @@ def test_a_side_the_knob_leaves_alone_is_reused_and_would_train_the_same():
     assert again.step_losses[0] == published.step_losses[0]
 
 
-
 def test_init_and_weight_distance_take_two_tensorflow_sides():
     """A pair of one framework shares its initial weights as it is (Keras to Keras, as torch to torch),
     not through the torch->Keras layer mapping, which needs one side of each."""

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cwtest.registries.layers import BLOCKS
-from cwtest.registries.defects import DEFECTS, avoids_defects, avoids_onednn_conv1x1, meets_in_half
+from cwtest.registries.defects import DEFECTS, avoids_defects, avoids_onednn_conv1x1, kernels_run, meets_in_half
 
 KERAS_TORCH = frozenset({"torch", "jax"})
 
@@ -71,6 +71,45 @@ def test_a_channels_first_bias_as_wide_as_its_channels_is_avoided_on_tensorflow_
     assert avoids_defects(frozenset({"jax"}), "forward", "conv2d", met)
     assert avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d", channels_first_conv(width=5, filters=4))
     assert avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d", channels_first_conv(4, 4, bias=False))
+
+
+@pytest.mark.skipif(not DEFECTS["keras_tf_add_bias_axis"].present, reason="this Keras is older than 3.7.0, "
+                    "the first release with keras_tf_add_bias_axis: nothing is avoided")
+def test_a_channels_first_transposed_conv_as_wide_as_its_channels_is_avoided_on_tensorflow_only():
+    def transposed(width, filters, padding="valid", stride=1):
+        return {"inputs": [[1, 1, width, 1]], "kernel": 2, "stride": stride, "dilation": 1, "padding": padding,
+                "filters": filters, "bias": True, "data_format": "channels_first"}
+
+    # Keras's sizes, measured on TensorFlow (the bias landed on the width exactly at these): valid, input + 1.
+    assert not avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d_transpose", transposed(1, 2))
+    assert not avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d_transpose", transposed(2, 3))
+    assert not avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d_transpose", transposed(2, 4, "same", 2))
+    assert avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d_transpose", transposed(1, 3))
+    assert avoids_defects(frozenset({"tensorflow"}), "forward", "conv2d_transpose", transposed(2, 2))
+    assert avoids_defects(frozenset({"jax"}), "forward", "conv2d_transpose", transposed(1, 2))
+
+
+def test_a_transposed_conv_gradient_is_avoided_on_keras_on_torch_exactly_where_torch_raises():
+    """Keras on torch's Conv2DTranspose, run as it runs it (the NHWC input and the (kh, kw, out, in) kernel viewed in
+    torch's order), over a sweep of shapes: the gradient check avoids the ones whose backward raises, and no other."""
+    import itertools
+
+    import torch
+
+    raised, avoided = set(), set()
+    for batch, cin, cout, kh, kw, h, w in itertools.product([1, 2], [1, 2], [1, 2, 3], [1, 2], [1, 3], [1, 3], [1, 2]):
+        shape = (batch, cin, cout, kh, kw, h, w)
+        x = torch.randn(batch, h, w, cin).permute(0, 3, 1, 2).requires_grad_()
+        kernel = torch.randn(kh, kw, cout, cin, requires_grad=True)
+        try:
+            torch.nn.functional.conv_transpose2d(x, kernel.permute(3, 2, 0, 1)).sum().backward()
+        except RuntimeError:
+            raised.add(shape)
+        params = {"inputs": [[batch, h, w, cin]], "kernel": (kh, kw), "filters": cout}
+        if not avoids_defects(frozenset({"torch"}), "gradients", "conv2d_transpose", params):
+            avoided.add(shape)
+        assert avoids_defects(frozenset({"torch"}), "forward", "conv2d_transpose", params)
+    assert raised and raised == avoided
 
 
 def avgpool(width, padding="same"):
@@ -148,3 +187,23 @@ def test_a_half_normalization_runs_in_float32_only_on_the_keras_releases_that_co
         for check in ("forward", "gradients"):
             assert meets_in_half(backends, check, block, params) == defect.present
             assert not meets_in_half(backends, check, block, {**params, "dtype": "float32"})
+
+
+def test_a_bfloat16_dilated_conv3d_runs_in_float32_on_every_pair():
+    """torch, every pair's reference side, would crash on it (onednn_bf16_conv3d_dilated_segfault)."""
+    case = {"inputs": [[1, 1, 2, 3, 2]], "kernel": (2, 1, 2), "dilation": 2, "bias": False, "dtype": "bfloat16"}
+    for backends in (frozenset({"tensorflow"}), frozenset({"jax"}), frozenset({"torch"})):
+        assert meets_in_half(backends, "forward", "conv3d", case)
+        assert meets_in_half(backends, "gradients", "conv3d", case)
+        assert not meets_in_half(backends, "forward", "conv3d", {**case, "dilation": 1})
+        assert not meets_in_half(backends, "forward", "conv3d", {**case, "dtype": "float16"})
+
+
+def test_a_kernel_logged_as_created_counts_as_run_and_one_turned_down_does_not():
+    """A kernel that crashes the process is logged as created (ONEDNN_VERBOSE=2), never as executed."""
+    log = "\n".join([
+        "onednn_verbose,v1,primitive,create:dispatch,convolution,cpu,convolution,brdgmm_dw:undef,forward_training,x",
+        "onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,brg_conv_fwd:avx10_1_512_amx,forward_training,x",
+        "onednn_verbose,v1,primitive,exec,cpu,reorder,jit:uni,undef,src:bf16,x",
+        "torch 2.14.1: calling conv3d"])
+    assert kernels_run(log) == {"brg_conv_fwd:avx10_1_512_amx,forward_training", "jit:uni,undef"}

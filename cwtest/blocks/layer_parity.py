@@ -100,7 +100,9 @@ def keras_layout(module, depthwise: bool, values: dict) -> dict:
         if key in values:
             array = values[key]
             # A LayerNorm's weight has the shape of what it normalizes, on both sides.
-            if key == "weight" and not hasattr(module, "normalized_shape"):
+            if key == "weight" and hasattr(module, "keras_shape"):  # a PReLU's slopes: Keras keeps unshared axes
+                array = array.reshape(module.keras_shape)
+            elif key == "weight" and not hasattr(module, "normalized_shape"):
                 array = keras_kernel(array, (chw[1], chw[2], chw[0]) if chw else None,
                                      module.groups if depthwise else None)
             out[key] = np.ascontiguousarray(array)

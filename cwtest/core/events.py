@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Callable
 
 
-
 def _nowhere(*args, **fields) -> None:
     """Where progress and notes go before a session installs its sinks."""
 

@@ -33,7 +33,7 @@ def channels_first_rows(channels_last: np.ndarray, flattened: tuple[int, ...]) -
 
 def keras_kernel(weight: np.ndarray, flattened: tuple[int, int, int] | None = None,
                  depthwise_channels: int | None = None) -> np.ndarray:
-    """A torch weight in Keras's layout: a conv weight (O, I, kh, kw) -> (kh, kw, I, O); a depthwise one
+    """A torch weight in Keras's layout: a conv weight (O, I, kh, kw) -> (kh, kw, I, O), of any rank; a depthwise one
     (C*m, 1, kh, kw), output channel c*m + j -> (kh, kw, C, m); a Linear weight (out, in) -> (in, out), its
     rows reordered from torch's C,H,W to Keras's H,W,C where a Flatten of `flattened` (H, W, C) feeds it;
     anything else (a BatchNorm's vectors) as it is. The one place torch weights change layout."""
@@ -41,6 +41,8 @@ def keras_kernel(weight: np.ndarray, flattened: tuple[int, int, int] | None = No
         return weight.reshape(depthwise_channels, -1, *weight.shape[2:]).transpose(2, 3, 0, 1)
     if weight.ndim == 4:
         return weight.transpose(2, 3, 1, 0)
+    if weight.ndim in (3, 5):  # a 1-D or 3-D conv weight (O, I, *k) -> (*k, I, O)
+        return weight.transpose(*range(2, weight.ndim), 1, 0)
     if weight.ndim == 2:
         return channels_last_rows(weight.T, flattened) if flattened else weight.T
     return weight

@@ -3,9 +3,9 @@
 A semantic difference (cwtest.registries.differences) is two frameworks each right by its own definition; a
 defect is one framework wrong by its own. Each entry has a standalone reproducer in
 cwtest/findings/reproducers/ that a framework's issue tracker can take as it is (it exits 0 when the
-framework computes right, 1 when it computes wrong, and may crash), and the layer suite runs it
-in a process of its own (cwtest.findings.reproduce) as a strict xfail naming the entry (suites/layers/test_defects.py): a release that
-fixes the defect fails that test, so the entry gets retired instead of describing the past.
+framework computes right, 1 when it computes wrong, and may crash), and the layer suite runs it in a process of
+its own (cwtest.findings.reproduce) as a strict xfail naming the entry (suites/layers/test_defects.py): a release
+that fixes the defect fails that test, so the entry gets retired instead of describing the past.
 Where the suites' own inputs would trigger a defect, the harness avoids the trigger (`avoided_by`)
 so that every other case of the block stays under test.
 """
@@ -95,6 +95,19 @@ DEFECTS = {d.name: d for d in (
            "nhwc, IC < ic_block)",
            "onednn_conv1x1_nhwc_backward_weights.py",
            "jit_1x1:avx2,backward_weights", met_on=("torch",)),
+    Defect("onednn_bf16_conv3d_dilated_segfault", "torch",
+           "torch 2.14.1 (CPU build, oneDNN 3.12), an x86-64 CPU with AMX and AVX-512 BF16",
+           "a bfloat16 Conv3d of kernel 2 and dilation 2 over an input one deep (padded to reach it) kills the "
+           "process with SIGSEGV in its forward pass, in oneDNN's AMX brgemm convolution",
+           "conv3d of a bfloat16 (1, 2, 1, 2, 3) input and (4, 2, 2, 2, 2) weight, padding 1, dilation 2, on the "
+           "CPU: 4 of 864 convolutions tried crashed, exactly the bfloat16 3-D ones of kernel 2 and dilation 2 over "
+           "a depth of 1",
+           "the layer suite runs a bfloat16 Conv3D case with dilation in float32, on every pair: torch's own side "
+           "would meet it as well as Keras on torch (`meets_in_half`)",
+           "not yet reported (docs/defects/onednn_bf16_conv3d_dilated_segfault.md)",
+           "onednn_bf16_conv3d_dilated_segfault.py",
+           "brg_conv_fwd:avx10_1_512_amx,forward_training", met_on=("torch",), shows_in=("forward", "gradients"),
+           forks_after="torch"),
     Defect("torch_slow_conv2d_grad_weight_contiguous", "torch", "torch 2.14.1 (CPU build), with Keras 3.15.1 on torch",
            "the backward of a Conv2d with one output channel over a channels-last input and a permuted weight "
            "raises 'slow_conv2d: grad_weight must be contiguous': every Keras-on-torch Conv2D of one filter "
@@ -105,10 +118,22 @@ DEFECTS = {d.name: d for d in (
            "filter (or a DenseNet layer of growth 1) over 2+ channels (`avoids_slow_conv2d`)",
            "not yet reported (docs/defects/torch_slow_conv2d_grad_weight_contiguous.md)",
            "torch_slow_conv2d_grad_weight_contiguous.py", None, met_on=("torch",), forks_after="torch"),
+    Defect("torch_slow_conv_transpose2d_grad_weight_contiguous", "torch",
+           "torch 2.14.1 (CPU build), with Keras 3.15.1 on torch",
+           "the backward of a ConvTranspose2d of one input channel and 2+ output channels over a channels-last input "
+           "and a permuted weight raises 'grad_weight needs to be contiguous': every such Keras-on-torch "
+           "Conv2DTranspose computes that way, so its weight gradient cannot be taken",
+           "conv_transpose2d(x.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1)) backward on the CPU, x of shape "
+           "(1, 1, 2, 1) (NHWC), kernel (2, 2, 2, 1): batch 1, one input channel, 2+ filters, a kernel over 1x1, "
+           "more than one input pixel (100 of 864 shapes, exactly these)",
+           "on Keras on torch the layer suite's gradient check draws no transposed convolution with a batch of one "
+           "and one input channel into 2+ filters (`avoids_slow_conv2d`)",
+           "not yet reported (docs/defects/torch_slow_conv_transpose2d_grad_weight_contiguous.md)",
+           "torch_slow_conv_transpose2d_grad_weight_contiguous.py", None, met_on=("torch",), forks_after="torch"),
     Defect("keras_tf_add_bias_axis", "keras", "Keras 3.7.0 to 3.15.1 (the newest) on TensorFlow 2.21; right on 3.5.0 and 3.6.0",
            "keras.ops.add(x, b) with b a channels-first bias, shape (1, C, 1, 1), adds b along x's last axis "
-           "where that axis also has length C: a channels-first Conv2D or DepthwiseConv2D adds its bias along the "
-           "width of an output as wide as its channels",
+           "where that axis also has length C: a channels-first Conv2D, DepthwiseConv2D or Conv2DTranspose adds its "
+           "bias along the width of an output as wide as its channels",
            "keras.ops.add(zeros((1, 3, 2, 3)), arange(1, 4).reshape(1, 3, 1, 1)) on TensorFlow: 1, 2, 3 along "
            "every row instead of 1, 2, 3 per channel",
            "on TensorFlow the layer suite draws no channels-first case with a bias whose output is as wide as "
@@ -227,7 +252,7 @@ DEFECTS = {d.name: d for d in (
 def avoids_defects(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
     """False for a layer-suite case of `block` that a run on `keras_backends` (the Keras backends its
     sides run on) would meet a catalogued defect with; that defect's own test shows it."""
-    return (avoids_slow_conv2d(keras_backends, check, params)
+    return (avoids_slow_conv2d(keras_backends, check, block, params)
             and avoids_onednn_conv1x1(keras_backends, check, block, params)
             and avoids_keras_tf_add_bias_axis(keras_backends, check, block, params)
             and avoids_keras_torch_avgpool_same(keras_backends, check, block, params)
@@ -254,7 +279,10 @@ def meets_in_half(keras_backends: frozenset[str], check: str, block: str, params
     half_moments = dtype != "float32" and (
         (block == "layernorm" and _met("keras_layernorm_half_moments", keras_backends, check))
         or (block == "groupnorm" and _met("keras_groupnorm_half_moments", keras_backends, check)))
-    return (bias_sum or gelu_overflow or half_elu or half_moments
+    # onednn_bf16_conv3d_dilated_segfault: torch runs every pair's reference side, so whatever the Keras backends.
+    conv3d_crash = (block == "conv3d" and dtype == "bfloat16" and params["dilation"] > 1
+                    and DEFECTS["onednn_bf16_conv3d_dilated_segfault"].present)
+    return (bias_sum or gelu_overflow or half_elu or half_moments or conv3d_crash
             or (dtype == "float16" and _oversized_same_avgpool(keras_backends, check, block, params)))
 
 
@@ -301,14 +329,19 @@ def _met(name: str, keras_backends: frozenset[str], check: str) -> bool:
 def avoids_keras_tf_add_bias_axis(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
     """False for a channels-first convolution with a bias whose output is as wide as it has channels, on
     TensorFlow with a Keras that has keras_tf_add_bias_axis."""
-    if block not in ("conv2d", "conv2d_depthwise") or params.get("data_format") != "channels_first" \
+    if block not in ("conv2d", "conv2d_depthwise", "conv2d_transpose") \
+            or params.get("data_format") != "channels_first" \
             or not params["bias"] or not _met("keras_tf_add_bias_axis", keras_backends, check):
         return True
     (_, _, width, channels), = params["inputs"]
     kernel, stride, dilation = (pair(params[k])[1] for k in ("kernel", "stride", "dilation"))
-    pad = {"explicit": pair(params.get("pad", 0))[1], "same": "same"}.get(params["padding"], 0)
-    out_width = output_size(width, kernel, stride, dilation, pad)
-    out_channels = params["filters"] if block == "conv2d" else channels * params["multiplier"]
+    if block == "conv2d_transpose":  # Keras's output size: input * stride, and the reach past it where valid
+        reach = dilation * (kernel - 1) + 1
+        out_width = width * stride + (max(reach - stride, 0) if params["padding"] == "valid" else 0)
+    else:
+        pad = {"explicit": pair(params.get("pad", 0))[1], "same": "same"}.get(params["padding"], 0)
+        out_width = output_size(width, kernel, stride, dilation, pad)
+    out_channels = params["filters"] if block != "conv2d_depthwise" else channels * params["multiplier"]
     return out_width != out_channels
 
 
@@ -322,11 +355,18 @@ def avoids_keras_torch_avgpool_same(keras_backends: frozenset[str], check: str, 
     return symmetric(pads) is not None
 
 
-def avoids_slow_conv2d(keras_backends: frozenset[str], check: str, params: dict) -> bool:
-    """False for a layer-suite case that would meet torch_slow_conv2d_grad_weight_contiguous: gradients on
-    Keras on torch, a batch of one, more than one input channel and a conv of one filter (a block's
-    `filters`, or a DenseNet layer's `growth`, the filters of its 3x3 conv)."""
+def avoids_slow_conv2d(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
+    """False for a layer-suite case that would meet torch_slow_conv2d_grad_weight_contiguous or its transposed
+    twin, torch_slow_conv_transpose2d_grad_weight_contiguous: gradients on Keras on torch, a batch of one, and a
+    conv of one filter over 2+ input channels (a block's `filters`, or a DenseNet layer's `growth`, the filters of
+    its 3x3 conv), or a transposed conv of one input channel into 2+ filters, of a kernel over 1x1 over more than
+    one pixel."""
     (batch, *_, channels), *_ = params["inputs"]
+    if block == "conv2d_transpose":
+        (_, height, width, _), *_ = params["inputs"]
+        met = _met("torch_slow_conv_transpose2d_grad_weight_contiguous", keras_backends, check)
+        return not (met and batch == 1 and channels == 1 and params["filters"] > 1
+                    and pair(params["kernel"]) != (1, 1) and height * width > 1)
     one_filter = params.get("filters") == 1 or params.get("growth") == 1
     met = _met("torch_slow_conv2d_grad_weight_contiguous", keras_backends, check)
     return not (met and batch == 1 and channels > 1 and one_filter)
@@ -354,12 +394,17 @@ def avoids_onednn_conv1x1(keras_backends: frozenset[str], check: str, block: str
 
 
 def kernels_run(onednn_verbose: str) -> set[str]:
-    """The kernels a run with ONEDNN_VERBOSE=1 executed ("implementation,propagation kind"), from its log:
-    lines "onednn_verbose,v1,primitive,exec,cpu,convolution,jit_1x1:avx2,backward_weights,..."."""
+    """The kernels a run with ONEDNN_VERBOSE=2 created or executed ("implementation,propagation kind"), from its log:
+    lines "onednn_verbose,v1,primitive,exec,cpu,convolution,jit_1x1:avx2,backward_weights,..." and
+    "...,primitive,create:cache_miss,cpu,convolution,brg_conv_fwd:avx10_1_512_amx,forward_training,...": a kernel
+    that crashes the process is logged as created, never as executed."""
     found = set()
     for line in onednn_verbose.splitlines():
         fields = line.split(",")
-        if fields[0] == "onednn_verbose" and "exec" in fields:  # then engine, primitive, implementation, kind
-            at = fields.index("exec")
+        if fields[0] != "onednn_verbose":
+            continue
+        # then engine, primitive, implementation, kind (a "create:dispatch" line names an implementation turned down)
+        at = next((i for i, f in enumerate(fields) if f in ("exec", "create:cache_miss", "create:cache_hit")), None)
+        if at is not None:
             found.add(",".join(fields[at + 3:at + 5]))
     return found

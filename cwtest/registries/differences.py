@@ -111,6 +111,18 @@ DIFFERENCES = {d.name: d for d in (
     Difference("groupnorm_epsilon",
                "GroupNormalization's epsilon defaults to 1e-3 in Keras, nn.GroupNorm's eps to 1e-5 in torch",
                "pass epsilon to both", ("forward", "gradients")),
+    Difference("flatten_channel_order",
+               "torch.nn.Flatten flattens an NCHW tensor channel by channel (C, H, W); keras.layers.Flatten flattens "
+               "H, W, C, and moves a channels_first input's channels last first: the same image gives the same "
+               "values in another order, so a Dense after it reads other weights for each input",
+               "permute torch's tensor to NHWC before flattening (x.permute(0, 2, 3, 1).flatten(1)), or reorder the "
+               "Dense weight's rows (cwtest.core.layouts.channels_last_rows)", ("forward", "gradients")),
+    Difference("resize_nearest_pixel_centers",
+               "nearest-neighbour resizing: torch.nn.functional.interpolate(mode='nearest') takes input "
+               "floor(i * in / out) for output i, the one at the output pixel's top-left corner; Keras's Resizing "
+               "and UpSampling2D (tf.image.resize, jax.image.resize) take floor((i + 0.5) * in / out), the one at "
+               "its centre. They agree only where the output is a whole multiple of the input",
+               "torch's mode='nearest-exact'", ("forward", "gradients")),
     Difference("gelu_ops_tanh_default",
                "keras.ops.gelu, which a custom Keras layer calls, defaults to the tanh approximation "
                "(approximate=True); torch.nn.GELU and keras.activations.gelu default to the exact, erf form: "
@@ -125,6 +137,10 @@ DIFFERENCES = {d.name: d for d in (
                "Keras on JAX (jax.nn.leaky_relu: where(x >= 0, x, slope * x)) gives LeakyReLU a gradient of 1 at "
                "x = 0; torch, and Keras on TensorFlow and on torch, give it the negative slope",
                "a Keras LeakyReLU computed as where(x > 0, x, slope * x)", ("gradients",), only_on=("jax",)),
+    Difference("prelu_gradient_at_zero",
+               "keras.layers.PReLU computes relu(x) - alpha * relu(-x), whose gradient at x = 0 is 0 on every Keras "
+               "backend; torch.nn.PReLU's is its slope alpha (the negative side's)",
+               "a Keras PReLU computed as where(x > 0, x, alpha * x)", ("gradients",)),
     Difference("selu_gradient_at_zero",
                "Keras on TensorFlow (its SeluGrad kernel) gives SELU a gradient of scale (1.0507) at x = 0; torch, "
                "and Keras on JAX and on torch, give it scale * alpha (1.7581), the negative side's",

@@ -44,18 +44,63 @@ _KERAS_WEIGHTED = {
     "activation": ACTIVATION, "use_bias": "drawn", "bias_initializer": INITIALIZER,
     "bias_regularizer": REGULARIZER, "activity_regularizer": REGULARIZER, "bias_constraint": CONSTRAINT,
 }
+# A Keras convolution's arguments besides its strides, padding, data format, dilation and groups.
+_KERAS_CONV = {
+    "filters": "drawn", "kernel_size": "drawn, as torch's", "kernel_initializer": INITIALIZER,
+    "kernel_regularizer": REGULARIZER, "kernel_constraint": CONSTRAINT,
+    "lora_rank": "out of scope: fine-tuning adapters, off by default", "lora_alpha": "out of scope: as lora_rank",
+    **_KERAS_WEIGHTED}
 _KERAS_POOL = {"pool_size": "drawn: 1 to 3 per axis, square or rectangular", "strides": STRIDES,
                "padding": KERAS_PADDING, "data_format": DATA_FORMAT, "name": "irrelevant"}
+
+_KERAS_BATCHNORM = {
+    "axis": "-1, or 1 for a channels-first case", "momentum": "1 - torch's (bn_momentum)",
+    "epsilon": "torch's (bn_epsilon)", "center": "torch's affine and bias", "scale": "torch's affine",
+    "beta_initializer": INITIALIZER, "gamma_initializer": INITIALIZER, "moving_mean_initializer": INITIALIZER,
+    "moving_variance_initializer": INITIALIZER, "beta_regularizer": REGULARIZER,
+    "gamma_regularizer": REGULARIZER, "beta_constraint": CONSTRAINT, "gamma_constraint": CONSTRAINT,
+    "renorm": "out of scope: batch renormalization, which torch does not have",
+    "renorm_clipping": "out of scope: as renorm", "renorm_momentum": "out of scope: as renorm",
+    "synchronized": "out of scope: statistics across devices; one device here"}
 
 ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
     "conv2d": {
         "torch.nn.Conv2d": _CONV_TORCH,
         "keras.layers.Conv2D": {
+            "strides": STRIDES, "padding": KERAS_PADDING, "data_format": DATA_FORMAT,
+            "dilation_rate": "drawn, as torch's", "groups": "drawn, as torch's", **_KERAS_CONV},
+    },
+    "conv1d": {
+        "torch.nn.Conv1d": {**_CONV_TORCH, "kernel_size": "drawn: 1 to 3", "stride": "drawn: 1 to 3",
+                            "padding": "0, after explicit pads (torch.nn.ConstantPad1d) for Keras's same and causal",
+                            "dilation": "drawn: 1 or 2 (stride 1)"},
+        "keras.layers.Conv1D": {
+            "strides": "drawn, as torch's", "padding": "drawn: valid, same or causal",
+            "data_format": "channels_last (torch's layout moved inside its module)",
+            "dilation_rate": "drawn, as torch's", "groups": "drawn, as torch's", **_KERAS_CONV},
+    },
+    "conv3d": {
+        "torch.nn.Conv3d": {**_CONV_TORCH, "kernel_size": "drawn: 1 to 3 per axis", "stride": "drawn: 1 to 3",
+                            "padding": "0, after explicit pads (torch.nn.ConstantPad3d) for Keras's same",
+                            "dilation": "drawn: 1 or 2 (stride 1)"},
+        "keras.layers.Conv3D": {
+            "strides": "drawn, as torch's", "padding": "drawn: valid or same",
+            "data_format": "channels_last (TensorFlow's CPU kernels take no other)",
+            "dilation_rate": "drawn, as torch's", "groups": "drawn, as torch's", **_KERAS_CONV},
+    },
+    "conv2d_transpose": {
+        "torch.nn.ConvTranspose2d": {
+            "in_channels": SHAPE, "out_channels": "drawn (filters)", "kernel_size": "drawn: 1 to 4 per axis",
+            "stride": STRIDES, "padding": "0: the output cut to Keras's size after (same pads the odd one after)",
+            "output_padding": "where the stride is larger than the kernel's reach: the positions Keras adds",
+            "groups": "out of scope: 1; Keras's Conv2DTranspose has no groups", "bias": "drawn",
+            "dilation": "drawn: 1 or 2 per axis (stride 1)", "padding_mode": "out of scope: zeros only (torch's too)",
+            "device": DEVICE, "dtype": DTYPE},
+        "keras.layers.Conv2DTranspose": {
             "filters": "drawn", "kernel_size": "drawn, as torch's", "strides": STRIDES, "padding": KERAS_PADDING,
-            "data_format": DATA_FORMAT, "dilation_rate": "drawn, as torch's", "groups": "drawn, as torch's",
-            "kernel_initializer": INITIALIZER, "kernel_regularizer": REGULARIZER, "kernel_constraint": CONSTRAINT,
-            "lora_rank": "out of scope: fine-tuning adapters, off by default", "lora_alpha": "out of scope: as lora_rank",
-            **_KERAS_WEIGHTED},
+            "output_padding": "None: Keras's own output size from its padding (torch's cut to it)",
+            "data_format": DATA_FORMAT, "dilation_rate": "drawn, as torch's", "kernel_initializer": INITIALIZER,
+            "kernel_regularizer": REGULARIZER, "kernel_constraint": CONSTRAINT, **_KERAS_WEIGHTED},
     },
     "conv2d_depthwise": {
         "torch.nn.Conv2d": {**_CONV_TORCH, "groups": "the input's channels (a depthwise convolution)",
@@ -75,15 +120,19 @@ ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
             "affine": "drawn", "bias": "drawn where affine: a learnable scale without an offset (Keras center=False)",
             "track_running_stats": "out of scope: Keras always keeps moving statistics", "device": DEVICE,
             "dtype": DTYPE},
+        "keras.layers.BatchNormalization": _KERAS_BATCHNORM,
+    },
+    "batchnorm_nd": {
+        "torch.nn.BatchNorm1d": {
+            "num_features": SHAPE, "eps": "drawn, as BatchNorm2d's", "momentum": "drawn, as BatchNorm2d's",
+            "affine": "drawn", "bias": "drawn where affine", "track_running_stats": "out of scope: as BatchNorm2d's",
+            "device": DEVICE, "dtype": DTYPE},
+        "torch.nn.BatchNorm3d": {
+            "num_features": SHAPE, "eps": "drawn, as BatchNorm2d's", "momentum": "drawn, as BatchNorm2d's",
+            "affine": "drawn", "bias": "drawn where affine", "track_running_stats": "out of scope: as BatchNorm2d's",
+            "device": DEVICE, "dtype": DTYPE},
         "keras.layers.BatchNormalization": {
-            "axis": "-1, or 1 for a channels-first case", "momentum": "1 - torch's (bn_momentum)",
-            "epsilon": "torch's (bn_epsilon)", "center": "torch's affine and bias", "scale": "torch's affine",
-            "beta_initializer": INITIALIZER, "gamma_initializer": INITIALIZER, "moving_mean_initializer": INITIALIZER,
-            "moving_variance_initializer": INITIALIZER, "beta_regularizer": REGULARIZER,
-            "gamma_regularizer": REGULARIZER, "beta_constraint": CONSTRAINT, "gamma_constraint": CONSTRAINT,
-            "renorm": "out of scope: batch renormalization, which torch does not have",
-            "renorm_clipping": "out of scope: as renorm", "renorm_momentum": "out of scope: as renorm",
-            "synchronized": "out of scope: statistics across devices; one device here"},
+            **_KERAS_BATCHNORM, "axis": "-1: a matrix's features, a sequence's or a volume's channels (torch's dim 1)"},
     },
     "layernorm": {
         "torch.nn.LayerNorm": {
@@ -135,8 +184,37 @@ ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
     },
     "flatten": {
         "torch.nn.Flatten": {"start_dim": "1: every axis but the batch", "end_dim": "-1"},
-        "keras.layers.Flatten": {"data_format": "channels_last: the order the Dense kernel is reordered for "
-                                                "(flatten_dense)"},
+        "keras.layers.Flatten": {"data_format": "drawn (flatten): Keras moves a channels_first input's channels last "
+                                                "before flattening; channels_last in flatten_dense, the order its Dense "
+                                                "kernel is reordered for"},
+    },
+    "cropping2d": {
+        "keras.layers.Cropping2D": {"cropping": "drawn: 0 to 2 on each side independently, one row and column left "
+                                                "at least (torch: a slice)", "data_format": DATA_FORMAT},
+    },
+    "upsampling2d": {
+        "torch.nn.Upsample": {"size": "out of scope: UpSampling2D takes factors (resize: sizes)",
+                              "scale_factor": "drawn: 1 to 3 per axis", "mode": "drawn: nearest or bilinear",
+                              "align_corners": "False: Keras's half-pixel rule (torch's True has no Keras twin)",
+                              "recompute_scale_factor": "out of scope: whole factors give whole sizes"},
+        "keras.layers.UpSampling2D": {"size": "drawn, as torch's scale_factor", "data_format": DATA_FORMAT,
+                                      "interpolation": "drawn: nearest or bilinear (bicubic, lanczos: torch's "
+                                                       "bicubic weighs with a = -0.75, TensorFlow's with -0.5)"},
+    },
+    "resize": {
+        "torch.nn.functional.interpolate": {
+            "input": SHAPE, "size": "drawn: 1 to 12 per axis, up or down", "scale_factor": "out of scope: size given",
+            "mode": "drawn: nearest-exact (nearest: resize_nearest_pixel_centers) or bilinear",
+            "align_corners": "False: Keras's half-pixel rule", "recompute_scale_factor": "out of scope: size given",
+            "antialias": "False, Keras's default"},
+        "keras.layers.Resizing": {
+            "height": "drawn, as torch's size", "width": "drawn, never a whole multiple of the input's (where the "
+            "nearest-neighbour rules part)", "interpolation": "drawn: nearest or bilinear (bicubic, lanczos, area: "
+            "torch's bicubic weighs with a = -0.75, TensorFlow's with -0.5)",
+            "crop_to_aspect_ratio": "out of scope: False; a crop before the resize",
+            "pad_to_aspect_ratio": "out of scope: False; a pad before the resize",
+            "fill_mode": "out of scope: only with pad_to_aspect_ratio", "fill_value": "out of scope: as fill_mode",
+            "antialias": "False, its default (torch's too)", "data_format": DATA_FORMAT},
     },
     "zeropadding": {
         "torch.nn.ZeroPad2d": {"padding": "drawn: 0 to 2 on each side independently"},
@@ -161,6 +239,14 @@ ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
         "torch.nn.LeakyReLU": {"negative_slope": "drawn: 0.01, 0.1, 0.2 or 0.3; each side's default in the published "
                                "case (leaky_relu_negative_slope)", "inplace": INPLACE},
         "keras.layers.LeakyReLU": {"negative_slope": "drawn, as torch's"},
+    },
+    "prelu": {
+        "torch.nn.PReLU": {"num_parameters": "drawn: one slope per channel or one for all",
+                           "init": "irrelevant: the slopes are drawn from -0.5 to 0.5 and copied over (torch's initial "
+                                   "0.25, Keras's 0)", "device": DEVICE, "dtype": DTYPE},
+        "keras.layers.PReLU": {"alpha_initializer": INITIALIZER, "alpha_regularizer": REGULARIZER,
+                               "alpha_constraint": CONSTRAINT,
+                               "shared_axes": "drawn with torch's num_parameters: the spatial axes, or every axis"},
     },
     "elu": {
         "torch.nn.ELU": {"alpha": "drawn: 1, 0.5 or 2", "inplace": INPLACE},
@@ -215,6 +301,7 @@ ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
 COMPOSED: dict[str, tuple[str, ...]] = {
     "conv2d_same_stride2": ("conv2d", "zeropadding"),
     "flatten_dense": ("flatten", "dense"),
+    "batchnorm_nd_eval": ("batchnorm_nd",), "batchnorm_nd_train": ("batchnorm_nd",),
     "batchnorm_eval": ("batchnorm",), "batchnorm_train": ("batchnorm",), "batchnorm_train_offset": ("batchnorm",),
     "maxpool_same": ("maxpool",), "avgpool_same": ("avgpool",),
     "dropout_inference": ("dropout",), "dropout_train_p0": ("dropout",),

@@ -96,6 +96,50 @@ def depthwise_params(draw):
                 multiplier=draw(st.integers(1, 2)), bias=draw(st.booleans()), data_format=draw(DATA_FORMATS))
 
 
+def _conv_nd_options(draw, rank: int, paddings: tuple[str, ...]) -> dict:
+    """A 1-D or 3-D convolution's options, drawn as conv_params draws a 2-D one's: kernels smaller than, equal to
+    and larger than the stride, dilation only at stride 1 (Keras rejects both), each padding with every stride."""
+    dilation = draw(st.integers(1, 2))
+    stride = 1 if dilation > 1 else draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(rank))
+    return {"kernel": kernel, "stride": stride, "dilation": dilation, "padding": draw(st.sampled_from(paddings))}
+
+
+@st.composite
+def conv1d_params(draw):
+    """A sequence (batch, steps, channels), `causal` padding too (what the steps before give, and no later one)."""
+    options = _conv_nd_options(draw, 1, ("valid", "same", "causal"))
+    groups = draw(st.sampled_from([1, 2]))
+    reach = options["dilation"] * (options["kernel"][0] - 1) + 1
+    steps = draw(st.integers(1 if options["padding"] != "valid" else reach, 12))
+    return case(draw, (draw(st.integers(1, 3)), steps, groups * draw(st.integers(1, 3))),
+                filters=groups * draw(st.integers(1, 3)), groups=groups, bias=draw(st.booleans()), **options)
+
+
+@st.composite
+def conv3d_params(draw):
+    """A volume (batch, depth, height, width, channels)."""
+    options = _conv_nd_options(draw, 3, ("valid", "same"))
+    groups = draw(st.sampled_from([1, 2]))
+    low = [1 if options["padding"] == "same" else options["dilation"] * (k - 1) + 1 for k in options["kernel"]]
+    volume = tuple(draw(st.integers(lo, max(lo, 4))) for lo in low)
+    return case(draw, (draw(st.integers(1, 2)), *volume, groups * draw(st.integers(1, 2))),
+                filters=groups * draw(st.integers(1, 2)), groups=groups, bias=draw(st.booleans()), **options)
+
+
+@st.composite
+def transpose_params(draw):
+    """A transposed convolution (Keras's Conv2DTranspose, whose output sizes follow its padding: `valid`, input *
+    stride + max(reach - stride, 0); `same`, input * stride), kernels smaller than, equal to and larger than the
+    stride, dilation at stride 1."""
+    dilation = window(draw, 1, 2)
+    stride = (1, 1) if dilation != (1, 1) else window(draw, 1, 3)
+    shape = image(draw, max_size=5)
+    return case(draw, shape, filters=draw(st.integers(1, 4)), kernel=window(draw, 1, 4), stride=stride,
+                dilation=dilation, padding=draw(st.sampled_from(["valid", "same"])), bias=draw(st.booleans()),
+                data_format=draw(DATA_FORMATS))
+
+
 # --- dense, normalization, pooling, shape ---------------------------------------------------------
 
 @st.composite
@@ -133,6 +177,19 @@ def batchnorm_params(draw):
 def offset_batchnorm_params(draw):
     return {**case(draw, image(draw, min_size=2, min_batch=2), **_batchnorm_options(draw)), "scale": 1.0,
             "distribution": "normal", "offset": draw(st.sampled_from([100.0, 1000.0]))}
+
+
+# BatchNorm over a matrix (batch, features), a sequence (batch, steps, channels) or a volume (batch, depth, height,
+# width, channels): torch's BatchNorm1d and BatchNorm3d, Keras's one BatchNormalization over the last axis. As for
+# images, at least 8 values per channel (a matrix of 8 to 10 rows).
+@st.composite
+def batchnorm_nd_params(draw, rank: int):
+    if rank == 1:
+        shape = (draw(st.integers(8, 10)), draw(st.integers(1, 6))) if draw(st.booleans()) else \
+            (draw(st.integers(2, 3)), draw(st.integers(4, 6)), draw(st.integers(1, 6)))
+    else:
+        shape = (2, *(draw(st.integers(2, 3)) for _ in range(3)), draw(st.integers(1, 4)))
+    return case(draw, shape, **{**_batchnorm_options(draw), "data_format": "channels_last"})
 
 
 # Layer and group normalization: epsilon drawn as BatchNorm's (None: each framework's default; a kept
@@ -190,6 +247,36 @@ def padding_params(draw):
 
 
 @st.composite
+def cropping_params(draw):
+    """Rows and columns cut from each side, at least one of each left."""
+    top, bottom, left, right = (draw(st.integers(0, 2)) for _ in range(4))
+    shape = image(draw, min_size=(top + bottom + 1, left + right + 1))
+    return case(draw, shape, top=top, bottom=bottom, left=left, right=right, data_format=draw(DATA_FORMATS))
+
+
+@st.composite
+def upsampling_params(draw):
+    return case(draw, image(draw, max_size=5), size=window(draw, 1, 3),
+                interpolation=draw(st.sampled_from(["nearest", "bilinear"])), data_format=draw(DATA_FORMATS))
+
+
+@st.composite
+def resize_params(draw):
+    """An image resized to another height and width, up or down. The width is never an integer multiple of the input's
+    (1 times included), where the frameworks' nearest-neighbour rules part (semantics resize_nearest_pixel_centers):
+    so that a case with the published rule always meets that difference."""
+    shape = image(draw, min_size=(1, 2))
+    width = draw(st.integers(1, 12).filter(lambda w: w % shape[2] != 0))
+    return case(draw, shape, height=draw(st.integers(1, 12)), width=width,
+                interpolation=draw(st.sampled_from(["nearest", "bilinear"])), data_format=draw(DATA_FORMATS))
+
+
+@st.composite
+def flatten_params(draw):
+    return case(draw, image(draw, max_size=4), data_format=draw(DATA_FORMATS))
+
+
+@st.composite
 def image_params(draw):
     return case(draw, image(draw))
 
@@ -202,6 +289,13 @@ def activation_params(draw, kinks: tuple[float, ...] = (), **options: st.SearchS
     quarter of every example's inputs (inputs_for): which side of a kink each framework's gradient takes is a
     convention, and a normal draw meets an exact kink too seldom to test it."""
     return case(draw, image(draw), kinks=kinks, **{name: draw(strategy) for name, strategy in options.items()})
+
+
+@st.composite
+def prelu_params(draw):
+    """PReLU with a learnable slope per channel or one for all (torch's num_parameters, Keras's shared_axes), a
+    quarter of the inputs on its kink at 0; the slopes are drawn with torch's weights."""
+    return case(draw, image(draw), kinks=(0.0,), per_channel=draw(st.booleans()), data_format=draw(DATA_FORMATS))
 
 
 NEGATIVE_SLOPES = st.sampled_from([0.01, 0.1, 0.2, 0.3])  # torch's default, others, Keras's two defaults

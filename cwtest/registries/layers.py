@@ -63,6 +63,10 @@ BLOCKS = (
     # (gradient_scale): against the largest gradient, four thorough runs reached 21.5 (dense) and 19.9
     # (conv2d_depthwise) of 32; against their terms, densenet_transition's 45.9 measured 1.5.
     Block("conv2d", cases.conv_params(), "conv2d", forward_scale="terms", gradient_scale="terms"),
+    Block("conv1d", cases.conv1d_params(), "conv1d", forward_scale="terms", gradient_scale="terms"),
+    Block("conv3d", cases.conv3d_params(), "conv3d", forward_scale="terms", gradient_scale="terms"),
+    Block("conv2d_transpose", cases.transpose_params(), "conv2d_transpose", forward_scale="terms",
+          gradient_scale="terms"),
     Block("conv2d_same_stride2", cases.same_stride2_params(), "conv2d_same_stride2",
           differences=("same_padding_stride2",), forward_scale="terms", gradient_scale="terms"),
     Block("conv2d_depthwise", cases.depthwise_params(), "conv2d_depthwise", forward_scale="terms",
@@ -72,6 +76,11 @@ BLOCKS = (
     Block("batchnorm_eval", cases.batchnorm_params(), "batchnorm",
           differences=("bn_epsilon",)),
     Block("batchnorm_train", cases.batchnorm_params(), "batchnorm",
+          differences=("bn_epsilon", "bn_momentum", "bn_running_variance"), training=True),
+    # BatchNorm1d (a matrix or a sequence) and BatchNorm3d (a volume): Keras's one BatchNormalization.
+    Block("batchnorm_nd_eval", cases.batchnorm_nd_params(1) | cases.batchnorm_nd_params(3), "batchnorm_nd",
+          differences=("bn_epsilon",)),
+    Block("batchnorm_nd_train", cases.batchnorm_nd_params(1) | cases.batchnorm_nd_params(3), "batchnorm_nd",
           differences=("bn_epsilon", "bn_momentum", "bn_running_variance"), training=True),
     # Training-mode BatchNorm on a batch whose mean is 100 or 1000 times its spread. Harmonized (two-pass
     # batch variance on every Keras backend), 200 random cases on each Keras backend measured at most 5.6
@@ -99,6 +108,12 @@ BLOCKS = (
           forward_scale="terms"),
     Block("global_avgpool", cases.global_pool_params(), "global_avgpool", forward_scale="terms"),
     Block("zeropadding", cases.padding_params(), "zeropadding"),
+    Block("cropping2d", cases.cropping_params(), "cropping2d"),
+    Block("flatten", cases.flatten_params(), "flatten", differences=("flatten_channel_order",)),
+    # Resampling: UpSampling2D by whole factors, Resizing to any size (bilinear ones weigh two inputs: measured against
+    # the output, as a mean's terms are of its size).
+    Block("upsampling2d", cases.upsampling_params(), "upsampling2d"),
+    Block("resize", cases.resize_params(), "resize", differences=("resize_nearest_pixel_centers",)),
     Block("relu", cases.image_params(), "relu"),
     # Channels are torch's dim 1 and Keras's last axis.
     # Its input gradient p * (g - <p, g>) cancels where one class takes nearly all the
@@ -119,6 +134,8 @@ BLOCKS = (
     # against the inputs: Phi(x) = (1 + erf(x / sqrt 2)) / 2 cancels where x is far below zero.
     Block("leaky_relu", cases.activation_params(kinks=(0.0,), negative_slope=cases.NEGATIVE_SLOPES), "leaky_relu",
           differences=("leaky_relu_negative_slope", "leaky_relu_gradient_at_zero"), gradient_scale="cotangent"),
+    # PReLU's slope gradient sums x * g over the negative inputs: measured against its terms, as a bias's.
+    Block("prelu", cases.prelu_params(), "prelu", differences=("prelu_gradient_at_zero",), gradient_scale="terms"),
     Block("elu", cases.activation_params(kinks=(0.0,), alpha=cases.ELU_ALPHAS), "elu", gradient_scale="cotangent"),
     Block("selu", cases.activation_params(kinks=(0.0,)), "selu", differences=("selu_gradient_at_zero",),
           gradient_scale="cotangent"),

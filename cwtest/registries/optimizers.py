@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from cwtest.registries.tolerances import OPTIMIZER_EPS_UNITS_PER_STEP
 
+
 @dataclass(frozen=True)
 class Optimizer:
     name: str

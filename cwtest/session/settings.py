@@ -20,6 +20,7 @@ from cwtest.registries.tolerances import parse as parse_tolerances
 from cwtest.report.reader import read_baseline
 from cwtest.registries.knobs import keras_flavour, parse_knobs
 
+
 @dataclass(frozen=True)
 class Settings:
     archs: tuple[str, ...]

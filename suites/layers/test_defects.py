@@ -4,7 +4,7 @@ Each reproducer runs in its own process (cwtest.findings.reproduce): a defect th
 the test run down with it. `test_defect_reproduces` is a strict xfail that names the defect where the
 reproducer ran the defective kernel: it fails while the framework computes wrong, and XPASSes
 (failing the run) once a release fixes it, so that the catalogue entry is retired. Where another
-kernel ran (the log oneDNN writes under ONEDNN_VERBOSE says which), the same program must compute
+kernel ran (the log oneDNN writes under ONEDNN_VERBOSE=2 says which), the same program must compute
 right; a defect outside oneDNN names no kernel and is a strict xfail wherever it runs, on the releases that
 have it (`Defect.since`, `Defect.fixed_in`): a release outside them must compute right.
 `test_defect_avoided` runs the same program the way the suites feed the framework, which must
@@ -28,7 +28,7 @@ IN_SERVER_ORDER = sorted(DEFECTS.values(), key=lambda defect: defect.forks_after
 
 @pytest.fixture(scope="module")
 def reproducers():
-    runner = Reproducers({**os.environ, "ONEDNN_VERBOSE": "1"})
+    runner = Reproducers({**os.environ, "ONEDNN_VERBOSE": "2"})  # the kernels created, and those executed
     yield runner
     runner.close()  # its fork server holds a framework's memory; the rest of the run has no use for it
 

@@ -144,7 +144,6 @@ def layers(model, image_size: int | None = None, example: np.ndarray | None = No
     return Read(found, int(model.input_shape[1]))
 
 
-
 def layer_weights(handle) -> list[np.ndarray]:
     """A layer's arrays (from `layers`), kernel first, in Keras's layout."""
     return handle.get_weights()

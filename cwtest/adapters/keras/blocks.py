@@ -135,6 +135,20 @@ def conv(keras, p, kept):
     return chain(keras, p, *padded, conv)
 
 
+@BUILDERS("conv1d", "conv3d")
+def conv_nd(keras, p, kept):
+    layer = keras.layers.Conv1D if len(p["kernel"]) == 1 else keras.layers.Conv3D
+    return chain(keras, p, layer(p["filters"], p["kernel"], p["stride"], p["padding"], dilation_rate=p["dilation"],
+                                 groups=p["groups"], use_bias=p["bias"], name="conv", **OVERWRITTEN))
+
+
+@BUILDERS("conv2d_transpose")
+def conv_transpose(keras, p, kept):
+    return chain(keras, p, keras.layers.Conv2DTranspose(p["filters"], p["kernel"], p["stride"], p["padding"],
+                                                        data_format=_format(p), dilation_rate=p["dilation"],
+                                                        use_bias=p["bias"], name="conv", **OVERWRITTEN))
+
+
 @BUILDERS("conv2d_same_stride2")
 def same_stride2(keras, p, kept):
     if "same_padding_stride2" in kept:
@@ -153,7 +167,7 @@ def depthwise(keras, p, kept):
                                                         name="conv"))
 
 
-@BUILDERS("batchnorm")
+@BUILDERS("batchnorm", "batchnorm_nd")
 def batchnorm_block(keras, p, kept):
     # None: torch's default, which the harmonized twin gives Keras (a kept difference leaves Keras's own).
     eps = 1e-5 if p["epsilon"] is None else p["epsilon"]
@@ -303,6 +317,23 @@ BUILDERS("maxpool")(one_layer(lambda L, p: L.MaxPooling2D(p["pool"], p["stride"]
 BUILDERS("avgpool")(one_layer(lambda L, p: L.AveragePooling2D(p["pool"], p["stride"], p["padding"], _format(p))))
 BUILDERS("zeropadding")(one_layer(lambda L, p: L.ZeroPadding2D(((p["top"], p["bottom"]), (p["left"], p["right"])),
                                                                _format(p))))
+BUILDERS("cropping2d")(one_layer(lambda L, p: L.Cropping2D(((p["top"], p["bottom"]), (p["left"], p["right"])),
+                                                             _format(p))))
+BUILDERS("upsampling2d")(one_layer(lambda L, p: L.UpSampling2D(p["size"], _format(p), p["interpolation"])))
+BUILDERS("resize")(one_layer(lambda L, p: L.Resizing(p["height"], p["width"], p["interpolation"],
+                                                    data_format=_format(p))))
+
+
+@BUILDERS("flatten")
+def flatten(keras, p, kept):
+    # Channels first: Keras's Flatten moves them last before flattening (its data_format), so a model moved between
+    # the two formats keeps its Dense weights. The input is transposed to NCHW and no image comes out.
+    layers = [keras.layers.Flatten(_format(p))]
+    if _format(p) == "channels_first":
+        layers.insert(0, keras.layers.Permute((3, 1, 2)))
+    return _KerasChain(p["inputs"][0], layers)
+
+
 BUILDERS("relu")(one_layer(lambda L, p: L.ReLU()))
 BUILDERS("softmax")(one_layer(lambda L, p: L.Softmax(axis=p["axis"])))
 BUILDERS("dropout")(one_layer(lambda L, p: L.Dropout(p["rate"])))
@@ -327,6 +358,25 @@ def leaky_relu(keras, p, kept):
     # torch's gradient at 0 (the slope): the negative side's branch wherever x <= 0
     slope = layer.negative_slope
     return chain(keras, p, keras.layers.Activation(lambda x: keras.ops.where(x > 0, x, slope * x)))
+
+
+@functools.cache
+def _torch_like_prelu(keras):
+    class TorchLikePReLU(keras.layers.PReLU):
+        """Keras's PReLU with torch's gradient at 0, the slope (the negative side's branch wherever x <= 0): Keras
+        computes relu(x) - alpha * relu(-x), whose gradient at 0 is 0."""
+
+        def call(self, inputs):
+            return keras.ops.where(inputs > 0, inputs, self.alpha * inputs)
+
+    return TorchLikePReLU
+
+
+@BUILDERS("prelu")
+def prelu(keras, p, kept):
+    layer = keras.layers.PReLU if "prelu_gradient_at_zero" in kept else _torch_like_prelu(keras)
+    shared = [1, 2, 3] if not p["per_channel"] else ([2, 3] if _format(p) == "channels_first" else [1, 2])
+    return chain(keras, p, layer(shared_axes=shared, name="prelu"))
 
 
 BUILDERS("elu")(one_layer(lambda L, p: L.ELU(alpha=p["alpha"])))

@@ -9,6 +9,7 @@ from typing import Callable
 from cwtest.frameworks import imports
 from cwtest.inputs.data import IMAGE_SIZE, NUM_CLASSES
 
+
 def application(name: str, activation: str) -> Callable:
     def build(image_size: int = IMAGE_SIZE):
         keras = imports.keras()

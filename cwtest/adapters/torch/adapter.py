@@ -120,7 +120,6 @@ def layers(model, image_size: int | None = None, example: np.ndarray | None = No
     return Read(found, image_size)
 
 
-
 # A paired layer's tensors in the weight map's order (cwtest.models.transfer): weight, bias, BatchNorm statistics.
 _LAYER_TENSORS = ("weight", "bias", "running_mean", "running_var")
 

@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 from cwtest.core.adam import keras_adam_alpha
 from cwtest.core.keyed import Builders
-from cwtest.core.padding import same_pads, symmetric
+from cwtest.core.padding import same_padding, same_pads, symmetric
 from cwtest.registries.layer_strategies import TORCH_AXIS, labels_for
 
 BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
@@ -35,10 +35,10 @@ def chain(nn, **modules):
     return nn.Sequential(OrderedDict(modules))
 
 
-def _torch_batchnorm(nn, channels, eps=1e-5, momentum=0.1, affine=True, center=True):
+def _torch_batchnorm(nn, channels, eps=1e-5, momentum=0.1, affine=True, center=True, kind="BatchNorm2d"):
     """torch defaults (momentum 0.1), with random affine weights and running statistics; `center` False: a
     learnable scale without an offset."""
-    bn = nn.BatchNorm2d(channels, eps=eps, momentum=momentum, affine=affine, **({} if center else {"bias": False}))
+    bn = getattr(nn, kind)(channels, eps=eps, momentum=momentum, affine=affine, **({} if center else {"bias": False}))
     if bn.weight is not None:
         nn.init.uniform_(bn.weight, 0.5, 1.5)
     if bn.bias is not None:
@@ -46,6 +46,18 @@ def _torch_batchnorm(nn, channels, eps=1e-5, momentum=0.1, affine=True, center=T
     nn.init.uniform_(bn.running_mean, -0.5, 0.5)
     nn.init.uniform_(bn.running_var, 0.5, 2.0)
     return bn
+
+
+def channels_last(nn, **modules):
+    """The modules one after another on a channels-last input of any rank, (N, ..., C): torch's layers take the
+    channels first, and the layer suite hands torch a 4-D image as NCHW but any other input as it is."""
+
+    def forward(m, x):
+        for layer in m.values():
+            x = layer(x.movedim(-1, 1)).movedim(1, -1)
+        return x
+
+    return graph(nn, forward, **modules)
 
 
 def _hw(p) -> tuple[int, int]:
@@ -73,6 +85,46 @@ def conv(nn, p, kept):
     if p["padding"] == "same":
         return _same(nn, p, p["kernel"], layer, "conv", p["dilation"])
     return chain(nn, conv=layer(p["pad"] if p["padding"] == "explicit" else 0))
+
+
+def _nd_pads(p, sizes) -> tuple[int, ...]:
+    """The explicit pads of a 1-D or 3-D convolution's padding, in torch.nn.functional.pad's order (last axis
+    first): none (`valid`), TensorFlow's `same` (the odd one after), or `causal` (the whole reach before)."""
+    pads = []
+    for size, kernel in zip(reversed(sizes), reversed(p["kernel"])):
+        if p["padding"] == "same":
+            pads += same_padding(size, kernel, p["stride"], p["dilation"])
+        else:
+            pads += (p["dilation"] * (kernel - 1), 0) if p["padding"] == "causal" else (0, 0)
+    return tuple(pads)
+
+
+@BUILDERS("conv1d", "conv3d")
+def conv_nd(nn, p, kept):
+    *sizes, channels = p["inputs"][0][1:]
+    kind = {1: (nn.Conv1d, nn.ConstantPad1d), 3: (nn.Conv3d, nn.ConstantPad3d)}[len(sizes)]
+    conv = kind[0](channels, p["filters"], p["kernel"], p["stride"], 0, p["dilation"], p["groups"], p["bias"])
+    return channels_last(nn, pad=kind[1](_nd_pads(p, sizes), 0.0), conv=conv)
+
+
+@BUILDERS("conv2d_transpose")
+def conv_transpose(nn, p, kept):
+    """torch's transposed convolution at its full size (every position a kernel tap reaches, and the positions
+    Keras adds after where the stride is larger than the kernel's reach), cut to Keras's: `valid` keeps it,
+    `same` keeps input * stride from TensorFlow's `same` pads before, the odd one after (torch's `padding` cuts
+    both sides alike)."""
+    reach = [d * (k - 1) + 1 for k, d in zip(p["kernel"], p["dilation"])]
+    conv = nn.ConvTranspose2d(p["inputs"][0][3], p["filters"], p["kernel"], p["stride"], 0,
+                              [max(s - r, 0) for s, r in zip(p["stride"], reach)], 1, p["bias"], p["dilation"])
+    sizes = [n * s + (max(r - s, 0) if p["padding"] == "valid" else 0)
+             for n, s, r in zip(_hw(p), p["stride"], reach)]
+    before = [0 if p["padding"] == "valid" else max(r - s, 0) // 2 for s, r in zip(p["stride"], reach)]
+
+    def forward(m, x):
+        y = m["conv"](x)
+        return y[:, :, before[0]:before[0] + sizes[0], before[1]:before[1] + sizes[1]]
+
+    return graph(nn, forward, conv=conv)
 
 
 @BUILDERS("conv2d_same_stride2")
@@ -108,6 +160,14 @@ def batchnorm_block(nn, p, kept):
     eps = 1e-5 if "bn_epsilon" in kept or p["epsilon"] is None else p["epsilon"]
     momentum = 0.1 if "bn_momentum" in kept or p["momentum"] is None else p["momentum"]
     return chain(nn, bn=_torch_batchnorm(nn, p["inputs"][0][3], eps, momentum, p["affine"], p.get("center", True)))
+
+
+@BUILDERS("batchnorm_nd")
+def batchnorm_nd(nn, p, kept):
+    eps = 1e-5 if "bn_epsilon" in kept or p["epsilon"] is None else p["epsilon"]
+    momentum = 0.1 if "bn_momentum" in kept or p["momentum"] is None else p["momentum"]
+    kind = "BatchNorm3d" if len(p["inputs"][0]) == 5 else "BatchNorm1d"
+    return channels_last(nn, bn=_torch_batchnorm(nn, p["inputs"][0][-1], eps, momentum, p["affine"], p["center"], kind))
 
 
 def _random_affine(nn, norm):
@@ -171,6 +231,35 @@ def concatenate(nn, p, kept):
     import torch
 
     return graph(nn, lambda m, x, y: torch.cat([x, y], 1))
+
+
+@BUILDERS("cropping2d")
+def cropping2d(nn, p, kept):
+    t, b, left, r = p["top"], p["bottom"], p["left"], p["right"]
+    return graph(nn, lambda m, x: x[:, :, t:x.shape[2] - b, left:x.shape[3] - r])
+
+
+@BUILDERS("upsampling2d")
+def upsampling2d(nn, p, kept):
+    return nn.Upsample(scale_factor=tuple(float(s) for s in p["size"]), mode=p["interpolation"],
+                       align_corners=False if p["interpolation"] == "bilinear" else None)
+
+
+@BUILDERS("resize")
+def resize(nn, p, kept):
+    # Keras's nearest neighbour is the one at each output pixel's centre, torch's "nearest-exact"; torch's "nearest"
+    # takes the one at its top left corner.
+    published = "resize_nearest_pixel_centers" in kept
+    mode = "nearest" if published else {"nearest": "nearest-exact", "bilinear": "bilinear"}[p["interpolation"]]
+    corners = {"align_corners": False} if mode == "bilinear" else {}
+    return graph(nn, lambda m, x: nn.functional.interpolate(x, (p["height"], p["width"]), mode=mode, **corners))
+
+
+@BUILDERS("flatten")
+def flatten(nn, p, kept):
+    if "flatten_channel_order" in kept:
+        return nn.Flatten()  # the channels first, each channel's rows after: C, H, W
+    return graph(nn, lambda m, x: x.permute(0, 2, 3, 1).flatten(1))  # Keras's order: H, W, C
 
 
 @BUILDERS("vgg_conv_block")
@@ -294,6 +383,19 @@ BUILDERS("log_softmax")(lambda nn, p, kept: nn.LogSoftmax(dim=TORCH_AXIS[p["axis
 # A kept leaky_relu_negative_slope compares the frameworks' defaults, whatever was drawn.
 BUILDERS("leaky_relu")(lambda nn, p, kept: nn.LeakyReLU() if "leaky_relu_negative_slope" in kept
                        else nn.LeakyReLU(p["negative_slope"]))
+
+
+@BUILDERS("prelu")
+def prelu(nn, p, kept):
+    channels = p["inputs"][0][3]
+    layer = nn.PReLU(channels if p["per_channel"] else 1)
+    nn.init.uniform_(layer.weight, -0.5, 0.5)
+    # Keras's alpha keeps an axis for each input axis its slopes are not shared over: (1, 1, C) or (C, 1, 1).
+    layer.keras_shape = (1, 1, 1) if not p["per_channel"] else \
+        ((channels, 1, 1) if p.get("data_format") == "channels_first" else (1, 1, channels))
+    return chain(nn, prelu=layer)
+
+
 BUILDERS("elu")(lambda nn, p, kept: nn.ELU(p["alpha"]))
 BUILDERS("selu")(lambda nn, p, kept: nn.SELU())
 BUILDERS("gelu")(lambda nn, p, kept: nn.GELU() if "gelu_ops_tanh_default" in kept
