@@ -440,7 +440,9 @@ def test_every_block_draws_float32_and_both_half_types():
     for block in BLOCKS:
         found = []
 
-        @settings(max_examples=60, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+        # 200: hypothesis leans towards a sample's first entry (float32) at first; at 60, conv2d_transpose's
+        # derandomized draws held no float16.
+        @settings(max_examples=200, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(params=block.params)
         def draw(params):
