@@ -29,7 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from cwtest.registries.layer_arguments import tables_of  # noqa: E402
 from vendors.mutants import ENVIRONMENT, MUTANTS  # noqa: E402
 
-JOB = ["suites/layers/test_blocks.py", "suites/transfer/test_devices.py", "--crossedwires-arch", "vgg16", "-n", "2"]
+JOB = ["suites/layers/test_blocks.py", "suites/transfer/test_devices.py", "-n", "2"]  # every block, every model
 SMOKE_JOB = ["suites/layers/test_blocks.py", "-k", "conv2d and not depthwise and not same_stride2",
              "--hypothesis-profile", "ci"]
 SMOKE_MUTANTS = ["conv_stride_phase"]

@@ -126,7 +126,8 @@ def test_a_replaced_child_is_forked_from_its_backends_server_and_computes_the_sa
     deterministic switch) starts another server, so that each fork runs under the parent's environment."""
     if not forkserver.AVAILABLE:
         pytest.skip("fork servers run on Linux only; elsewhere each child is a started interpreter")
-    monkeypatch.setattr(child_module, "RECYCLE_MB", 0.0)  # every call that finds no model held replaces the child
+    monkeypatch.setattr(child_module, "RECYCLE_MB", 0.0)  # every call that finds no model held replaces the child,
+    monkeypatch.setattr(child_module, "RECYCLE_GROWTH_MB", float("-inf"))  # however little it has grown
     side, images = Side("keras-jax", "cpu"), np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), np.uint8)
     child = RemoteKeras("jax")
     try:
@@ -144,6 +145,22 @@ def test_a_replaced_child_is_forked_from_its_backends_server_and_computes_the_sa
         monkeypatch.setenv(determinism.ENV, "1")
         child.available(side)
         assert child._server is not server and not server.running, "the old server ended, a new one serves"
+    finally:
+        child.close()
+
+
+def test_a_child_that_starts_past_the_bound_serves_until_it_grows(monkeypatch):
+    """Keras on torch starts at 1.54 GB with its server, past RECYCLE_MB: it is replaced once it has grown by
+    RECYCLE_GROWTH_MB, not at every call (which cost each layer-suite case a fork and Keras's first use)."""
+    monkeypatch.setattr(child_module, "RECYCLE_MB", 1.0)  # every child starts past it
+    params = {"seed": 0, "size": 4, "steps": 2, "grad_scale": 1.0, "lr": 1e-3, "momentum": 0.0, "nesterov": False}
+    child = RemoteKeras("jax")
+    try:
+        child.cases.optimizer_on_cpu("sgd", params, (1, 2))
+        pid, started = child._process.pid, child.started
+        for _ in range(3):
+            child.cases.optimizer_on_cpu("sgd", params, (1, 2))
+        assert (child._process.pid, child.started) == (pid, started), "the child was replaced without growing"
     finally:
         child.close()
 

@@ -199,6 +199,16 @@ def test_a_bfloat16_dilated_conv3d_runs_in_float32_on_every_pair():
         assert not meets_in_half(backends, "forward", "conv3d", {**case, "dtype": "float16"})
 
 
+def test_a_float16_kl_divergence_runs_in_float32_on_every_keras_backend():
+    """Keras's kl_divergence overflows in float16 (keras_kl_divergence_float16_overflow); bfloat16 holds the quotient."""
+    case = {"inputs": [(2, 3)], "seed": 0, "scale": 100.0, "targets": "distribution", "dtype": "float16"}
+    for backends in (frozenset({"tensorflow"}), frozenset({"jax"}), KERAS_TORCH):
+        for check in ("forward", "gradients"):
+            assert meets_in_half(backends, check, "kl_divergence", case)
+            assert not meets_in_half(backends, check, "kl_divergence", {**case, "dtype": "bfloat16"})
+            assert not meets_in_half(backends, check, "cross_entropy_logits", case)
+
+
 def test_a_kernel_logged_as_created_counts_as_run_and_one_turned_down_does_not():
     """A kernel that crashes the process is logged as created (ONEDNN_VERBOSE=2), never as executed."""
     log = "\n".join([

@@ -1,6 +1,6 @@
-"""The layer suite's parameter tables (cwtest.registries.layer_arguments) cover every argument of every layer the
-registry builds, on the installed torch and Keras: a release that adds an argument fails here until its table
-says how the argument is drawn or why it is out of scope."""
+"""The layer suite's parameter tables (cwtest.registries.layer_arguments, cwtest.registries.optimizer_arguments)
+cover every argument of every layer and optimizer the registries build, on the installed torch and Keras: a release
+that adds an argument fails here until its table says how the argument is drawn or why it is out of scope."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import pytest
 from cwtest.frameworks import imports
 from cwtest.registries.layer_arguments import ARGUMENTS, COMPOSED, DTYPE, tables_of
 from cwtest.registries.layers import BLOCKS
+from cwtest.registries.optimizer_arguments import OPTIMIZER_ARGUMENTS
+from cwtest.registries.optimizers import OPTIMIZERS
 
 pytestmark = pytest.mark.usefixtures("keras_here")  # Keras's layers are read in this process
 
 LAYERS = [(block, path) for block, layers in ARGUMENTS.items() for path in layers]
+OPTIMIZER_PATHS = [(key, path) for key, optimizers in OPTIMIZER_ARGUMENTS.items() for path in optimizers]
 
 
 def _resolve(path: str):
@@ -41,6 +44,19 @@ def test_the_table_mentions_every_argument_of_the_layer(block, path):
     missing = arguments_of(path) - set(ARGUMENTS[block][path])
     assert not missing, (f"{path} takes {sorted(missing)}, which the {block!r} table of "
                          f"cwtest/registries/layer_arguments.py does not mention: draw it, or say why it is out of scope")
+
+
+@pytest.mark.parametrize("key, path", OPTIMIZER_PATHS, ids=[f"{k}-{p}" for k, p in OPTIMIZER_PATHS])
+def test_the_table_mentions_every_argument_of_the_optimizer(key, path):
+    missing = arguments_of(path) - set(OPTIMIZER_ARGUMENTS[key][path])
+    assert not missing, (f"{path} takes {sorted(missing)}, which the {key!r} table of "
+                         f"cwtest/registries/optimizer_arguments.py does not mention: draw it, or say why it is out of scope")
+
+
+def test_every_registry_optimizer_has_tables_for_both_frameworks():
+    for entry in OPTIMIZERS:
+        frameworks = {path.split(".")[0] for path in OPTIMIZER_ARGUMENTS.get(entry.builds, {})}
+        assert frameworks == {"torch", "keras"}, f"{entry.name}: tables for {sorted(frameworks)} only"
 
 
 def test_every_registry_block_has_tables_for_both_frameworks():

@@ -251,6 +251,7 @@ class RemoteKeras:
         os.close(child_writes)
         self._connection = _Channel(parent_reads, parent_writes)
         self.started += 1
+        self._fresh_mb: float | None = None  # what it holds with its server at its first call (_renewed)
         # Handles the parent dropped, sent with the next call so that the child frees their models: a
         # finalizer only appends here (it may run in the middle of a call), and a suite's trained models
         # would otherwise stay in the child for the whole session. A handle names a model of one process only.
@@ -281,7 +282,12 @@ class RemoteKeras:
         # A forked child's resident set holds only the pages it has touched of what its server imported: with the
         # server's, it is what a started child that imported Keras itself holds (errs high), so that the bound
         # replaces a child after as many trainings either way (one VGG16 training on TensorFlow).
-        if self.running and (self.holds_models or not self.memory_mb()[0] + self.server_mb() > RECYCLE_MB):
+        held = self.memory_mb()[0] + self.server_mb()
+        if self._fresh_mb is None:
+            self._fresh_mb = held
+        # A child that starts past the bound (Keras on torch: its server 0.98 GB and a fresh child 0.56 GB) may grow
+        # by RECYCLE_GROWTH_MB first: else every call would replace it.
+        if self.running and (self.holds_models or not held > max(RECYCLE_MB, self._fresh_mb + RECYCLE_GROWTH_MB)):
             return
         self.retired_peak_mb = max(self.retired_peak_mb, self.memory_mb()[1] + self.server_mb())
         self._end_process()
@@ -463,6 +469,10 @@ class RemoteCases:
 # way to give it back. A fresh child is a fork of its backend's fork server: it costs the fork and Keras's
 # first-use work, not the import (about 4.5 s of a VGG16 training's 8 on TensorFlow; benchmarks/memory.py).
 RECYCLE_MB = 1500.0
+# How much a child that starts past RECYCLE_MB may grow before it is replaced: what a child on TensorFlow, which
+# starts at 1.13 GB with its server, may grow by under RECYCLE_MB (measured: 1,129 MB, so 371 MB; one VGG16
+# training's retained 380 MB replaces either).
+RECYCLE_GROWTH_MB = 370.0
 _children: dict[str, RemoteKeras] = {}
 
 

@@ -53,6 +53,10 @@ class Architecture:
     # architecture lacks changes nothing in it.
     batch_norm: bool = False  # has BatchNorm layers
     torch_dropout: bool = False  # the published torch model has Dropout modules
+    # The layer registry's blocks its models are made of, and the optimizer registry's entries its trials train
+    # with (the CrossedWires protocol: Adam): what the layer suite runs for it (suites/layers/conftest.py).
+    blocks: tuple[str, ...] = ()
+    optimizers: tuple[str, ...] = ("adam", "adam_small_weights")
 
     # What the published models return (the forward suite reads these).
     torch_output = "logits"
@@ -83,6 +87,10 @@ def _keras_resnet50_v1_name(torch_name: str) -> str:
     return f"{prefix}_{rest[0][-1]}_{rest[0][:-1]}"
 
 
+# Every architecture's convolutions, activations, heads and losses.
+_COMMON_BLOCKS = ("conv2d", "relu", "maxpool", "dense", "softmax", "cross_entropy_logits", "cross_entropy_softmax")
+_BATCHNORM_BLOCKS = ("batchnorm_eval", "batchnorm_train", "batchnorm_train_offset", "zeropadding", "global_avgpool")
+
 # Published pairs compare logits too: the suites read the Keras logits under its softmax.
 _PUBLISHED = "torchvision as the trials built it; keras.applications with its softmax head"
 
@@ -94,7 +102,7 @@ REGISTRY = {
         "matched": Flavour("vgg16_without_dropout", "vgg16_logits", "logits",
                            changes="torch head without its two Dropout layers (Keras VGG16 has none); "
                                    "Keras head without softmax, so both return logits"),
-    }),
+    }, blocks=(*_COMMON_BLOCKS, "vgg_conv_block", "flatten", "flatten_dense", "dropout_inference", "dropout_train_p0")),
     "resnet50": Architecture("resnet50", {
         "published": Flavour("resnet50", "resnet50_softmax", "probabilities",
                              changes=_PUBLISHED,
@@ -111,12 +119,14 @@ REGISTRY = {
                            changes="Keras side rebuilt as torchvision's v1.5: stride on the 3x3 conv, "
                                    "convs without bias, symmetric padding, BatchNorm epsilon 1e-5 and "
                                    "momentum 0.9 as torch's, logits head", keras_name=str),
-    }, batch_norm=True),
+    }, batch_norm=True, blocks=(*_COMMON_BLOCKS, *_BATCHNORM_BLOCKS, "conv2d_same_stride2", "add",
+                                "resnet_bottleneck_v1", "resnet_bottleneck_v1_5")),
     "densenet121": Architecture("densenet121", {
         "published": Flavour("densenet121", "densenet121_softmax",
                              "probabilities", changes=_PUBLISHED),
         "matched": Flavour("densenet121_keras_batchnorm", "densenet121_logits", "logits",
                            changes="torch BatchNorm epsilon 1.001e-5 and momentum 0.01 as in "
                                    "keras.applications; Keras head without softmax"),
-    }, batch_norm=True),
+    }, batch_norm=True, blocks=(*_COMMON_BLOCKS, *_BATCHNORM_BLOCKS, "avgpool", "concatenate", "densenet_dense_layer",
+                                "densenet_transition")),
 }

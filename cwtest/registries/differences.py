@@ -81,6 +81,45 @@ DIFFERENCES = {d.name: d for d in (
                "torch Adam(weight_decay) adds wd*theta to the gradient (L2), Keras Adam(weight_decay) "
                "decays theta directly (decoupled)",
                "torch AdamW against Keras Adam(weight_decay)", ("optimizer",)),
+    Difference("adamw_default_weight_decay",
+               "torch AdamW's weight_decay defaults to 0.01, Keras AdamW's to 0.004: a port that keeps the defaults "
+               "decays 2.5 times as fast in torch",
+               "pass the same weight_decay to both", ("optimizer",)),
+    Difference("rmsprop_rho",
+               "torch RMSprop's alpha, the squared gradients' decay, defaults to 0.99, Keras RMSprop's rho to 0.9: "
+               "the first step of torch's is sqrt(10) times Keras's, and later ones follow another average",
+               "pass Keras's rho to torch as alpha", ("optimizer",)),
+    Difference("sqrt_epsilon_placement",
+               "RMSprop and Adagrad divide by sqrt(v + eps) in Keras and by sqrt(v) + eps in torch (v the average "
+               "or sum of squared gradients): wherever v is not far above eps (gradients of 1e-3 against eps 1e-7, "
+               "on RMSprop's first step) Keras's step is the smaller, up to sqrt(eps) / eps times",
+               "eps 0 on both sides: no one epsilon makes the two placements agree for every v (the gradients "
+               "drawn are never zero)", ("optimizer",)),
+    Difference("adafactor_epsilon1",
+               "torch's Adafactor floors its second-moment estimate at eps1 squared, eps1 defaulting to float32's "
+               "machine epsilon (a floor of 1.4e-14), Keras's adds epsilon_1 (1e-30) to every squared gradient: "
+               "wherever gradients are below about 1e-7 torch's floor decides the step, and its steps are the smaller",
+               "torch eps1 1e-30 (a floor of 1e-60, zero in float32) against Keras epsilon_1 0", ("optimizer",)),
+    Difference("adagrad_initial_accumulator",
+               "Keras's Adagrad starts its sum of squared gradients at initial_accumulator_value 0.1, torch's at 0: "
+               "wherever gradients are not far above 0.3, Keras's first steps are the smaller (by 300 times for "
+               "gradients of 1e-3)",
+               "pass Keras's initial_accumulator_value to torch", ("optimizer",)),
+    Difference("adadelta_defaults",
+               "torch Adadelta defaults to lr 1.0, rho 0.9 and eps 1e-6, Keras Adadelta to learning_rate 0.001, "
+               "rho 0.95 and epsilon 1e-7: a port that keeps the defaults steps about 1000 times less in Keras",
+               "pass the same learning rate, rho and epsilon to both", ("optimizer",)),
+    Difference("adamax_epsilon",
+               "torch's Adamax adds eps to |g| inside the running maximum, u = max(beta2 * u, |g| + eps), and "
+               "decays it with u; Keras's keeps u = max(beta2 * u, |g|) and divides by u + eps: where gradients are "
+               "not far above eps the two steps differ, torch's decayed eps the larger",
+               "eps 0 on both sides (no one epsilon makes the two agree; the gradients drawn are never zero)",
+               ("optimizer",)),
+    Difference("nadam_momentum_decay",
+               "Keras's Nadam warms its momentum up as mu_t = beta1 * (1 - 0.5 * 0.96^t); torch's NAdam as "
+               "beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)) with momentum_decay 0.004 by default: torch's "
+               "momentum stays near beta1 / 2 for thousands of steps, Keras's reaches beta1 within about 100",
+               "torch NAdam(momentum_decay=1)", ("optimizer",)),
     Difference("avgpool_counts_padding",
                "torch AvgPool2d(padding=p) counts the padded zeros in each border window's mean "
                "(count_include_pad=True, its default); Keras's AveragePooling2D(padding='same') averages only the "
@@ -105,6 +144,19 @@ DIFFERENCES = {d.name: d for d in (
                "torch updates the running variance with the unbiased batch variance (n/(n-1)), Keras with "
                "the biased one",
                "a Keras BatchNormalization that updates with the unbiased variance", ("forward",)),
+    Difference("kl_divergence_clipping",
+               "Keras's kl_divergence clips both distributions to [1e-7, 1] before the logarithm; torch's kl_div takes "
+               "the prediction's log-probabilities (log_softmax here) and clips nothing: wherever a predicted "
+               "probability is under 1e-7 (logits 16 apart) Keras's loss is the smaller, capped at about 16.1 times the "
+               "target's probability, and its gradient there is zero",
+               "torch computes Keras's formula: both distributions clamped to [1e-7, 1], then y * log(y / q)",
+               ("forward", "gradients")),
+    Difference("smooth_l1_is_huber_over_beta",
+               "torch's SmoothL1Loss(beta) is Huber's loss divided by beta (0.5 d^2 / beta within beta, |d| - beta / 2 "
+               "beyond); Keras has no smooth L1, and its huber(delta) is 0.5 d^2 within delta, delta * (|d| - "
+               "delta / 2) beyond: a port of smooth_l1_loss to huber is off by the factor beta, in the loss and in its "
+               "gradients",
+               "torch's smooth_l1_loss times beta (or torch's huber_loss)", ("forward", "gradients")),
     Difference("layernorm_epsilon",
                "LayerNormalization's epsilon defaults to 1e-3 in Keras, nn.LayerNorm's eps to 1e-5 in torch",
                "pass epsilon to both", ("forward", "gradients")),

@@ -28,6 +28,14 @@ INPLACE = "irrelevant: the same values in place"
 _ACTIVATION_FUNCTION = "the keras.activations function named beside"
 _INPLACE = ("selu", "silu", "mish", "relu6", "hard_sigmoid", "hard_swish")  # the torch activations that take inplace
 
+_TORCH_CROSS_ENTROPY = {"input": "the drawn logits", "target": "labels drawn from the seed", "weight": "out of scope: None",
+                        "size_average": "deprecated: reduction", "reduce": "deprecated: reduction",
+                        "reduction": "none: each row's loss", "ignore_index": "out of scope: every label is a class"}
+_REGRESSION_LOSS = {"input": "the drawn inputs", "target": "drawn from the seed, of the inputs' spread",
+                    "size_average": "deprecated: reduction", "reduce": "deprecated: reduction",
+                    "reduction": "none, then each row's mean, as Keras's"}
+_KERAS_REGRESSION_LOSS = {"y_true": "as torch's target", "y_pred": "the drawn inputs"}
+
 _KERAS_NORM = {"epsilon": "torch's eps (the published case: Keras's default)", "center": "torch's affine and bias",
                "scale": "torch's affine", "beta_initializer": INITIALIZER, "gamma_initializer": INITIALIZER,
                "beta_regularizer": REGULARIZER, "gamma_regularizer": REGULARIZER, "beta_constraint": CONSTRAINT,
@@ -284,15 +292,53 @@ ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
     "concatenate": {"keras.layers.Concatenate": {"axis": "-1, the channels (torch's dim 1)"}},
     "add": {"keras.layers.Add": {}},
     "cross_entropy": {
-        "torch.nn.functional.cross_entropy": {
-            "input": "the drawn logits", "target": "labels drawn from the seed", "weight": "out of scope: None",
-            "size_average": "deprecated: reduction", "reduce": "deprecated: reduction",
-            "reduction": "none: each row's loss", "ignore_index": "out of scope: every label is a class",
-            "label_smoothing": "out of scope: 0"},
+        "torch.nn.functional.cross_entropy": {**_TORCH_CROSS_ENTROPY, "label_smoothing": "0 (cross_entropy_smoothing "
+                                              "draws it)"},
         "keras.losses.sparse_categorical_crossentropy": {
             "y_true": "labels drawn from the seed", "y_pred": "the drawn logits, or their softmax",
             "from_logits": "True (cross_entropy_logits), False on a softmax (cross_entropy_softmax)",
             "ignore_class": "out of scope: every label is a class", "axis": "-1, the classes"},
+    },
+    "cross_entropy_smoothing": {
+        "torch.nn.functional.cross_entropy": {**_TORCH_CROSS_ENTROPY, "label_smoothing": "drawn: 0, 0.1 or 0.2"},
+        "keras.losses.categorical_crossentropy": {
+            "y_true": "the labels one-hot", "y_pred": "the drawn logits", "from_logits": "True",
+            "label_smoothing": "as torch's", "axis": "-1, the classes"},
+    },
+    "binary_cross_entropy": {
+        "torch.nn.functional.binary_cross_entropy_with_logits": {
+            "input": "the drawn logits", "target": "drawn from the seed: in [0, 1] or 0 and 1, smoothed as Keras smooths "
+            "(torch has no label_smoothing)", "weight": "out of scope: None", "size_average": "deprecated: reduction",
+            "reduce": "deprecated: reduction", "reduction": "none, then each row's mean, as Keras's axis=-1",
+            "pos_weight": "out of scope: None (Keras has none)"},
+        "keras.losses.binary_crossentropy": {
+            "y_true": "as torch's target, before smoothing", "y_pred": "the drawn logits", "from_logits": "True",
+            "label_smoothing": "drawn: 0, 0.1 or 0.2", "axis": "-1"},
+    },
+    "kl_divergence": {
+        "torch.nn.functional.kl_div": {
+            "input": "log_softmax of the drawn logits", "target": "a distribution drawn from the seed",
+            "size_average": "deprecated: reduction", "reduce": "deprecated: reduction",
+            "reduction": "none, then each row's sum, as Keras's", "log_target": "False: Keras's y_true is a distribution"},
+        "keras.losses.kl_divergence": {"y_true": "as torch's target", "y_pred": "softmax of the drawn logits"},
+    },
+    "mse": {
+        "torch.nn.functional.mse_loss": {**_REGRESSION_LOSS, "weight": "out of scope: None (Keras's function has none)"},
+        "keras.losses.mean_squared_error": _KERAS_REGRESSION_LOSS,
+    },
+    "mae": {
+        "torch.nn.functional.l1_loss": {**_REGRESSION_LOSS, "weight": "out of scope: None (Keras's function has none)"},
+        "keras.losses.mean_absolute_error": _KERAS_REGRESSION_LOSS,
+    },
+    "huber": {
+        "torch.nn.functional.huber_loss": {**_REGRESSION_LOSS, "delta": "drawn: 0.1, 1 or 5",
+                                           "weight": "out of scope: None (Keras's function has none)"},
+        "keras.losses.huber": {**_KERAS_REGRESSION_LOSS, "delta": "as torch's"},
+    },
+    "smooth_l1": {
+        "torch.nn.functional.smooth_l1_loss": {**_REGRESSION_LOSS, "beta": "drawn: 0.1, 0.5 or 5 (never 1, where it is "
+                                               "Huber's loss)"},
+        "keras.losses.huber": {**_KERAS_REGRESSION_LOSS, "delta": "torch's beta"},
     },
 }
 

@@ -380,6 +380,55 @@ def logits_params(draw):
             "scale": draw(st.sampled_from([1.0, 10.0, 30.0, 100.0])), "dtype": draw(DTYPES)}
 
 
+@st.composite
+def regression_params(draw):
+    # Predictions against targets of the same spread (targets_for), so that Huber's delta falls among their differences.
+    return {"inputs": [(draw(st.integers(1, 8)), draw(st.integers(1, 10)))], "seed": draw(SEEDS), "scale": draw(SCALES),
+            "delta": draw(st.sampled_from([1.0, 0.1, 5.0])), "dtype": draw(DTYPES), "targets": "regression"}
+
+
+@st.composite
+def smooth_l1_params(draw):
+    # torch's beta, Keras's delta: never 1, where smooth L1 and Huber are the same function (smooth_l1_is_huber_over_beta)
+    return {**draw(regression_params()), "delta": draw(st.sampled_from([0.1, 5.0, 0.5]))}
+
+
+@st.composite
+def binary_params(draw):
+    # Soft targets in [0, 1] or hard ones, smoothed towards 0.5 or not.
+    return {**draw(logits_params()), "targets": draw(st.sampled_from(["soft", "hard"])),
+            "label_smoothing": draw(st.sampled_from([0.0, 0.1, 0.2]))}
+
+
+@st.composite
+def smoothed_logits_params(draw):
+    return {**draw(logits_params()), "label_smoothing": draw(st.sampled_from([0.1, 0.0, 0.2]))}
+
+
+@st.composite
+def distribution_params(draw):
+    # The predicted distribution is softmax(inputs); large scales put its smallest probabilities under Keras's 1e-7 clip.
+    return {**draw(logits_params()), "scale": draw(st.sampled_from([100.0, 30.0, 1.0, 10.0])), "targets": "distribution"}
+
+
+def targets_for(params: dict) -> np.ndarray:
+    """A loss block's targets, drawn from its seed, rounded to the case's type: values of the inputs' spread
+    ("regression"), probabilities ("soft", "hard": 0 or 1) or distributions over the last axis ("distribution")."""
+    rng = np.random.default_rng(params["seed"] + 3)
+    shape = params["inputs"][0]
+    kind = params["targets"]
+    if kind == "regression":
+        values = rng.standard_normal(shape) * params["scale"]
+    elif kind == "soft":
+        values = rng.random(shape)
+    elif kind == "hard":
+        values = rng.integers(0, 2, shape).astype(np.float64)
+    else:
+        logits = rng.standard_normal(shape)
+        values = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    return rounded(values, dtype_of(params))
+
+
 def inputs_for(params: dict) -> list[np.ndarray]:
     """The case's inputs (NHWC), drawn from its seed: hypothesis draws shapes and a seed, not arrays."""
     rng = np.random.default_rng(params["seed"])

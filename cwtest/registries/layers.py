@@ -179,5 +179,19 @@ BLOCKS = (
           gradient_scale="cotangent", forward_scale="inputs"),
     Block("cross_entropy_softmax", cases.logits_params(), "cross_entropy_softmax",
           differences=("softmax_loss_clipping",), gradient_scale="cotangent", forward_scale="inputs"),
+    Block("cross_entropy_smoothing", cases.smoothed_logits_params(), "cross_entropy_smoothing",
+          gradient_scale="cotangent", forward_scale="inputs"),
+    # From logits: max(x, 0) - x * y + log(1 + exp(-|x|)) cancels as the cross-entropy does, and its gradient
+    # sigmoid(x) - y as softmax's.
+    Block("binary_cross_entropy", cases.binary_params(), "binary_cross_entropy",
+          gradient_scale="cotangent", forward_scale="inputs"),
+    Block("kl_divergence", cases.distribution_params(), "kl_divergence", differences=("kl_divergence_clipping",),
+          gradient_scale="cotangent", forward_scale="inputs"),
+    # Means of squares and absolute values: sums of non-negative terms, measured against the output; their gradients
+    # (x - y) / n subtract the targets, against the cotangent's largest gradient like any other.
+    Block("mse", cases.regression_params(), "mse"),
+    Block("mae", cases.regression_params(), "mae"),
+    Block("huber", cases.regression_params(), "huber"),
+    Block("smooth_l1", cases.smooth_l1_params(), "smooth_l1", differences=("smooth_l1_is_huber_over_beta",)),
 )
 REGISTRY = {block.name: block for block in BLOCKS}

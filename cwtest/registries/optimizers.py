@@ -56,6 +56,73 @@ def _adam_small_weights_params(draw):
             "weight_decay": 0.0}
 
 
+@st.composite
+def _adamw_params(draw):
+    return {**draw(_adam_params()), "weight_decay": draw(st.sampled_from([0.004, 0.01, 0.1]))}
+
+
+# The optimizers that divide by a root of squared gradients draw gradients of 1e-4 and less: against eps 1e-8 to 1e-6
+# there every step shows where eps sits (sqrt_epsilon_placement), so that the published case fails on every draw.
+# Harmonized, with eps 0, their steps do not depend on the gradients' scale.
+_SMALL_GRADIENTS = st.sampled_from([1e-4, 1e-6, 1e-8])
+_EPSILONS = st.sampled_from([1e-7, 1e-8, 1e-6])
+
+
+@st.composite
+def _rmsprop_params(draw, centered=False, momentum=False):
+    return {**_common(draw), "grad_scale": draw(_SMALL_GRADIENTS), "rho": draw(st.sampled_from([0.9, 0.99, 0.5])),
+            "eps": draw(_EPSILONS), "centered": centered,
+            "momentum": draw(st.sampled_from([0.9, 0.5])) if momentum else 0.0}
+
+
+@st.composite
+def _adagrad_params(draw):
+    # A sum that starts at zero (or next to it): where it starts at Keras's 0.1, eps is lost against it.
+    return {**_common(draw), "grad_scale": draw(_SMALL_GRADIENTS), "eps": draw(_EPSILONS),
+            "initial_accumulator": draw(st.sampled_from([0.0, 1e-8]))}
+
+
+@st.composite
+def _adadelta_params(draw):
+    return {**_common(draw), "lr": draw(st.sampled_from([1.0, 1e-3, 0.1])), "rho": draw(st.sampled_from([0.9, 0.95])),
+            "eps": draw(st.sampled_from([1e-6, 1e-7]))}
+
+
+@st.composite
+def _adamax_params(draw):
+    # Gradients of 1e-3 and more against eps 1e-7 or less: where eps sits (adamax_epsilon) moves a step by less than
+    # eps / |g| * (1 - beta2), under a float32 rounding (adamax_small_gradients draws where it shows).
+    return {**_common(draw), "grad_scale": draw(st.sampled_from([1.0, 1e-3])), "lr": draw(st.sampled_from([2e-3, 1e-3, 1e-2])),
+            "beta1": draw(st.sampled_from([0.9, 0.5])), "beta2": draw(st.sampled_from([0.999, 0.99])),
+            "eps": draw(st.sampled_from([1e-7, 1e-8]))}
+
+
+@st.composite
+def _adamax_small_gradients_params(draw):
+    # Gradients of eps's size, whose running maximum torch decays with eps inside: every step after the first where an
+    # element's maximum decays moves by about (1 - beta2) / 2 of a step, over a float32 rounding at beta2 0.99 or less.
+    scale = draw(st.sampled_from([1e-6, 1e-8]))
+    return {**_common(draw), "size": draw(st.integers(4, 32)), "steps": draw(st.integers(2, 30)), "grad_scale": scale,
+            "lr": draw(st.sampled_from([1e-2, 2e-3])), "beta1": draw(st.sampled_from([0.9, 0.5])),
+            "beta2": draw(st.sampled_from([0.99, 0.9])), "eps": scale * draw(st.sampled_from([1.0, 0.3]))}
+
+
+@st.composite
+def _nadam_params(draw):
+    return {**_common(draw), "lr": draw(st.sampled_from([2e-3, 1e-3, 1e-2])), "beta1": draw(st.sampled_from([0.9, 0.5])),
+            "beta2": draw(st.sampled_from([0.999, 0.99])), "eps": draw(_EPSILONS)}
+
+
+@st.composite
+def _adafactor_params(draw):
+    # Steps scaled by the parameters' RMS and by 1 / sqrt(t) against lr, second moments decaying as 1 - t^decay;
+    # gradients below 1e-7, where torch's floor (adafactor_epsilon1) decides every step. Harmonized, a step
+    # does not depend on the gradients' scale.
+    return {**_common(draw), "grad_scale": draw(st.sampled_from([1e-8, 1e-9, 1e-10])),
+            "lr": draw(st.sampled_from([1e-2, 1e-3, 0.1])), "beta2_decay": draw(st.sampled_from([-0.8, -0.5])),
+            "eps2": draw(st.sampled_from([1e-3, 1e-2])), "clip": draw(st.sampled_from([1.0, 2.0]))}
+
+
 OPTIMIZERS = (
     # adam_bias_correction is harmonized in every Adam case; its published form shows only where the
     # parameters are small against the step, which adam_small_weights draws (and adam rarely does).
@@ -63,6 +130,20 @@ OPTIMIZERS = (
     Optimizer("adam_small_weights", _adam_small_weights_params(), "adam",
               differences=("adam_bias_correction",)),
     Optimizer("sgd", _sgd_params(), "sgd"),
+    Optimizer("adamw", _adamw_params(), "adamw", differences=("adam_epsilon", "adamw_default_weight_decay")),
+    Optimizer("rmsprop", _rmsprop_params(), "rmsprop", differences=("rmsprop_rho", "sqrt_epsilon_placement")),
+    Optimizer("rmsprop_centered", _rmsprop_params(centered=True), "rmsprop",
+              differences=("rmsprop_rho", "sqrt_epsilon_placement")),
+    Optimizer("rmsprop_momentum", _rmsprop_params(momentum=True), "rmsprop",
+              differences=("rmsprop_rho", "sqrt_epsilon_placement")),
+    Optimizer("adagrad", _adagrad_params(), "adagrad",
+              differences=("adagrad_initial_accumulator", "sqrt_epsilon_placement")),
+    Optimizer("adadelta", _adadelta_params(), "adadelta", differences=("adadelta_defaults",)),
+    Optimizer("adamax", _adamax_params(), "adamax"),
+    Optimizer("adamax_small_gradients", _adamax_small_gradients_params(), "adamax_small_gradients",
+              differences=("adamax_epsilon",)),
+    Optimizer("nadam", _nadam_params(), "nadam", differences=("nadam_momentum_decay",)),
+    Optimizer("adafactor", _adafactor_params(), "adafactor", differences=("adafactor_epsilon1",)),
 )
 REGISTRY = {entry.name: entry for entry in OPTIMIZERS}
 

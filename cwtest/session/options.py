@@ -18,7 +18,8 @@ FLAGS = ("attribution", "decompose", "deterministic")  # options without a value
 
 # name -> (default, help). Each is `--crossedwires-NAME` on the command line, `crossedwires_NAME` in ini.
 OPTIONS = {
-    "arch": ("all", f"architectures to run: {ARCHITECTURES} | all; a comma list, or repeat the option (default: all)"),
+    "arch": ("all", f"architectures to run (trials, models, and the layer blocks they are made of; all: every block): "
+                    f"{ARCHITECTURES} | all; a comma list, or repeat the option (default: all)"),
     "pair": (DEFAULT_PAIR, f"the two sides compared, framework:device[:precision] each (default: {DEFAULT_PAIR})"),
     "trials": ("", "a CrossedWires export CSV or a folder of them (default: the built-in table "
                    "of the paper's Tables 4-6)"),

@@ -1,6 +1,9 @@
-"""The layer suite's fixtures; its hypothesis profiles are in cwtest.session.profiles (loaded by suites/conftest.py)."""
+"""The layer suite's selection by architecture and its fixtures; its hypothesis profiles are in cwtest.session.profiles (loaded
+by suites/conftest.py)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -9,6 +12,36 @@ from cwtest.frameworks.availability import require
 from cwtest.frameworks.sides import Side, keras_in_process
 from cwtest.blocks.layer_parity import tolerance_ratio
 from cwtest.core.metrics import TOLERANCE_RATIO
+
+SUITE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The blocks and optimizers of the architectures --crossedwires-arch names (registries.architectures:
+    Architecture.blocks, .optimizers), the others deselected; with every architecture named (`all`, the default),
+    the whole of both registries, the entries no CrossedWires architecture is made of included."""
+    from cwtest.registries.architectures import REGISTRY
+    from cwtest.session.plugin import start
+    from cwtest.session.stash import SETTINGS
+
+    start(config)
+    archs = config.stash[SETTINGS].archs
+    if set(archs) == set(REGISTRY):
+        return
+    chosen = {name for arch in archs for name in (*REGISTRY[arch].blocks, *REGISTRY[arch].optimizers)}
+    deselected = [item for item in items if _entry_name(item) not in (None, *chosen)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        gone = set(map(id, deselected))
+        items[:] = [item for item in items if id(item) not in gone]
+
+
+def _entry_name(item) -> str | None:
+    """The registry entry a test of this suite is parametrized with, None for any other test."""
+    if SUITE not in item.path.parents:
+        return None
+    case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+    return getattr(getattr(case, "entry", None), "name", None)
 
 
 @pytest.fixture

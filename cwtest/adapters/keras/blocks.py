@@ -12,9 +12,11 @@ import functools
 import math
 from typing import Callable
 
+import numpy as np
+
 from cwtest.core.keyed import Builders
 from cwtest.registries.differences import DIFFERENCES
-from cwtest.registries.layer_strategies import dtype_of, labels_for
+from cwtest.registries.layer_strategies import dtype_of, labels_for, targets_for
 
 BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
 OPTIMIZERS = Builders()  # the optimizer registry's keys (cwtest.registries.optimizers: Optimizer.builds) -> builders
@@ -266,6 +268,46 @@ def cross_entropy_softmax(keras, p, kept):
     return loss
 
 
+def _loss(keras, p, loss):
+    """A function computing each row's loss of its input, cast to the case's type, against the case's targets."""
+    targets = targets_for(p)
+    return lambda x, training=False: loss(targets, keras.ops.cast(x, dtype_of(p)))
+
+
+@BUILDERS("mse")
+def mse(keras, p, kept):
+    return _loss(keras, p, keras.losses.mean_squared_error)
+
+
+@BUILDERS("mae")
+def mae(keras, p, kept):
+    return _loss(keras, p, keras.losses.mean_absolute_error)
+
+
+@BUILDERS("huber", "smooth_l1")
+def huber(keras, p, kept):
+    return _loss(keras, p, lambda y, x: keras.losses.huber(y, x, delta=p["delta"]))
+
+
+@BUILDERS("binary_cross_entropy")
+def binary_cross_entropy(keras, p, kept):
+    return _loss(keras, p, lambda y, x: keras.losses.binary_crossentropy(
+        y, x, from_logits=True, label_smoothing=p["label_smoothing"]))
+
+
+@BUILDERS("cross_entropy_smoothing")
+def cross_entropy_smoothing(keras, p, kept):
+    classes = p["inputs"][0][1]
+    onehot = np.eye(classes, dtype=np.float32)[labels_for(p)]
+    return lambda x, training=False: keras.losses.categorical_crossentropy(
+        onehot, keras.ops.cast(x, dtype_of(p)), from_logits=True, label_smoothing=p["label_smoothing"])
+
+
+@BUILDERS("kl_divergence")
+def kl_divergence(keras, p, kept):
+    return _loss(keras, p, lambda y, x: keras.losses.kl_divergence(y, keras.ops.softmax(x)))
+
+
 # --- optimizers (cwtest.registries.optimizers) ---------------------------------------------------------
 
 @OPTIMIZERS("adam")
@@ -276,6 +318,56 @@ def adam(keras, p, kept):
 @OPTIMIZERS("sgd")
 def sgd(keras, p, kept):
     return keras.optimizers.SGD(p["lr"], momentum=p["momentum"], nesterov=p["nesterov"])
+
+
+@OPTIMIZERS("adamw")
+def adamw(keras, p, kept):
+    decay = 0.004 if "adamw_default_weight_decay" in kept else p["weight_decay"]  # Keras's default
+    return keras.optimizers.AdamW(p["lr"], decay, p["beta1"], p["beta2"], p["eps"])
+
+
+@OPTIMIZERS("rmsprop")
+def rmsprop(keras, p, kept):
+    return keras.optimizers.RMSprop(p["lr"], rho=0.9 if "rmsprop_rho" in kept else p["rho"], momentum=p["momentum"],
+                                    epsilon=p["eps"] if "sqrt_epsilon_placement" in kept else 0.0,
+                                    centered=p["centered"])
+
+
+@OPTIMIZERS("adagrad")
+def adagrad(keras, p, kept):
+    return keras.optimizers.Adagrad(
+        p["lr"], initial_accumulator_value=0.1 if "adagrad_initial_accumulator" in kept else p["initial_accumulator"],
+        epsilon=p["eps"] if "sqrt_epsilon_placement" in kept else 0.0)
+
+
+@OPTIMIZERS("adadelta")
+def adadelta(keras, p, kept):
+    defaults = "adadelta_defaults" in kept  # Keras's: learning_rate 0.001, rho 0.95, epsilon 1e-7
+    return keras.optimizers.Adadelta(1e-3 if defaults else p["lr"], rho=0.95 if defaults else p["rho"],
+                                     epsilon=1e-7 if defaults else p["eps"])
+
+
+@OPTIMIZERS("adamax")
+def adamax(keras, p, kept, eps=None):
+    return keras.optimizers.Adamax(p["lr"], p["beta1"], p["beta2"], p["eps"] if eps is None else eps)
+
+
+@OPTIMIZERS("adamax_small_gradients")
+def adamax_small_gradients(keras, p, kept):
+    return adamax(keras, p, kept, eps=None if "adamax_epsilon" in kept else 0.0)  # eps added to the maximum
+
+
+@OPTIMIZERS("nadam")
+def nadam(keras, p, kept):
+    return keras.optimizers.Nadam(p["lr"], p["beta1"], p["beta2"], p["eps"])
+
+
+@OPTIMIZERS("adafactor")
+def adafactor(keras, p, kept):
+    # relative_step caps the learning rate at 1 / sqrt(t), as torch's step always does
+    return keras.optimizers.Adafactor(p["lr"], beta_2_decay=p["beta2_decay"], epsilon_2=p["eps2"],
+                                      epsilon_1=1e-30 if "adafactor_epsilon1" in kept else 0.0,
+                                      clip_threshold=p["clip"], relative_step=True)
 
 
 @BUILDERS("dense")

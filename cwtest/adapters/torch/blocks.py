@@ -14,7 +14,7 @@ from collections import OrderedDict
 from cwtest.core.adam import keras_adam_alpha
 from cwtest.core.keyed import Builders
 from cwtest.core.padding import same_padding, same_pads, symmetric
-from cwtest.registries.layer_strategies import TORCH_AXIS, labels_for
+from cwtest.registries.layer_strategies import TORCH_AXIS, labels_for, targets_for
 
 BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
 OPTIMIZERS = Builders()  # the optimizer registry's keys (cwtest.registries.optimizers: Optimizer.builds) -> builders
@@ -330,6 +330,67 @@ def cross_entropy(nn, p, kept):
     return graph(nn, lambda m, x: nn.functional.cross_entropy(x, labels.to(x.device), reduction="none"))
 
 
+def _loss(nn, p, loss):
+    """A module computing each row's loss of its input against the case's targets, in the input's type."""
+    import torch
+
+    targets = torch.from_numpy(targets_for(p))
+    return graph(nn, lambda m, x: loss(x, targets.to(x.device, x.dtype)))
+
+
+@BUILDERS("mse")
+def mse(nn, p, kept):
+    return _loss(nn, p, lambda x, y: nn.functional.mse_loss(x, y, reduction="none").mean(-1))
+
+
+@BUILDERS("mae")
+def mae(nn, p, kept):
+    return _loss(nn, p, lambda x, y: nn.functional.l1_loss(x, y, reduction="none").mean(-1))
+
+
+@BUILDERS("huber")
+def huber(nn, p, kept):
+    return _loss(nn, p, lambda x, y: nn.functional.huber_loss(x, y, reduction="none", delta=p["delta"]).mean(-1))
+
+
+@BUILDERS("smooth_l1")
+def smooth_l1(nn, p, kept):
+    # SmoothL1Loss(beta) is Huber(delta=beta) / beta: harmonized, scaled back to Keras's huber
+    factor = 1.0 if "smooth_l1_is_huber_over_beta" in kept else p["delta"]
+    return _loss(nn, p, lambda x, y: nn.functional.smooth_l1_loss(x, y, reduction="none", beta=p["delta"]).mean(-1)
+                 * factor)
+
+
+@BUILDERS("binary_cross_entropy")
+def binary_cross_entropy(nn, p, kept):
+    smoothing = p["label_smoothing"]  # torch has no label_smoothing here: the targets smoothed as Keras smooths them
+    return _loss(nn, p, lambda x, y: nn.functional.binary_cross_entropy_with_logits(
+        x, y * (1 - smoothing) + 0.5 * smoothing, reduction="none").mean(-1))
+
+
+@BUILDERS("cross_entropy_smoothing")
+def cross_entropy_smoothing(nn, p, kept):
+    import torch
+
+    labels = torch.from_numpy(labels_for(p))
+    return graph(nn, lambda m, x: nn.functional.cross_entropy(x, labels.to(x.device), reduction="none",
+                                                               label_smoothing=p["label_smoothing"]))
+
+
+@BUILDERS("kl_divergence")
+def kl_divergence(nn, p, kept):
+    import torch
+
+    def loss(x, y):
+        if "kl_divergence_clipping" in kept:
+            return nn.functional.kl_div(torch.log_softmax(x, -1), y, reduction="none").sum(-1)
+        # Keras's: both distributions clipped to [1e-7, 1] before the logarithm
+        clipped = y.clamp(1e-7, 1)
+        return (clipped * torch.log(clipped / torch.softmax(x, -1).clamp(1e-7, 1))).sum(-1)
+
+    return _loss(nn, p, loss)
+
+
 # --- optimizers (cwtest.registries.optimizers) ---------------------------------------------------------
 
 @OPTIMIZERS("adam")
@@ -358,6 +419,63 @@ def adam(torch, tensors, p, kept):
 @OPTIMIZERS("sgd")
 def sgd(torch, tensors, p, kept):
     optimizer = torch.optim.SGD(tensors, lr=p["lr"], momentum=p["momentum"], nesterov=p["nesterov"])
+    return lambda t: optimizer.step()
+
+
+@OPTIMIZERS("adamw")
+def adamw(torch, tensors, p, kept):
+    decay = 0.01 if "adamw_default_weight_decay" in kept else p["weight_decay"]  # torch's default
+    return adam(torch, tensors, {**p, "weight_decay": decay}, kept)  # decoupled: AdamW
+
+
+@OPTIMIZERS("rmsprop")
+def rmsprop(torch, tensors, p, kept):
+    # Published: torch's default alpha (0.99); its eps goes outside the root (Keras: inside), 0 where harmonized.
+    optimizer = torch.optim.RMSprop(tensors, lr=p["lr"], alpha=0.99 if "rmsprop_rho" in kept else p["rho"],
+                                    eps=p["eps"] if "sqrt_epsilon_placement" in kept else 0.0,
+                                    momentum=p["momentum"], centered=p["centered"])
+    return lambda t: optimizer.step()
+
+
+@OPTIMIZERS("adagrad")
+def adagrad(torch, tensors, p, kept):
+    optimizer = torch.optim.Adagrad(
+        tensors, lr=p["lr"], eps=p["eps"] if "sqrt_epsilon_placement" in kept else 0.0,
+        initial_accumulator_value=0.0 if "adagrad_initial_accumulator" in kept else p["initial_accumulator"])
+    return lambda t: optimizer.step()
+
+
+@OPTIMIZERS("adadelta")
+def adadelta(torch, tensors, p, kept):
+    defaults = "adadelta_defaults" in kept  # torch's: lr 1.0, rho 0.9, eps 1e-6
+    optimizer = torch.optim.Adadelta(tensors, lr=1.0 if defaults else p["lr"], rho=0.9 if defaults else p["rho"],
+                                     eps=1e-6 if defaults else p["eps"])
+    return lambda t: optimizer.step()
+
+
+@OPTIMIZERS("adamax")
+def adamax(torch, tensors, p, kept, eps=None):
+    optimizer = torch.optim.Adamax(tensors, lr=p["lr"], betas=(p["beta1"], p["beta2"]), eps=p["eps"] if eps is None else eps)
+    return lambda t: optimizer.step()
+
+
+@OPTIMIZERS("adamax_small_gradients")
+def adamax_small_gradients(torch, tensors, p, kept):
+    return adamax(torch, tensors, p, kept, eps=None if "adamax_epsilon" in kept else 0.0)  # eps inside the maximum
+
+
+@OPTIMIZERS("nadam")
+def nadam(torch, tensors, p, kept):
+    optimizer = torch.optim.NAdam(tensors, lr=p["lr"], betas=(p["beta1"], p["beta2"]), eps=p["eps"],
+                                  momentum_decay=0.004 if "nadam_momentum_decay" in kept else 1.0)
+    return lambda t: optimizer.step()
+
+
+@OPTIMIZERS("adafactor")
+def adafactor(torch, tensors, p, kept):
+    eps1 = None if "adafactor_epsilon1" in kept else 1e-30  # None: float32's machine epsilon, torch's default
+    optimizer = torch.optim.Adafactor(tensors, lr=p["lr"], beta2_decay=p["beta2_decay"], eps=(eps1, p["eps2"]),
+                                      d=p["clip"])
     return lambda t: optimizer.step()
 
 
