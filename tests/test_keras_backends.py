@@ -4,6 +4,7 @@ other (the second Keras backend in a child process), and the decomposition of a 
 Each run is a pytest session of its own: Keras picks its backend once per process.
 """
 
+import collections
 import csv
 import math
 from pathlib import Path
@@ -19,13 +20,14 @@ SELECTION = ("(test_transfer and not roundtrip) or adam_small_weights or test_pu
              "(test_blocks and ((conv2d and not transpose) or batchnorm_train or cross_entropy_softmax))")
 
 
-def _session(pytester, monkeypatch, *args) -> tuple[dict, list[dict], list[str]]:
+def _session(pytester, monkeypatch, *args, arch: str | None = "vgg16") -> tuple[dict, list[dict], list[str]]:
+    """A run of the suites on VGG16 (arch None: every architecture, so the layer suite runs every block)."""
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     report = pytester.path / "report.csv"
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:xdist",
                                            "--rootdir", str(REPO), "-rfEsx", "--hypothesis-profile", "ci",
-                                           "--crossedwires-arch", "vgg16", "--crossedwires-select", "top:1",
-                                           "--crossedwires-report", str(report), *args)
+                                           *(("--crossedwires-arch", arch) if arch else ()), "--crossedwires-select",
+                                           "top:1", "--crossedwires-report", str(report), *args)
     outcomes = result.parseoutcomes()
     assert "failed" not in outcomes and "error" not in outcomes and "errors" not in outcomes, (
         outcomes, "\n".join(result.stdout.lines[-60:]))
@@ -33,13 +35,23 @@ def _session(pytester, monkeypatch, *args) -> tuple[dict, list[dict], list[str]]
         return outcomes, list(csv.DictReader(handle)), result.stdout.lines
 
 
+def _with_every_block(pytester, monkeypatch, models: list[str], layers: str, *args) -> tuple[dict, list[dict], list[str]]:
+    """The model suites' `models` on VGG16, then the layer suite's `layers` on every block (with VGG16 named it would
+    run VGG16's blocks only): their outcomes added up, their rows and lines one after the other."""
+    runs = [_session(pytester, monkeypatch, *models, *args), _session(pytester, monkeypatch, layers, *args, arch=None)]
+    outcomes = collections.Counter()
+    for found, _, _ in runs:
+        outcomes.update(found)
+    return dict(outcomes), [row for _, rows, _ in runs for row in rows], [line for *_, lines in runs for line in lines]
+
+
 @pytest.mark.crossedwires_trains
 @pytest.mark.parametrize("keras_side, version", [("keras-jax:cpu", "jax_version"), ("keras-torch:cpu", "torch_version")])
 def test_every_suite_against_torch(pytester, monkeypatch, keras_side, version):
-    outcomes, rows, lines = _session(pytester, monkeypatch, str(SUITES / "transfer" / "test_transfer.py"),
-                              str(SUITES / "layers"), str(SUITES / "trials" / "test_training.py"),
-                              "--crossedwires-pair", f"torch:cpu,{keras_side}", "--crossedwires-flavour", "published",
-                              "-k", SELECTION)
+    outcomes, rows, lines = _with_every_block(
+        pytester, monkeypatch, [str(SUITES / "transfer" / "test_transfer.py"), str(SUITES / "trials" / "test_training.py")],
+        str(SUITES / "layers"), "--crossedwires-pair", f"torch:cpu,{keras_side}", "--crossedwires-flavour", "published",
+        "-k", SELECTION)
     assert outcomes.get("passed", 0) >= 15 and outcomes.get("xfailed", 0) >= 4, outcomes
     suites = {row["suite"] for row in rows if row["outcome"] == "passed"}
     assert suites == {"transfer", "layers", "trials"}, suites
@@ -55,10 +67,10 @@ def test_every_suite_against_torch(pytester, monkeypatch, keras_side, version):
 def test_two_keras_backends_in_one_pair(pytester, monkeypatch):
     """keras-torch in the session's process, keras-jax in its child: trained, compared with one weight set,
     and each block run on both."""
-    outcomes, rows, _ = _session(pytester, monkeypatch, str(SUITES / "transfer" / "test_devices.py"),
-                              str(SUITES / "trials" / "test_training.py"), str(SUITES / "layers" / "test_blocks.py"),
-                              "--crossedwires-pair", "keras-torch:cpu,keras-jax:cpu",
-                              "-k", "test_device_logits or test_published or conv2d_same_stride2 or batchnorm_train_offset")
+    outcomes, rows, _ = _with_every_block(
+        pytester, monkeypatch, [str(SUITES / "transfer" / "test_devices.py"), str(SUITES / "trials" / "test_training.py")],
+        str(SUITES / "layers" / "test_blocks.py"), "--crossedwires-pair", "keras-torch:cpu,keras-jax:cpu",
+        "-k", "test_device_logits or test_published or conv2d_same_stride2 or batchnorm_train_offset")
     blocks = {r["nodeid"].split("::")[1]: r for r in rows if r["suite"] == "layers"}
     assert outcomes.get("passed") == 2 + 3, (outcomes, blocks)
     # A torch/Keras difference is not one between two Keras backends: skipped, with its reason.

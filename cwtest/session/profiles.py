@@ -25,7 +25,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 DEFAULT = "dev"
-_COMMON = dict(deadline=None, print_blob=True,
+# Each from hypothesis's own defaults: a profile registered without a parent inherits the one loaded at the time,
+# which on a machine with CI set is hypothesis's "ci" (replaced by ours below), and dev and thorough then neither
+# shrank nor randomized.
+_COMMON = dict(parent=settings.get_profile("default"), deadline=None, print_blob=True,
                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 settings.register_profile("ci", derandomize=True, database=None, max_examples=6,
                           phases=[Phase.explicit, Phase.reuse, Phase.generate], **_COMMON)
