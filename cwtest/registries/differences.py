@@ -144,6 +144,12 @@ DIFFERENCES = {d.name: d for d in (
                "torch updates the running variance with the unbiased batch variance (n/(n-1)), Keras with "
                "the biased one",
                "a Keras BatchNormalization that updates with the unbiased variance", ("forward",)),
+    Difference("mae_gradient_at_zero",
+               "Keras on JAX differentiates mean_absolute_error's |y - x| through jnp.abs, whose derivative at 0 is 1: "
+               "where a prediction equals its target its gradient is -1/n, where torch's l1_loss, and Keras on "
+               "TensorFlow and on torch, give sign(0) = 0",
+               "a Keras MAE computed as mean(sign(x - y) * (x - y)), whose gradient at x = y is sign(0) = 0 on every "
+               "backend", ("gradients",), only_on=("jax",)),
     Difference("kl_divergence_clipping",
                "Keras's kl_divergence clips both distributions to [1e-7, 1] before the logarithm; torch's kl_div takes "
                "the prediction's log-probabilities (log_softmax here) and clips nothing: wherever a predicted "

@@ -328,7 +328,8 @@ ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
     },
     "mae": {
         "torch.nn.functional.l1_loss": {**_REGRESSION_LOSS, "weight": "out of scope: None (Keras's function has none)"},
-        "keras.losses.mean_absolute_error": _KERAS_REGRESSION_LOSS,
+        "keras.losses.mean_absolute_error": {**_KERAS_REGRESSION_LOSS, "y_pred": "the drawn inputs, a quarter of them "
+                                             "on their targets"},
     },
     "huber": {
         "torch.nn.functional.huber_loss": {**_REGRESSION_LOSS, "delta": "drawn: 0.1, 1 or 5",

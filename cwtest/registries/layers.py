@@ -190,7 +190,7 @@ BLOCKS = (
     # Means of squares and absolute values: sums of non-negative terms, measured against the output; their gradients
     # (x - y) / n subtract the targets, against the cotangent's largest gradient like any other.
     Block("mse", cases.regression_params(), "mse"),
-    Block("mae", cases.regression_params(), "mae"),
+    Block("mae", cases.mae_params(), "mae", differences=("mae_gradient_at_zero",)),
     Block("huber", cases.regression_params(), "huber"),
     Block("smooth_l1", cases.smooth_l1_params(), "smooth_l1", differences=("smooth_l1_is_huber_over_beta",)),
 )
