@@ -123,7 +123,8 @@ def test_a_layer_handle_keeps_its_model_in_the_child():
 def test_a_replaced_child_is_forked_from_its_backends_server_and_computes_the_same(monkeypatch):
     """A child grown past RECYCLE_MB is replaced by a fork of the process that has imported Keras
     (cwtest.frameworks.forkserver), which gives the first child's answers; a changed environment (here the run's
-    deterministic switch) starts another server, so that each fork runs under the parent's environment."""
+    deterministic switch) starts another server, so that each fork runs under the parent's environment, but the
+    variable pytest sets for each test does not (it restarted the server at nearly every trial test)."""
     if not forkserver.AVAILABLE:
         pytest.skip("fork servers run on Linux only; elsewhere each child is a started interpreter")
     monkeypatch.setattr(child_module, "RECYCLE_MB", 0.0)  # every call that finds no model held replaces the child,
@@ -135,6 +136,7 @@ def test_a_replaced_child_is_forked_from_its_backends_server_and_computes_the_sa
         logits, server, started, pid = child.forward(first, images, side), child._server, child.started, child._process.pid
         del first
         gc.collect()
+        monkeypatch.setenv("PYTEST_CURRENT_TEST", "tests/test_adapters.py::the_next_test (setup)")
         again = child.build("vgg16", side)
         ppid = int(Path(f"/proc/{child._process.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
         assert child.started == started + 1 and child._process.pid != pid, "the child was replaced"

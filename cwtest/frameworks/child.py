@@ -41,6 +41,18 @@ from cwtest.frameworks.imports import WITHOUT_TORCH, chosen_keras_backend, frame
 from cwtest.frameworks.sides import KERAS_SIDES, Side
 
 
+# Set by pytest for every phase of every test: a server started under one value would be replaced at the next test's
+# first replacement of its child, paying the framework's import again (6.7 s with TensorFlow, at nearly every trial
+# test of the main job). A child reads nothing from it.
+_PER_TEST_VARIABLES = ("PYTEST_CURRENT_TEST",)
+
+
+def _environment() -> dict[str, str]:
+    """The parent's environment less what changes from test to test: what a child, and the server it is forked
+    from, runs under."""
+    return {name: value for name, value in os.environ.items() if name not in _PER_TEST_VARIABLES}
+
+
 @dataclass(frozen=True)
 class RemoteModel:
     """A model that lives in a child process: what the parent passes back to the child's functions."""
@@ -237,7 +249,7 @@ class RemoteKeras:
     def _start(self) -> None:
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
-        env = {**os.environ, "KERAS_BACKEND": self.backend, **({WITHOUT_TORCH: "1"} if self.backend != "torch" else {})}
+        env = {**_environment(), "KERAS_BACKEND": self.backend, **({WITHOUT_TORCH: "1"} if self.backend != "torch" else {})}
         if not forkserver.AVAILABLE:
             self._process = subprocess.Popen([sys.executable, "-m", "cwtest.frameworks.child", str(child_reads),
                                               str(child_writes)], pass_fds=(child_reads, child_writes), env=env)
