@@ -40,6 +40,9 @@ class Defect:
     # None for a defect outside oneDNN, which shows wherever its program runs.
     kernel: str | None
     met_on: tuple[str, ...] = ()  # the Keras backends whose layer-suite cases would meet it (see avoided_by)
+    # The layer suite's blocks whose cases would meet it (see avoided_by): --crossedwires-arch runs its reproducer
+    # where the named architectures are made of one of them (suites/layers/conftest.py).
+    blocks: tuple[str, ...] = ()
     shows_in: tuple[str, ...] = ("gradients",)  # the layer suite's checks that would meet it
     # The first release of `framework` that has it (bisected over the releases the extras admit); None: every
     # release tried. Older releases must compute right: its test asserts that there.
@@ -79,6 +82,14 @@ class Defect:
         return f"catalogued framework defect {self.name} ({self.framework}): {self.summary}; upstream: {self.upstream}"
 
 
+# The blocks drawn with a bias (their parameters' `bias`), whose gradient sums the upstream gradient over positions.
+_BIAS_BLOCKS = ("conv1d", "conv2d", "conv3d", "conv2d_same_stride2", "conv2d_depthwise", "conv2d_transpose", "dense",
+                "flatten_dense")
+# The blocks drawn with `filters` (or DenseNet's `growth`) whose convolutions are not transposed.
+_FILTER_BLOCKS = ("conv1d", "conv2d", "conv3d", "conv2d_same_stride2", "vgg_conv_block", "resnet_bottleneck_v1",
+                  "resnet_bottleneck_v1_5", "densenet_dense_layer")
+_AVERAGE_POOLS = ("avgpool", "avgpool_same")
+
 DEFECTS = {d.name: d for d in (
     Defect("onednn_conv1x1_nhwc_backward_weights", "torch",
            "torch 2.14.1 (CPU build, oneDNN 3.12), x86-64 AVX2 (and AVX-512 CPUs with oneDNN capped at AVX2)",
@@ -94,7 +105,8 @@ DEFECTS = {d.name: d for d in (
            "uxlfoundation/oneDNN#6035 (1x1 convolution backward_weights writes past the rtus workspace, "
            "nhwc, IC < ic_block)",
            "onednn_conv1x1_nhwc_backward_weights.py",
-           "jit_1x1:avx2,backward_weights", met_on=("torch",)),
+           "jit_1x1:avx2,backward_weights",
+           blocks=("conv2d", "resnet_bottleneck_v1", "resnet_bottleneck_v1_5"), met_on=("torch",)),
     Defect("onednn_bf16_conv3d_dilated_segfault", "torch",
            "torch 2.14.1 (CPU build, oneDNN 3.12), an x86-64 CPU with AMX and AVX-512 BF16",
            "a bfloat16 Conv3d of kernel 2 and dilation 2 over an input one deep (padded to reach it) kills the "
@@ -106,7 +118,8 @@ DEFECTS = {d.name: d for d in (
            "would meet it as well as Keras on torch (`meets_in_half`)",
            "not yet reported (docs/defects/onednn_bf16_conv3d_dilated_segfault.md)",
            "onednn_bf16_conv3d_dilated_segfault.py",
-           "brg_conv_fwd:avx10_1_512_amx,forward_training", met_on=("torch",), shows_in=("forward", "gradients"),
+           "brg_conv_fwd:avx10_1_512_amx,forward_training",
+           blocks=("conv3d",), met_on=("torch",), shows_in=("forward", "gradients"),
            forks_after="torch"),
     Defect("torch_slow_conv2d_grad_weight_contiguous", "torch", "torch 2.14.1 (CPU build), with Keras 3.15.1 on torch",
            "the backward of a Conv2d with one output channel over a channels-last input and a permuted weight "
@@ -117,7 +130,7 @@ DEFECTS = {d.name: d for d in (
            "on Keras on torch the layer suite's gradient check draws no case with a batch of one and a single "
            "filter (or a DenseNet layer of growth 1) over 2+ channels (`avoids_slow_conv2d`)",
            "not yet reported (docs/defects/torch_slow_conv2d_grad_weight_contiguous.md)",
-           "torch_slow_conv2d_grad_weight_contiguous.py", None, met_on=("torch",), forks_after="torch"),
+           "torch_slow_conv2d_grad_weight_contiguous.py", None, blocks=_FILTER_BLOCKS, met_on=("torch",), forks_after="torch"),
     Defect("torch_slow_conv_transpose2d_grad_weight_contiguous", "torch",
            "torch 2.14.1 (CPU build), with Keras 3.15.1 on torch",
            "the backward of a ConvTranspose2d of one input channel and 2+ output channels over a channels-last input "
@@ -129,7 +142,8 @@ DEFECTS = {d.name: d for d in (
            "on Keras on torch the layer suite's gradient check draws no transposed convolution with a batch of one "
            "and one input channel into 2+ filters (`avoids_slow_conv2d`)",
            "not yet reported (docs/defects/torch_slow_conv_transpose2d_grad_weight_contiguous.md)",
-           "torch_slow_conv_transpose2d_grad_weight_contiguous.py", None, met_on=("torch",), forks_after="torch"),
+           "torch_slow_conv_transpose2d_grad_weight_contiguous.py", None,
+           blocks=("conv2d_transpose",), met_on=("torch",), forks_after="torch"),
     Defect("keras_tf_add_bias_axis", "keras", "Keras 3.7.0 to 3.15.1 (the newest) on TensorFlow 2.21; right on 3.5.0 and 3.6.0",
            "keras.ops.add(x, b) with b a channels-first bias, shape (1, C, 1, 1), adds b along x's last axis "
            "where that axis also has length C: a channels-first Conv2D, DepthwiseConv2D or Conv2DTranspose adds its "
@@ -139,7 +153,8 @@ DEFECTS = {d.name: d for d in (
            "on TensorFlow the layer suite draws no channels-first case with a bias whose output is as wide as "
            "its channels (`avoids_keras_tf_add_bias_axis`)",
            "not yet reported (docs/defects/keras_tf_add_bias_axis.md)",
-           "keras_tf_add_bias_axis.py", None, met_on=("tensorflow",), shows_in=("forward", "gradients"),
+           "keras_tf_add_bias_axis.py", None,
+           blocks=("conv2d", "conv2d_depthwise", "conv2d_transpose"), met_on=("tensorflow",), shows_in=("forward", "gradients"),
            since="3.7.0", forks_after="tensorflow"),
     Defect("keras_torch_avgpool_same_replicate", "keras", "Keras 3.5.0 to 3.15.1 (the newest) on torch 2.14.1",
            "AveragePooling2D(padding='same') where `same` pads one side more than the other pads the input by "
@@ -149,7 +164,8 @@ DEFECTS = {d.name: d for d in (
            "on torch the layer suite draws no average pool whose `same` padding is asymmetric "
            "(`avoids_keras_torch_avgpool_same`)",
            "keras-team/keras#18452 (closed by an approximation), fixed by keras-team/keras#23233, merged after 3.15.1",
-           "keras_torch_avgpool_same_replicate.py", None, met_on=("torch",), shows_in=("forward", "gradients"),
+           "keras_torch_avgpool_same_replicate.py", None,
+           blocks=_AVERAGE_POOLS, met_on=("torch",), shows_in=("forward", "gradients"),
            forks_after="torch"),
     Defect("tensorflow_bf16_bias_add_grad", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "BiasAddGrad in bfloat16 sums the upstream gradient in bfloat16: a bfloat16 Conv2D's or Dense's bias "
@@ -160,7 +176,7 @@ DEFECTS = {d.name: d for d in (
            "on TensorFlow the layer suite judges a bfloat16 gradient of a block with a bias in float32 "
            "(`meets_in_half`)",
            "not yet reported (docs/defects/tensorflow_bf16_bias_add_grad.md)",
-           "tensorflow_bf16_bias_add_grad.py", None, met_on=("tensorflow",), forks_after="tensorflow"),
+           "tensorflow_bf16_bias_add_grad.py", None, blocks=_BIAS_BLOCKS, met_on=("tensorflow",), forks_after="tensorflow"),
     Defect("tensorflow_avgpool_grad_oversized_window", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "AvgPoolGrad with SAME padding outside oneDNN (float16 and float64 always; every type with oneDNN off) "
            "is not the gradient of the average pool in some cases where the window is larger than the input: over "
@@ -174,7 +190,8 @@ DEFECTS = {d.name: d for d in (
            "off no such case is drawn (`avoids_tensorflow_avgpool_grad`)",
            "not yet reported; tensorflow/tensorflow#48773 (AvgPoolGrad wrong in some shapes, 2021) was closed as "
            "stale once float32, oneDNN's, computed right (docs/defects/tensorflow_avgpool_grad_oversized_window.md)",
-           "tensorflow_avgpool_grad_oversized_window.py", None, met_on=("tensorflow",), forks_after="tensorflow"),
+           "tensorflow_avgpool_grad_oversized_window.py", None,
+           blocks=_AVERAGE_POOLS, met_on=("tensorflow",), forks_after="tensorflow"),
     Defect("tensorflow_elu_selu_exp_minus_one", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "tf.nn.elu and tf.nn.selu (the Elu and Selu kernels, which Keras's ELU and SELU run) compute exp(x) - 1 "
            "for a negative x, which cancels near zero: off by a rounding of 1 whatever the result's size, 19% at "
@@ -186,7 +203,8 @@ DEFECTS = {d.name: d for d in (
            "float32 (`meets_in_half`: in bfloat16 18% off at x = -0.01); SELU's harmonized twin "
            "computes with expm1 (its gradient at 0 is harmonized: selu_gradient_at_zero)",
            "tensorflow/tensorflow#116943 (open; fix proposed in tensorflow/tensorflow#116947)",
-           "tensorflow_elu_selu_exp_minus_one.py", None, met_on=("tensorflow",), shows_in=("forward",), forks_after="tensorflow"),
+           "tensorflow_elu_selu_exp_minus_one.py", None,
+           blocks=("elu", "selu"), met_on=("tensorflow",), shows_in=("forward",), forks_after="tensorflow"),
     Defect("tensorflow_elu_grad_from_output", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "the gradient of tf.nn.elu (Keras's ELU on TensorFlow) is computed from the output as output + 1, which "
            "has lost exp(x)'s low digits where x is far below zero: 0 at x = -20 for exp(-20) = 2.1e-9, 4e-4 off "
@@ -196,7 +214,7 @@ DEFECTS = {d.name: d for d in (
            "the layer suite measures an activation's gradient against the cotangent's size (cwtest.registries.layers), "
            "and this error is at most a rounding of it",
            "tensorflow/tensorflow#124833 (fixed after 2.21 by tensorflow/tensorflow#124902)",
-           "tensorflow_elu_grad_from_output.py", None, met_on=("tensorflow",), forks_after="tensorflow"),
+           "tensorflow_elu_grad_from_output.py", None, blocks=("elu",), met_on=("tensorflow",), forks_after="tensorflow"),
     Defect("tensorflow_gelu_tanh_float16_grad", "tensorflow", "TensorFlow 2.21.0 (CPU), with Keras 3.15.1",
            "the gradient of tf.nn.gelu(approximate=True) (Keras's gelu on TensorFlow) in float16 is NaN where |x| "
            "is 256 or more: x ** 3 and x ** 2 overflow float16, and the derivative multiplies that infinity by "
@@ -205,14 +223,14 @@ DEFECTS = {d.name: d for d in (
            "the layer suite judges a float16 gelu gradient of the tanh form on TensorFlow in float32 "
            "(`meets_in_half`)",
            "not yet reported (docs/defects/gelu_tanh_float16_grad.md)",
-           "tensorflow_gelu_tanh_float16_grad.py", None, met_on=("tensorflow",), forks_after="tensorflow"),
+           "tensorflow_gelu_tanh_float16_grad.py", None, blocks=("gelu",), met_on=("tensorflow",), forks_after="tensorflow"),
     Defect("jax_gelu_tanh_float16_grad", "jax", "JAX 0.10.2 and 0.4.30 (CPU), with Keras 3.15.1",
            "the gradient of jax.nn.gelu(approximate=True) (Keras's gelu on JAX) in float16 is NaN where |x| is 256 "
            "or more, as TensorFlow's (tensorflow_gelu_tanh_float16_grad)",
            "jax.grad of jax.nn.gelu(x, approximate=True).sum() in float16 at x = -2000, -300, 300, 2000: NaN each",
            "the layer suite judges a float16 gelu gradient of the tanh form on JAX in float32 (`meets_in_half`)",
            "not yet reported (docs/defects/gelu_tanh_float16_grad.md)",
-           "jax_gelu_tanh_float16_grad.py", None, met_on=("jax",), forks_after="jax"),
+           "jax_gelu_tanh_float16_grad.py", None, blocks=("gelu",), met_on=("jax",), forks_after="jax"),
     Defect("keras_layernorm_half_moments", "keras", "Keras 3.5.0 (bisected over 3.5.0 to 3.15.1) on TensorFlow "
            "2.21.0, JAX 0.10.2 and torch 2.14.1",
            "LayerNormalization built with a half dtype computes its mean and variance in that type: in float16 "
@@ -222,7 +240,7 @@ DEFECTS = {d.name: d for d in (
            "times 1e3: largest error 3.1 against the normalized input, Keras 3.6.0's 7e-4",
            "the layer suite judges a half-type layer normalization in float32 on these releases (`meets_in_half`)",
            "keras-team/keras#20257 (fixed in 3.6.0: the moments upcast to float32)",
-           "keras_layernorm_half_moments.py", None, met_on=("tensorflow", "jax", "torch"),
+           "keras_layernorm_half_moments.py", None, blocks=("layernorm",), met_on=("tensorflow", "jax", "torch"),
            shows_in=("forward", "gradients"), fixed_in="3.6.0", forks_after="tensorflow"),
     Defect("keras_groupnorm_half_moments", "keras", "Keras 3.5.0 and 3.6.0 (bisected over 3.5.0 to 3.15.1) on "
            "TensorFlow 2.21.0, JAX 0.10.2 and torch 2.14.1",
@@ -233,7 +251,7 @@ DEFECTS = {d.name: d for d in (
            "times 1e3: largest error 7.2 against the normalized groups, Keras 3.7.0's 1.2e-3",
            "the layer suite judges a half-type group normalization in float32 on these releases (`meets_in_half`)",
            "keras-team/keras#20385 (fixed in 3.7.0: the group moments computed in float32)",
-           "keras_groupnorm_half_moments.py", None, met_on=("tensorflow", "jax", "torch"),
+           "keras_groupnorm_half_moments.py", None, blocks=("groupnorm",), met_on=("tensorflow", "jax", "torch"),
            shows_in=("forward", "gradients"), fixed_in="3.7.0", forks_after="tensorflow"),
     Defect("jax_half_bias_grad_sum", "jax", "JAX 0.10.2 and 0.4.30 (CPU), with Keras 3.15.1",
            "the gradient of a bias added by broadcasting (every Keras Conv2D and Dense bias on JAX) sums the upstream "
@@ -245,7 +263,7 @@ DEFECTS = {d.name: d for d in (
            "on JAX the layer suite judges a half-type gradient of a block with a bias in float32 "
            "(`meets_in_half`)",
            "not yet reported (docs/defects/jax_half_bias_grad_sum.md)",
-           "jax_half_bias_grad_sum.py", None, met_on=("jax",), forks_after="jax"),
+           "jax_half_bias_grad_sum.py", None, blocks=_BIAS_BLOCKS, met_on=("jax",), forks_after="jax"),
     Defect("keras_kl_divergence_float16_overflow", "keras", "Keras 3.5.0 and 3.15.1 on TensorFlow 2.21.0, JAX 0.10.2 "
            "and torch 2.14.1",
            "keras.losses.kl_divergence clips the prediction to 1e-7 and divides the target by it; in float16 the "
@@ -254,7 +272,7 @@ DEFECTS = {d.name: d for d in (
            "kl_divergence([[0.5, 0.5]], softmax([[0, -20]])) in float16: inf, 7.37 in float32",
            "the layer suite runs a float16 kl_divergence case in float32 (`meets_in_half`)",
            "not yet reported (docs/defects/keras_kl_divergence_float16_overflow.md)",
-           "keras_kl_divergence_float16_overflow.py", None, met_on=("tensorflow", "jax", "torch"),
+           "keras_kl_divergence_float16_overflow.py", None, blocks=("kl_divergence",), met_on=("tensorflow", "jax", "torch"),
            shows_in=("forward", "gradients"), forks_after="tensorflow"),
 )}
 

@@ -18,8 +18,9 @@ SUITE = Path(__file__).parent
 
 def pytest_collection_modifyitems(config, items) -> None:
     """The blocks and optimizers of the architectures --crossedwires-arch names (registries.architectures:
-    Architecture.blocks, .optimizers), the others deselected; with every architecture named (`all`, the default),
-    the whole of both registries, the entries no CrossedWires architecture is made of included."""
+    Architecture.blocks, .optimizers), and the catalogued defects that those blocks' cases would meet
+    (registries.defects: Defect.blocks), the others deselected; with every architecture named (`all`, the default),
+    the whole of both registries and of the catalogue, the entries no CrossedWires architecture is made of included."""
     from cwtest.registries.architectures import REGISTRY
     from cwtest.session.plugin import start
     from cwtest.session.stash import SETTINGS
@@ -29,19 +30,23 @@ def pytest_collection_modifyitems(config, items) -> None:
     if set(archs) == set(REGISTRY):
         return
     chosen = {name for arch in archs for name in (*REGISTRY[arch].blocks, *REGISTRY[arch].optimizers)}
-    deselected = [item for item in items if _entry_name(item) not in (None, *chosen)]
+    deselected = [item for item in items if (entries := _entries(item)) is not None and not entries & chosen]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         gone = set(map(id, deselected))
         items[:] = [item for item in items if id(item) not in gone]
 
 
-def _entry_name(item) -> str | None:
-    """The registry entry a test of this suite is parametrized with, None for any other test."""
-    if SUITE not in item.path.parents:
+def _entries(item) -> set[str] | None:
+    """The registry entries a test of this suite is about (the one its case is of, or the blocks its defect would
+    show in), None for any other test."""
+    if SUITE not in item.path.parents or not hasattr(item, "callspec"):
         return None
-    case = getattr(item, "callspec", None) and item.callspec.params.get("case")
-    return getattr(getattr(case, "entry", None), "name", None)
+    params = item.callspec.params
+    if "defect" in params:
+        return set(params["defect"].blocks)
+    name = getattr(getattr(params.get("case"), "entry", None), "name", None)
+    return None if name is None else {name}
 
 
 @pytest.fixture
