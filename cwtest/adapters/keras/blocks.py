@@ -283,6 +283,7 @@ def mse(keras, p, kept):
 def mae(keras, p, kept):
     if "mae_gradient_at_zero" in kept:
         return _loss(keras, p, keras.losses.mean_absolute_error)
+
     def torch_like(y, x):  # torch's gradient at a prediction on its target: sign(0) = 0
         difference = x - keras.ops.convert_to_tensor(y, dtype=x.dtype)  # as Keras's own: the targets in x's type
         return keras.ops.mean(keras.ops.sign(difference) * difference, axis=-1)
