@@ -100,6 +100,22 @@ DIFFERENCES = {d.name: d for d in (
                "machine epsilon (a floor of 1.4e-14), Keras's adds epsilon_1 (1e-30) to every squared gradient: "
                "wherever gradients are below about 1e-7 torch's floor decides the step, and its steps are the smaller",
                "torch eps1 1e-30 (a floor of 1e-60, zero in float32) against Keras epsilon_1 0", ("optimizer",)),
+    Difference("muon_orthogonalization_bfloat16",
+               "torch's Muon orthogonalizes each update (its Newton-Schulz iteration) in bfloat16, as the reference "
+               "implementation does, Keras's in the variable's type (float32): torch's steps carry bfloat16's "
+               "rounding, about 0.4% of each step",
+               "torch's iteration in float32 (its one cast to bfloat16 made a float32 copy; no argument of torch's "
+               "sets it)", ("optimizer",)),
+    Difference("muon_lr_adjustment",
+               "torch's Muon scales the learning rate by sqrt(max(1, rows / cols)) by default (adjust_lr_fn "
+               "'original', the reference's), Keras's (3.13.0 on) by 0.2 * sqrt(max(rows, cols)) (rms_rate 0.2, "
+               "Moonlight's, which torch offers as 'match_rms_adamw'): for a 16 x 16 matrix Keras's steps are 0.8 "
+               "times torch's, for 4 x 16 0.8 against 1",
+               "torch adjust_lr_fn='match_rms_adamw'", ("optimizer",), since="3.13.0"),
+    Difference("muon_default_weight_decay",
+               "torch's Muon decays weights by 0.1 by default, Keras's (3.13.0 on) by 0.004: a port that keeps the "
+               "defaults decays 25 times as fast in torch",
+               "pass the same weight_decay to both", ("optimizer",), since="3.13.0"),
     Difference("adagrad_initial_accumulator",
                "Keras's Adagrad starts its sum of squared gradients at initial_accumulator_value 0.1, torch's at 0: "
                "wherever gradients are not far above 0.3, Keras's first steps are the smaller (by 300 times for "

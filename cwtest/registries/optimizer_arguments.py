@@ -17,6 +17,8 @@ DIFFERENTIABLE = "out of scope: autograd through the step itself"
 FUSED = "out of scope: a fused CUDA kernel; the cases run on the CPU"
 TORCH_WEIGHT_DECAY = ("out of scope: L2 added to the gradient in torch, a decoupled decay in Keras, with no torch "
                       "option that decouples it (adam_weight_decay shows the difference on Adam, where one does)")
+ADAM_PATH = ("irrelevant: Keras's Muon steps by AdamW a variable that is not 2-D or that these name, and the case's is "
+             "a 2-D variable of no layer")
 AMSGRAD = "out of scope: not drawn yet; torch and Keras both keep the maximum of the second moments"
 
 # Keras's base optimizer's arguments, every Keras optimizer's.
@@ -107,5 +109,22 @@ OPTIMIZER_ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
                                        "epsilon_1": "0 where harmonized, Keras's default 1e-30 in the published case",
                                        "epsilon_2": "drawn", "clip_threshold": "drawn", "relative_step": "True: the "
                                        "learning rate capped at 1 / sqrt(t), as torch's always is"},
+    },
+    "muon": {
+        "torch.optim.Muon": {"params": "the one parameter matrix of the case (cwtest.registries.optimizers.start)",
+                             "lr": LR, "weight_decay": "drawn; torch's default 0.1 in the published case "
+                             "(muon_default_weight_decay)", "momentum": "drawn", "nesterov": "drawn",
+                             "ns_coefficients": "the default (3.4445, -4.775, 2.0315), Keras's muon_a, b, c",
+                             "eps": "the default 1e-7 (floors the norm; Keras adds its 1e-7): below a float32 rounding of "
+                             "the gradients drawn", "ns_steps": "the default 5, Keras's ns_steps",
+                             "adjust_lr_fn": "'match_rms_adamw' where harmonized, the default 'original' in the published "
+                             "case (muon_lr_adjustment)"},
+        "keras.optimizers.Muon": {**_KERAS_COMMON, "learning_rate": LR, "weight_decay": "drawn; Keras's default 0.004 "
+                                  "in the published case", "momentum": "drawn", "nesterov": "drawn",
+                                  "ns_steps": "5 (the default since 3.13.0; 6 before)", "muon_a": "the default",
+                                  "muon_b": "the default", "muon_c": "the default", "rms_rate": "the default 0.2: "
+                                  "torch's 'match_rms_adamw' scale", "adam_beta_1": ADAM_PATH, "adam_beta_2": ADAM_PATH,
+                                  "adam_weight_decay": ADAM_PATH, "adam_lr_ratio": ADAM_PATH, "epsilon": ADAM_PATH,
+                                  "exclude_layers": ADAM_PATH, "exclude_embeddings": ADAM_PATH},
     },
 }

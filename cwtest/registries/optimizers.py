@@ -8,23 +8,41 @@ cwtest.adapters.<framework>.blocks.OPTIMIZERS); the cases are stepped by cwtest.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import metadata
 
 import numpy as np
 from hypothesis import strategies as st
+from packaging.version import Version
 
-from cwtest.registries.tolerances import OPTIMIZER_EPS_UNITS_PER_STEP
+from cwtest.registries.tolerances import MUON_EPS_UNITS_PER_STEP, OPTIMIZER_EPS_UNITS_PER_STEP
 
 
 @dataclass(frozen=True)
 class Optimizer:
     name: str
-    params: st.SearchStrategy  # dicts with "seed", "size", "steps", "grad_scale" and the optimizer's options
+    params: st.SearchStrategy  # dicts with "seed", "size" (or a matrix's "shape"), "steps", "grad_scale" and its options
     # The key of its builders: torch's (torch, [tensor], params, kept) -> step(t), which applies the t-th step
     # (t from 1); Keras's (keras, params, kept) -> a Keras optimizer. `kept`: the differences left in.
     builds: str
     differences: tuple[str, ...] = ()
     tolerance_per_step: float = OPTIMIZER_EPS_UNITS_PER_STEP
     checks: tuple[str, ...] = ("optimizer",)  # the checks the layer suite runs on it
+    # The first releases whose optimizer computes what the builders harmonize (None: every release the extras admit);
+    # on older ones its cases skip, naming the release.
+    keras_since: str | None = None
+    torch_since: str | None = None
+
+    def unavailable(self) -> str | None:
+        """Why the installed torch or Keras cannot run its cases, None where both can."""
+        for package, since in (("torch", self.torch_since), ("keras", self.keras_since)):
+            try:
+                installed = metadata.version(package)
+            except metadata.PackageNotFoundError:
+                continue  # the pair's own check says what is missing
+            if since is not None and Version(installed) < Version(since):
+                return (f"{self.name}: {package} {installed} is older than {since}, the first release whose optimizer "
+                        f"the case compares: install {package}>={since} to run it")
+        return None
 
 
 def _common(draw):
@@ -123,6 +141,20 @@ def _adafactor_params(draw):
             "eps2": draw(st.sampled_from([1e-3, 1e-2])), "clip": draw(st.sampled_from([1.0, 2.0]))}
 
 
+@st.composite
+def _muon_params(draw):
+    # One matrix (Muon orthogonalizes 2-D parameters only; torch's refuses others, Keras's steps them with AdamW), wide,
+    # square or tall (both transpose a tall one), at a weight matrix's scale. Learning rates of Muon's use (0.02 is
+    # the reference's), where a bfloat16 rounding of the step shows against the parameters' float32. Gradients of 0.1
+    # and up: the epsilon each adds to (Keras) or floors (torch) the gradient's norm with, 1e-7, is below a float32
+    # rounding of a step there.
+    return {"seed": draw(st.integers(0, 2**16)), "shape": (draw(st.integers(2, 16)), draw(st.integers(2, 16))),
+            "steps": draw(st.integers(1, 20)), "theta_scale": 0.1, "grad_scale": draw(st.sampled_from([1.0, 0.1])),
+            "lr": draw(st.sampled_from([0.02, 0.05, 0.1])),
+            "momentum": draw(st.sampled_from([0.95, 0.9])), "nesterov": draw(st.booleans()),
+            "weight_decay": draw(st.sampled_from([0.004, 0.1, 0.0]))}
+
+
 OPTIMIZERS = (
     # adam_bias_correction is harmonized in every Adam case; its published form shows only where the
     # parameters are small against the step, which adam_small_weights draws (and adam rarely does).
@@ -144,6 +176,11 @@ OPTIMIZERS = (
               differences=("adamax_epsilon",)),
     Optimizer("nadam", _nadam_params(), "nadam", differences=("nadam_momentum_decay",)),
     Optimizer("adafactor", _adafactor_params(), "adafactor", differences=("adafactor_epsilon1",)),
+    # torch's Muon since 2.9.0; Keras's since 3.13.0 with Moonlight's learning-rate scale (rms_rate), 5 Newton-Schulz
+    # steps and weight decay 0.004 by default (3.10.0 to 3.12.x: no scale, 6 steps, 0.1).
+    Optimizer("muon", _muon_params(), "muon", keras_since="3.13.0", torch_since="2.9.0",
+              tolerance_per_step=MUON_EPS_UNITS_PER_STEP,
+              differences=("muon_orthogonalization_bfloat16", "muon_lr_adjustment", "muon_default_weight_decay")),
 )
 REGISTRY = {entry.name: entry for entry in OPTIMIZERS}
 
@@ -151,5 +188,6 @@ REGISTRY = {entry.name: entry for entry in OPTIMIZERS}
 def start(params: dict, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """The initial parameters and the gradient of every step, drawn from the case's seed."""
     rng = np.random.default_rng(params["seed"])
-    theta = (rng.standard_normal(params["size"]) * params.get("theta_scale", 1.0)).astype(np.float32)
-    return theta, (rng.standard_normal((steps, params["size"])) * params["grad_scale"]).astype(np.float32)
+    shape = params["shape"] if "shape" in params else (params["size"],)  # a matrix, or a vector of `size`
+    theta = (rng.standard_normal(shape) * params.get("theta_scale", 1.0)).astype(np.float32)
+    return theta, (rng.standard_normal((steps, *shape)) * params["grad_scale"]).astype(np.float32)

@@ -20,6 +20,8 @@ from cwtest.core.metrics import measure
 @pytest.mark.parametrize("case", pytest_params(OPTIMIZERS, "optimizer", run_keras_backends()))
 @given(data=st.data())
 def test_optimizer_steps(case, data, worst_errors, reproduce, keras_pair):
+    if case.entry.unavailable():
+        pytest.skip(case.entry.unavailable())
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
     steps = params["steps"]

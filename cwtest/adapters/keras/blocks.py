@@ -377,6 +377,13 @@ def adafactor(keras, p, kept):
                                       clip_threshold=p["clip"], relative_step=True)
 
 
+@OPTIMIZERS("muon")
+def muon(keras, p, kept):
+    # Its learning-rate scale (rms_rate 0.2) in every case; it orthogonalizes in the variable's type, float32.
+    decay = 0.004 if "muon_default_weight_decay" in kept else p["weight_decay"]  # Keras's default
+    return keras.optimizers.Muon(p["lr"], weight_decay=decay, momentum=p["momentum"], nesterov=p["nesterov"], ns_steps=5)
+
+
 @BUILDERS("dense")
 def dense(keras, p, kept):
     return chain(keras, p, keras.layers.Dense(p["units"], use_bias=p["bias"], name="dense", **OVERWRITTEN))

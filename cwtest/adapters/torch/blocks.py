@@ -479,6 +479,33 @@ def adafactor(torch, tensors, p, kept):
     return lambda t: optimizer.step()
 
 
+@OPTIMIZERS("muon")
+def muon(torch, tensors, p, kept):
+    # Published: torch's weight decay default (0.1) and learning-rate scale (sqrt(max(1, rows / cols)), "original");
+    # harmonized: the drawn decay and Keras's scale, 0.2 * sqrt(max(rows, cols)) ("match_rms_adamw").
+    optimizer = torch.optim.Muon(tensors, lr=p["lr"], momentum=p["momentum"], nesterov=p["nesterov"],
+                                 weight_decay=0.1 if "muon_default_weight_decay" in kept else p["weight_decay"],
+                                 adjust_lr_fn="original" if "muon_lr_adjustment" in kept else "match_rms_adamw")
+    if "muon_orthogonalization_bfloat16" in kept:
+        return lambda t: optimizer.step()
+
+    def step(t):
+        # torch's Newton-Schulz iteration starts from `update.bfloat16()` and runs in that type; here that one cast is
+        # a float32 copy (Keras's type), every other op torch's own. A copy: the iteration divides it in place, and
+        # without nesterov the update is the momentum buffer itself.
+        own = torch.Tensor.__dict__.get("bfloat16")  # None: the C base class's, which torch 2.14 has
+        torch.Tensor.bfloat16 = lambda self, *args, **kwargs: self.to(torch.float32, copy=True)
+        try:
+            optimizer.step()
+        finally:
+            if own is None:
+                del torch.Tensor.bfloat16
+            else:
+                torch.Tensor.bfloat16 = own
+
+    return step
+
+
 @BUILDERS("dense")
 def dense(nn, p, kept):
     return chain(nn, dense=nn.Linear(p["inputs"][0][1], p["units"], p["bias"]))
