@@ -209,6 +209,19 @@ def test_a_float16_kl_divergence_runs_in_float32_on_every_keras_backend():
             assert not meets_in_half(backends, check, "cross_entropy_logits", case)
 
 
+def test_a_half_hard_sigmoid_gradient_runs_in_float32_on_tensorflow_and_jax():
+    """Keras's hard_sigmoid rounds x + 3 onto 6 in half types on TensorFlow and JAX
+    (keras_hard_sigmoid_half_rounds_onto_six); torch's compares x with 3, and its forward is right within a rounding."""
+    case = {"inputs": [(1, 4, 6, 6)], "seed": 117, "scale": 10.0, "kinks": (-3.0, 3.0), "dtype": "float16"}
+    for block in ("hard_sigmoid", "hard_swish"):
+        for dtype in ("float16", "bfloat16"):
+            for backends in (frozenset({"tensorflow"}), frozenset({"jax"})):
+                assert meets_in_half(backends, "gradients", block, {**case, "dtype": dtype})
+            assert not meets_in_half(frozenset({"torch"}), "gradients", block, {**case, "dtype": dtype})
+            assert not meets_in_half(frozenset({"tensorflow"}), "forward", block, {**case, "dtype": dtype})
+        assert not meets_in_half(frozenset({"tensorflow"}), "gradients", block, {**case, "dtype": "float32"})
+
+
 def test_a_kernel_logged_as_created_counts_as_run_and_one_turned_down_does_not():
     """A kernel that crashes the process is logged as created (ONEDNN_VERBOSE=2), never as executed."""
     log = "\n".join([

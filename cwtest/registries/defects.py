@@ -274,6 +274,18 @@ DEFECTS = {d.name: d for d in (
            "not yet reported (docs/defects/keras_kl_divergence_float16_overflow.md)",
            "keras_kl_divergence_float16_overflow.py", None, blocks=("kl_divergence",), met_on=("tensorflow", "jax", "torch"),
            shows_in=("forward", "gradients"), forks_after="tensorflow"),
+    Defect("keras_hard_sigmoid_half_rounds_onto_six", "keras", "Keras 3.5.0 and 3.15.1 on TensorFlow 2.21.0, and on "
+           "JAX 0.10.2 and 0.4.30 (jax.nn.hard_sigmoid)",
+           "keras.activations.hard_sigmoid (and hard_silu, x times it) on TensorFlow, and jax.nn.hard_sigmoid, which "
+           "Keras on JAX calls, compute relu6(x + 3) / 6 in the input's type: in float16 x + 3 rounds onto 6 for the "
+           "largest input below 3 (2.998046875), in bfloat16 for 2.984375, and the gradient there is 0 where the "
+           "function's slope, as Keras documents it, is 1/6 (torch's hardsigmoid compares x with 3 and gives 1/6)",
+           "d/dx hard_sigmoid at 2.998046875 in float16 on TensorFlow or JAX: 0, 1/6 in float32",
+           "the layer suite judges a half-type hard_sigmoid or hard_swish gradient in float32 on TensorFlow and JAX "
+           "(`meets_in_half`)",
+           "not yet reported (docs/defects/keras_hard_sigmoid_half_rounds_onto_six.md)",
+           "keras_hard_sigmoid_half_rounds_onto_six.py", None, blocks=("hard_sigmoid", "hard_swish"),
+           met_on=("tensorflow", "jax"), forks_after="tensorflow"),
 )}
 
 
@@ -312,7 +324,9 @@ def meets_in_half(keras_backends: frozenset[str], check: str, block: str, params
                     and DEFECTS["onednn_bf16_conv3d_dilated_segfault"].present)
     kl_overflow = dtype == "float16" and block == "kl_divergence" and _met("keras_kl_divergence_float16_overflow",
                                                                          keras_backends, check)
-    return (bias_sum or gelu_overflow or half_elu or half_moments or conv3d_crash or kl_overflow
+    hard_sigmoid_kink = dtype != "float32" and block in ("hard_sigmoid", "hard_swish") and _met(
+        "keras_hard_sigmoid_half_rounds_onto_six", keras_backends, check)
+    return (bias_sum or gelu_overflow or half_elu or half_moments or conv3d_crash or kl_overflow or hard_sigmoid_kink
             or (dtype == "float16" and _oversized_same_avgpool(keras_backends, check, block, params)))
 
 
