@@ -6,12 +6,15 @@ defect of its type only runs in float32 (`meets_in_half`)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cwtest.registries.layers import BLOCKS
-from cwtest.registries.defects import DEFECTS, avoids_defects, avoids_onednn_conv1x1, kernels_run, meets_in_half
+from cwtest.registries.defects import (DEFECTS, avoids_defects, avoids_onednn_conv1x1, kernels_run, meets_in_half,
+                                       optimizer_params_avoiding)
+from cwtest.registries.optimizers import REGISTRY
 
 KERAS_TORCH = frozenset({"torch", "jax"})
 
@@ -220,6 +223,22 @@ def test_a_half_hard_sigmoid_gradient_runs_in_float32_on_tensorflow_and_jax():
             assert not meets_in_half(frozenset({"torch"}), "gradients", block, {**case, "dtype": dtype})
             assert not meets_in_half(frozenset({"tensorflow"}), "forward", block, {**case, "dtype": dtype})
         assert not meets_in_half(frozenset({"tensorflow"}), "gradients", block, {**case, "dtype": "float32"})
+
+
+@given(REGISTRY["nadam"].params)
+def test_nadam_gets_float32_betas_on_keras_on_torch_only(params):
+    """Keras on torch's Nadam takes 1 - beta_2 in float64 and beta_2 ** t in float32
+    (keras_torch_nadam_second_moment_beta): there both sides get betas float32 represents, for which both agree."""
+    for backends in (KERAS_TORCH, frozenset({"torch"})):
+        avoided = optimizer_params_avoiding(backends, "nadam", params)
+        for beta in ("beta1", "beta2"):
+            assert avoided[beta] == np.float32(avoided[beta]) and abs(avoided[beta] - params[beta]) < 1e-7
+            assert 1 - avoided[beta] == np.float32(1) - np.float32(avoided[beta])
+        assert {k: v for k, v in avoided.items() if k not in ("beta1", "beta2")} == {
+            k: v for k, v in params.items() if k not in ("beta1", "beta2")}
+    for backends in (frozenset({"tensorflow"}), frozenset({"jax"})):
+        assert optimizer_params_avoiding(backends, "nadam", params) == params
+    assert optimizer_params_avoiding(KERAS_TORCH, "adam", params) == params
 
 
 def test_a_kernel_logged_as_created_counts_as_run_and_one_turned_down_does_not():

@@ -86,6 +86,13 @@ def chosen_keras_backend() -> str:
     return keras_backend_in_use() or os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
+def case_keras_backends(keras_sides=None) -> frozenset[str]:
+    """The Keras backends a layer-suite case runs on: this process's, and a two-Keras pair's other side's
+    (`keras_sides`: the pair's sides, or None for torch against Keras)."""
+    others = {side.keras_backend for side in keras_sides or () if side.keras_backend}
+    return frozenset({chosen_keras_backend(), *others})
+
+
 # The run's Keras backends, this process's first: the plugin names them before xdist's workers start,
 # so that every process collects the same layer-suite cases (a second backend's difference included).
 RUN_KERAS_BACKENDS = "CWTEST_KERAS_BACKENDS"

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
-from cwtest.frameworks.imports import chosen_keras_backend, run_keras_backends
+from cwtest.frameworks.imports import case_keras_backends, run_keras_backends
 from cwtest.frameworks.precision import looser, torch_mode, unit_ratio
 from cwtest.frameworks.sides import Side
 from cwtest.blocks.layer_parity import (assert_half_within, assert_within, case_values, device_values,
@@ -31,16 +31,10 @@ from cwtest.findings.rerun import judged_twice
 from cwtest.session import blackbox
 
 
-def _keras_backends(one_code_pair) -> frozenset[str]:
-    """The Keras backends a case runs on: this process's, and a two-Keras pair's other side's."""
-    others = {side.keras_backend for side in one_code_pair or () if side.keras_backend}
-    return frozenset({chosen_keras_backend(), *others})
-
-
 def _check(case, data, check, worst_errors, reproduce, one_code_pair):
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
-    keras_backends = _keras_backends(one_code_pair)
+    keras_backends = case_keras_backends(one_code_pair)
     # Half types: torch against Keras, in a case that must pass (an xfail expects its difference's fp32 failure, and
     # hypothesis reports a half one beside it as another), gradients where the block allows (Block.half_gradients),
     # and not where a catalogued defect of the half type would meet the case (its own test shows it). Elsewhere a
