@@ -29,11 +29,12 @@ def test_the_readme_example_runs_as_written(pytester):
     pytester.makepyfile(test_my_model=readme_example())
     report = pytester.path / "mine.csv"
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--crossedwires-report", str(report))
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     rows = {row["nodeid"].split("::")[1]: row for row in csv.DictReader(report.open())}
-    twins = rows["test_twins_agree"]
-    assert float(twins["eval_max_rel"]) < 1e-5 and float(twins["structure_mismatches"]) == 0
-    assert twins["pair"] == "torch:cpu->tensorflow:cpu"
+    for test in ("test_twins_agree", "test_a_transformer_both_ways"):
+        twins = rows[test]
+        assert float(twins["eval_max_rel"]) < 1e-5 and float(twins["structure_mismatches"]) == 0
+        assert twins["pair"] == "torch:cpu->tensorflow:cpu"
 
 
 TABULAR = """

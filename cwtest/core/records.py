@@ -20,6 +20,12 @@ class Layer:
     bias: bool | None = None
     # Keras only: the (H, W, C) map a Flatten turned into this dense layer's input.
     flattened: tuple[int, ...] | None = None
+    # What else decides the function its weights compute, as (name, value) pairs both sides spell alike: a
+    # convolution's groups and dilation, a group normalization's groups, an attention's heads and head size.
+    options: tuple[tuple[str, object], ...] = ()
+    # Keras only: how its kernel is laid out where the kind alone does not say ("depthwise": DepthwiseConv2D's
+    # (kh, kw, C, multiplier), against a torch Conv2d of groups C).
+    layout: str | None = None
     handle: object = field(default=None, compare=False, repr=False)  # the framework's layer object
     # The keys its trainable weights' gradients have in the adapter's gradient dicts, in its weights' order.
     gradient_keys: tuple[str, ...] = field(default=(), compare=False, repr=False)

@@ -1,10 +1,11 @@
 """Structural equivalence of a torch model and a Keras model, layer by layer.
 
-Each side is read as its layers that hold weights (conv, dense, batchnorm), with what
-decides whether weights can move between them and give the same function: kind, output
-shape (per sample, channels last), parameter count (BatchNorm statistics included, as a
-transfer copies them), stride, padding (top, bottom, left, right, Keras's ZeroPadding2D
-folded into the conv it feeds) and bias. Layers are paired by name where the flavour
+Each side is read as its layers that hold weights (the weight map's kinds, cwtest.core.layouts: convolutions of
+any rank, transposed and depthwise ones, dense, the normalizations, embeddings, attention; any other layer is a
+kind of its own), with what decides whether weights can move between them and give the same function: kind,
+output shape (per sample, channels last), parameter count (BatchNorm statistics included, as a transfer copies
+them), stride, padding ((before, after) per spatial axis, Keras's ZeroPadding folded into the conv it feeds),
+bias, and the options (groups, dilation, heads and head size). Layers are paired by name where the flavour
 translates torch names to Keras names, else by position.
 """
 
@@ -19,7 +20,7 @@ from cwtest.frameworks.sides import TORCH_CPU, Side, keras_in_process
 
 # The fields two paired layers must agree on; `Mismatch.field` is one of these, or
 # "missing" for a layer with no counterpart on the other side.
-FIELDS = ("kind", "output_shape", "parameters", "stride", "padding", "bias")
+FIELDS = ("kind", "output_shape", "parameters", "stride", "padding", "bias", "options")
 
 
 @dataclass(frozen=True)

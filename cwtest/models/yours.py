@@ -14,8 +14,10 @@ tolerances are the transfer suite's (cwtest.registries.tolerances), each overrid
 
 Inputs are arrays as the models take them, any shape and dtype: `inputs` for torch, `keras_inputs`
 for Keras (default: the same arrays; an image model usually takes NCHW in torch and NHWC in Keras).
-Layers compare by kind, output shape (channels last), parameter count, and for convolutions stride,
-padding and bias; conv, dense and BatchNorm layers move weights, any other layer with weights is a
+Layers compare by kind, output shape (channels last), parameter count, for convolutions stride,
+padding and bias, and the options their weights cannot show (groups, dilation, an attention's heads);
+the weight map's kinds move weights (cwtest.core.layouts: convolutions of any rank, depthwise and
+transposed ones, dense, the normalizations, embeddings, attention), any other layer with weights is a
 kind of its own and must be paired with the same kind. Dropout is off on both sides, and a Keras model
 whose last layer has a softmax activation is read before it (torch models usually end in logits), as
 in the transfer suite. Keras runs on the backend this process runs it on (KERAS_BACKEND); the torch

@@ -109,39 +109,76 @@ def _inbound(layer):
 
 
 def _keras_padding(layer) -> tuple[int, ...]:
-    pad = [0, 0, 0, 0]
+    """A convolution's zero padding, (before, after) per spatial axis: a ZeroPadding layer that feeds it folded in,
+    then its own `same` (TensorFlow's rule: the odd pixel after) or `causal` (all before)."""
+    spatial = len(layer.kernel_size)
     source = _inbound(layer)
-    if type(source).__name__ == "ZeroPadding2D":
-        (top, bottom), (left, right) = source.padding
-        pad = [top, bottom, left, right]
-    if layer.padding == "same":
-        for axis, size in enumerate(layer.input.shape[1:3]):
-            stride, kernel = layer.strides[axis], layer.kernel_size[axis]
-            total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
-            pad[2 * axis] += total // 2  # TensorFlow puts the odd pixel at the bottom/right
+    pad = ([int(n) for n in np.ravel(source.padding)] if type(source).__name__.startswith("ZeroPadding")
+           else [0, 0] * spatial)
+    channels_first = getattr(layer, "data_format", "channels_last") == "channels_first"
+    sizes = layer.input.shape[2:] if channels_first else layer.input.shape[1:-1]
+    dilations = getattr(layer, "dilation_rate", (1,) * spatial)
+    for axis, size in enumerate(sizes):
+        stride, span = layer.strides[axis], dilations[axis] * (layer.kernel_size[axis] - 1) + 1
+        if layer.padding == "same":
+            total = max((-(-size // stride) - 1) * stride + span - size, 0)
+            pad[2 * axis] += total // 2
             pad[2 * axis + 1] += total - total // 2
+        elif layer.padding == "causal":
+            pad[2 * axis] += span - 1
     return tuple(pad)
+
+
+# Keras layer classes by the weight map's kind (cwtest.core.layouts); any other layer with weights is a kind of its
+# own, its class name.
+_KINDS = {"Conv1D": "conv", "Conv2D": "conv", "Conv3D": "conv", "DepthwiseConv2D": "conv",
+          "Conv1DTranspose": "conv_transpose", "Conv2DTranspose": "conv_transpose", "Conv3DTranspose": "conv_transpose",
+          "Dense": "dense", "BatchNormalization": "batchnorm", "LayerNormalization": "layernorm",
+          "GroupNormalization": "groupnorm", "RMSNormalization": "rmsnorm", "Embedding": "embedding",
+          "MultiHeadAttention": "attention"}
+
+
+def _options(layer, kind: str) -> tuple[tuple[str, object], ...]:
+    """What else decides the function (cwtest.core.records.Layer.options), as torch's adapter spells it."""
+    found = []
+    if kind in ("conv", "conv_transpose"):
+        depthwise = type(layer).__name__ == "DepthwiseConv2D"
+        groups = int(layer.input.shape[-1 if layer.data_format == "channels_last" else 1]) if depthwise \
+            else getattr(layer, "groups", 1)
+        found += [("groups", groups)] if groups > 1 else []
+        found += [("dilation", tuple(layer.dilation_rate))] if max(layer.dilation_rate) > 1 else []
+    elif kind == "groupnorm":
+        found.append(("groups", layer.groups))
+    elif kind == "attention":
+        heads, size = layer.num_heads, layer.key_dim
+        found += [("heads", heads), ("head_size", size)]
+        # torch's heads are all one size: a value size of its own is a layout torch has no counterpart of
+        found += [("value_size", layer.value_dim)] if (layer.value_dim or size) != size else []
+    return tuple(found)
 
 
 def layers(model, image_size: int | None = None, example: np.ndarray | None = None) -> Read:
     """The layers that hold weights, as the structure check compares them (cwtest.models.structure), and
     the image side of the model's input."""
-    kinds = {"Conv2D": "conv", "Dense": "dense", "BatchNormalization": "batchnorm"}
     found = []
     for layer in model.layers:
         if not layer.weights:
             continue
-        kind = kinds.get(type(layer).__name__, type(layer).__name__)
+        kind = _KINDS.get(type(layer).__name__, type(layer).__name__)
         flattened = None
         if kind == "dense" and type(_inbound(layer)).__name__ == "Flatten":
             flattened = tuple(_inbound(layer).input.shape[1:])
+        convolution = kind in ("conv", "conv_transpose")
         found.append(Layer(
             layer.name, kind, tuple(layer.output.shape[1:]), int(sum(np.prod(w.shape) for w in layer.weights)),
-            stride=tuple(layer.strides) if kind == "conv" else None,
+            stride=tuple(layer.strides) if convolution else None,
             padding=_keras_padding(layer) if kind == "conv" else None,
-            bias=layer.use_bias if kind in ("conv", "dense") else None,
-            flattened=flattened, handle=layer, gradient_keys=tuple(w.path for w in layer.trainable_weights)))
-    return Read(found, int(model.input_shape[1]))
+            bias=layer.use_bias if kind in ("conv", "conv_transpose", "dense") else None,
+            flattened=flattened, options=_options(layer, kind),
+            layout="depthwise" if type(layer).__name__ == "DepthwiseConv2D" else None,
+            handle=layer, gradient_keys=tuple(w.path for w in layer.trainable_weights)))
+    shape = model.input_shape
+    return Read(found, int(shape[1]) if len(shape) == 4 else None)
 
 
 def layer_weights(handle) -> list[np.ndarray]:

@@ -80,18 +80,19 @@ def set_weights(model, arrays: list[np.ndarray]) -> None:
 
 def layers(model, image_size: int | None = None, example: np.ndarray | None = None) -> Read:
     """The layers that hold weights, as the structure check compares them (cwtest.models.structure), their
-    output shapes traced on a blank image batch or, for a model of any other input, on `example`."""
+    output shapes traced on a blank image batch or, for a model of any other input, on `example`. A
+    MultiheadAttention is one layer, its out_proj part of it."""
     import torch
-    import torch.nn as nn
 
     image_size = image_size or IMAGE_SIZE
-
-    kinds = {nn.Conv2d: "conv", nn.Linear: "dense", nn.BatchNorm2d: "batchnorm", nn.BatchNorm1d: "batchnorm"}
-    modules = [(n, m) for n, m in model.named_modules()
-               if not list(m.children()) and any(True for _ in m.parameters(recurse=False))]
+    modules = _weighted_modules(model)
     shapes = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, tuple(o.shape[1:])))
-             for n, m in modules]
+
+    def keep(name, output):
+        output = output[0] if isinstance(output, tuple) else output  # an attention's (output, weights)
+        shapes[name] = tuple(output.shape[1:])
+
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: keep(n, o)) for n, m in modules]
     device = next(model.parameters()).device
     was_training = model.training
     try:
@@ -106,25 +107,101 @@ def layers(model, image_size: int | None = None, example: np.ndarray | None = No
     found = []
     for name, module in modules:
         shape = shapes[name]
-        channels_last = (*shape[1:], shape[0]) if len(shape) == 3 else shape
+        kind = _kind(module)
         count = sum(p.numel() for p in module.parameters()) + sum(
             b.numel() for n, b in module.named_buffers() if n in ("running_mean", "running_var"))
-        kind = kinds.get(type(module), type(module).__name__)
-        conv = kind == "conv"
+        convolution = kind in ("conv", "conv_transpose")
         found.append(Layer(
-            name, kind, channels_last, count,
-            stride=tuple(module.stride) if conv else None,
-            padding=(module.padding[0], module.padding[0], module.padding[1], module.padding[1]) if conv else None,
-            bias=module.bias is not None if kind in ("conv", "dense") else None,
-            handle=module, gradient_keys=tuple(f"{name}.{key}" for key, _ in module.named_parameters(recurse=False))))
+            name, kind, _channels_last(module, shape), count,
+            stride=tuple(module.stride) if convolution else None,
+            padding=_padding(module) if kind == "conv" else None,
+            bias=module.bias is not None if kind in ("conv", "conv_transpose", "dense") else None,
+            options=_options(module, kind),
+            handle=module, gradient_keys=tuple(f"{name}.{key}" for key, _ in module.named_parameters())))
     return Read(found, image_size)
 
 
-# A paired layer's tensors in the weight map's order (cwtest.models.transfer): weight, bias, BatchNorm statistics.
+def _weighted_modules(model) -> list:
+    """(name, module) for each module that holds weights of its own, a MultiheadAttention whole."""
+    import torch.nn as nn
+
+    found, inside = [], None
+    for name, module in model.named_modules():
+        if inside is not None and name.startswith(inside):
+            continue  # a part of the attention taken whole
+        if isinstance(module, nn.MultiheadAttention):
+            found.append((name, module))
+            inside = f"{name}."
+        elif not list(module.children()) and any(True for _ in module.parameters(recurse=False)):
+            found.append((name, module))
+    return found
+
+
+def _kind(module) -> str:
+    """The weight map's kind of a torch module (cwtest.core.layouts), else its class name."""
+    import torch.nn as nn
+
+    kinds = ((nn.modules.conv._ConvTransposeNd, "conv_transpose"), (nn.modules.conv._ConvNd, "conv"),
+             (nn.modules.batchnorm._BatchNorm, "batchnorm"), (nn.LayerNorm, "layernorm"), (nn.GroupNorm, "groupnorm"),
+             (nn.RMSNorm, "rmsnorm"), (nn.Embedding, "embedding"))
+    if type(module) is nn.Linear:
+        return "dense"
+    if isinstance(module, nn.MultiheadAttention):
+        # kdim or vdim other than embed_dim keep three separate projections: a layout of their own
+        return "attention" if module._qkv_same_embed_dim else type(module).__name__
+    return next((kind for cls, kind in kinds if isinstance(module, cls)), type(module).__name__)
+
+
+def _channels_first(module) -> bool:
+    """Whether the module's outputs put channels after the batch (torch's convolutions and their norms), where
+    Keras's put them last."""
+    return _kind(module) in ("conv", "conv_transpose", "batchnorm", "groupnorm")
+
+
+def _channels_last(module, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A per-sample output shape as Keras's layer would have it: an image map's, or a channels-first module's
+    of any rank, with channels last."""
+    if len(shape) == 3 or (len(shape) > 1 and _channels_first(module)):
+        return (*shape[1:], shape[0])
+    return shape
+
+
+def _padding(module) -> tuple[int, ...]:
+    """A convolution's zero padding, (before, after) per spatial axis; torch's "same" puts the odd one after."""
+    if module.padding == "valid":
+        return (0, 0) * len(module.kernel_size)
+    if module.padding == "same":
+        totals = [d * (k - 1) for d, k in zip(module.dilation, module.kernel_size)]
+        return tuple(n for total in totals for n in (total // 2, total - total // 2))
+    return tuple(n for p in module.padding for n in (p, p))
+
+
+def _options(module, kind: str) -> tuple[tuple[str, object], ...]:
+    """What else decides the function (cwtest.core.records.Layer.options), as Keras's adapter spells it."""
+    found = []
+    if kind in ("conv", "conv_transpose"):
+        found += [("groups", module.groups)] if module.groups > 1 else []
+        found += [("dilation", tuple(module.dilation))] if max(module.dilation) > 1 else []
+        found += [("padding_mode", module.padding_mode)] if module.padding_mode != "zeros" else []
+    elif kind == "groupnorm":
+        found.append(("groups", module.num_groups))
+    elif kind == "attention":
+        found += [("heads", module.num_heads), ("head_size", module.head_dim)]
+    return tuple(found)
+
+
+# A paired layer's tensors in the weight map's order (cwtest.models.transfer): weight, bias, BatchNorm statistics;
+# an attention's packed projections, then its output's.
 _LAYER_TENSORS = ("weight", "bias", "running_mean", "running_var")
+_ATTENTION_TENSORS = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")
 
 
 def _layer_tensors(handle) -> list:
+    import torch.nn as nn
+
+    if isinstance(handle, nn.MultiheadAttention):
+        named = dict(handle.named_parameters())
+        return [named[n] for n in _ATTENTION_TENSORS if n in named]
     return [t for t in (getattr(handle, n, None) for n in _LAYER_TENSORS) if t is not None]
 
 
@@ -166,6 +243,7 @@ def _captured(handles: list, call, float64: bool = False) -> list[np.ndarray]:
     captured = {}
 
     def keep(n: int, output) -> None:
+        output = output[0] if isinstance(output, tuple) else output  # an attention's (output, weights)
         captured[n] = (output.detach().double() if float64 else output.detach().float()).cpu().numpy().copy()
 
     hooks = [m.register_forward_hook(lambda m, i, o, n=n: keep(n, o)) for n, m in enumerate(handles)]
@@ -178,8 +256,14 @@ def _captured(handles: list, call, float64: bool = False) -> list[np.ndarray]:
     if missing:
         raise LookupError(f"{len(missing)} of {len(handles)} layers were not called as modules while the model ran "
                           f"(a side that runs the model without calling its modules hides them)")
-    found = [captured[n] for n in range(len(handles))]
-    return [a.transpose(0, 2, 3, 1) if a.ndim == 4 else a for a in found]
+    return [_channels_last_array(handle, captured[n]) for n, handle in enumerate(handles)]
+
+
+def _channels_last_array(module, array: np.ndarray) -> np.ndarray:
+    """A layer's output batch as Keras's layer would have it (`_channels_last`)."""
+    if array.ndim == 4 or (array.ndim > 2 and _channels_first(module)):
+        return np.moveaxis(array, 1, -1)
+    return array
 
 
 def nudged(model, size: float, sign: float, seed: int = 1):
