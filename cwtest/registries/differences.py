@@ -182,6 +182,11 @@ DIFFERENCES = {d.name: d for d in (
     Difference("layernorm_epsilon",
                "LayerNormalization's epsilon defaults to 1e-3 in Keras, nn.LayerNorm's eps to 1e-5 in torch",
                "pass epsilon to both", ("forward", "gradients")),
+    Difference("rmsnorm_epsilon",
+               "RMSNormalization's epsilon defaults to 1e-6 in Keras; nn.RMSNorm's eps defaults to None in torch, the "
+               "input type's machine epsilon (1.2e-7 in float32): inputs whose mean square is 1e-6 come out 0.75 times "
+               "torch's",
+               "pass epsilon to both (torch's default: Keras gets that machine epsilon)", ("forward", "gradients")),
     Difference("groupnorm_epsilon",
                "GroupNormalization's epsilon defaults to 1e-3 in Keras, nn.GroupNorm's eps to 1e-5 in torch",
                "pass epsilon to both", ("forward", "gradients")),

@@ -150,6 +150,15 @@ ARGUMENTS: dict[str, dict[str, dict[str, str]]] = {
             "device": DEVICE, "dtype": DTYPE},
         "keras.layers.LayerNormalization": {**_KERAS_NORM, "axis": "-1, or [-2, -1] as torch's normalized_shape"},
     },
+    "rmsnorm": {
+        "torch.nn.RMSNorm": {
+            "normalized_shape": "the drawn input's last axis, or for tokens its last two",
+            "eps": "drawn: torch's default (the input type's machine epsilon), 1e-6, 1e-5 or 1e-3 (rmsnorm_epsilon "
+                   "keeps the defaults)",
+            "elementwise_affine": "True: Keras's RMSNormalization always holds a scale", "device": DEVICE, "dtype": DTYPE},
+        "keras.layers.RMSNormalization": {"axis": "-1, or [-2, -1] as torch's normalized_shape",
+                                          "epsilon": "torch's eps (the published case: Keras's default)"},
+    },
     "groupnorm": {
         "torch.nn.GroupNorm": {
             "num_groups": "drawn: 1 to 4", "num_channels": SHAPE,

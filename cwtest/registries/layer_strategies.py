@@ -210,6 +210,27 @@ def layernorm_params(draw):
     return case(draw, shape, axes=draw(st.sampled_from([1, 2])) if len(shape) == 3 else 1, **_norm_options(draw))
 
 
+# torch's RMSNorm without an eps takes its input type's machine epsilon: the harmonized case passes that number to
+# both sides, so that torch's float64 reference normalizes with the same epsilon as its half-type run.
+MACHINE_EPSILON = {"float32": 2.0 ** -23, "float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}
+
+
+def rmsnorm_epsilon(params: dict) -> float:
+    """The epsilon a harmonized RMS normalization case gives both sides."""
+    return MACHINE_EPSILON[params["dtype"]] if params["epsilon"] is None else params["epsilon"]
+
+
+@st.composite
+def rmsnorm_params(draw):
+    """A transformer's (batch, tokens, features) or a matrix (batch, features), normalized over its last axis or,
+    for tokens, its last two; epsilon drawn (None: each framework's default; a kept rmsnorm_epsilon compares the
+    defaults). Always a learnable scale: Keras's RMSNormalization has one whatever is asked."""
+    batch, features = draw(st.integers(1, 3)), draw(st.integers(1, 16))
+    shape = (batch, draw(st.integers(1, 6)), features) if draw(st.booleans()) else (batch, features)
+    return case(draw, shape, axes=draw(st.sampled_from([1, 2])) if len(shape) == 3 else 1,
+                epsilon=draw(st.sampled_from([None, 1e-6, 1e-5, 1e-3])))
+
+
 @st.composite
 def groupnorm_params(draw):
     """An image whose channels split into 1 (layer normalization over C, H, W) to 4 groups of 1 (instance

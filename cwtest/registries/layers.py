@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from cwtest.registries import layer_strategies as cases
+from cwtest.registries.releases import too_old
 from cwtest.registries.tolerances import RESNET_V1_5_BLOCK, RESNET_V1_BLOCK, Tolerance
 
 
@@ -54,6 +55,13 @@ class Block:
     # torch's float64 one, torch's own 0.02, the same on all three Keras backends, with 2 of bn2's 54 outputs
     # within a bfloat16 unit of zero). Their forward is judged in half: a switch moves an output by that rounding.
     half_gradients: bool = True
+    # The first Keras release that has the layer (None: every release the extras admit); on older ones its cases
+    # skip, naming the release.
+    keras_since: str | None = None
+
+    def unavailable(self) -> str | None:
+        """Why the installed Keras cannot run its cases, None where it can."""
+        return too_old(self.name, {"keras": self.keras_since})
 
 
 BLOCKS = (
@@ -98,6 +106,7 @@ BLOCKS = (
           forward_scale="normalized", gradient_scale="normalized"),
     Block("groupnorm", cases.groupnorm_params(), "groupnorm", differences=("groupnorm_epsilon",),
           forward_scale="normalized", gradient_scale="normalized"),
+    Block("rmsnorm", cases.rmsnorm_params(), "rmsnorm", differences=("rmsnorm_epsilon",), keras_since="3.9.0"),
     Block("maxpool", cases.pool_params(), "maxpool"),
     # Means: sums of inputs, against their terms as well (a thorough draw: 36 values whose mean
     # cancelled to 7.4e-4, 75.3 units of it apart; 0.07 units of the mean of |inputs|).

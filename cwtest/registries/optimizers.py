@@ -8,12 +8,11 @@ cwtest.adapters.<framework>.blocks.OPTIMIZERS); the cases are stepped by cwtest.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import metadata
 
 import numpy as np
 from hypothesis import strategies as st
-from packaging.version import Version
 
+from cwtest.registries.releases import too_old
 from cwtest.registries.tolerances import MUON_EPS_UNITS_PER_STEP, OPTIMIZER_EPS_UNITS_PER_STEP
 
 
@@ -34,15 +33,7 @@ class Optimizer:
 
     def unavailable(self) -> str | None:
         """Why the installed torch or Keras cannot run its cases, None where both can."""
-        for package, since in (("torch", self.torch_since), ("keras", self.keras_since)):
-            try:
-                installed = metadata.version(package)
-            except metadata.PackageNotFoundError:
-                continue  # the pair's own check says what is missing
-            if since is not None and Version(installed) < Version(since):
-                return (f"{self.name}: {package} {installed} is older than {since}, the first release whose optimizer "
-                        f"the case compares: install {package}>={since} to run it")
-        return None
+        return too_old(self.name, {"torch": self.torch_since, "keras": self.keras_since})
 
 
 def _common(draw):

@@ -32,6 +32,8 @@ from cwtest.session import blackbox
 
 
 def _check(case, data, check, worst_errors, reproduce, one_code_pair):
+    if case.entry.unavailable():
+        pytest.skip(case.entry.unavailable())
     note(reproduce)
     params = data.draw(case.entry.params, label="params")
     keras_backends = case_keras_backends(one_code_pair)

@@ -16,7 +16,7 @@ import numpy as np
 
 from cwtest.core.keyed import Builders
 from cwtest.registries.differences import DIFFERENCES
-from cwtest.registries.layer_strategies import dtype_of, labels_for, targets_for
+from cwtest.registries.layer_strategies import dtype_of, labels_for, rmsnorm_epsilon, targets_for
 
 BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
 OPTIMIZERS = Builders()  # the optimizer registry's keys (cwtest.registries.optimizers: Optimizer.builds) -> builders
@@ -189,6 +189,13 @@ def _norm_options(p, kept, difference: str) -> dict:
 def layernorm(keras, p, kept):
     axis = -1 if p["axes"] == 1 else list(range(-p["axes"], 0))
     return chain(keras, p, keras.layers.LayerNormalization(axis, **_norm_options(p, kept, "layernorm_epsilon")))
+
+
+@BUILDERS("rmsnorm")
+def rmsnorm(keras, p, kept):
+    axis = -1 if p["axes"] == 1 else list(range(-p["axes"], 0))
+    epsilon = {} if "rmsnorm_epsilon" in kept else {"epsilon": rmsnorm_epsilon(p)}  # {}: Keras's default, 1e-6
+    return chain(keras, p, keras.layers.RMSNormalization(axis, name="norm", **epsilon))
 
 
 @BUILDERS("groupnorm")

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from cwtest.core.adam import keras_adam_alpha
 from cwtest.core.keyed import Builders
 from cwtest.core.padding import same_padding, same_pads, symmetric
-from cwtest.registries.layer_strategies import TORCH_AXIS, labels_for, targets_for
+from cwtest.registries.layer_strategies import TORCH_AXIS, labels_for, rmsnorm_epsilon, targets_for
 
 BUILDERS = Builders()  # the layer registry's keys (cwtest.registries.layers: Block.builds) -> builders
 OPTIMIZERS = Builders()  # the optimizer registry's keys (cwtest.registries.optimizers: Optimizer.builds) -> builders
@@ -174,7 +174,7 @@ def _random_affine(nn, norm):
     """A normalization's learnable scale and offset drawn away from their initial 1 and 0, as BatchNorm's are."""
     if norm.weight is not None:
         nn.init.uniform_(norm.weight, 0.5, 1.5)
-    if norm.bias is not None:
+    if getattr(norm, "bias", None) is not None:  # RMSNorm has none
         nn.init.uniform_(norm.bias, -0.5, 0.5)
     return norm
 
@@ -185,6 +185,13 @@ def layernorm(nn, p, kept):
     eps = 1e-5 if "layernorm_epsilon" in kept or p["epsilon"] is None else p["epsilon"]
     shape = p["inputs"][0][-p["axes"]:]
     return chain(nn, norm=_random_affine(nn, nn.LayerNorm(shape, eps, p["affine"], p["center"])))
+
+
+@BUILDERS("rmsnorm")
+def rmsnorm(nn, p, kept):
+    # A kept rmsnorm_epsilon compares the defaults (None: the input type's machine epsilon).
+    eps = None if "rmsnorm_epsilon" in kept else rmsnorm_epsilon(p)
+    return chain(nn, norm=_random_affine(nn, nn.RMSNorm(p["inputs"][0][-p["axes"]:], eps)))
 
 
 @BUILDERS("groupnorm")
