@@ -177,8 +177,8 @@ def layers(model, image_size: int | None = None, example: np.ndarray | None = No
             flattened=flattened, options=_options(layer, kind),
             layout="depthwise" if type(layer).__name__ == "DepthwiseConv2D" else None,
             handle=layer, gradient_keys=tuple(w.path for w in layer.trainable_weights)))
-    shape = model.input_shape
-    return Read(found, int(shape[1]) if len(shape) == 4 else None)
+    shape = model.input_shape  # a list of shapes for a model of several inputs
+    return Read(found, int(shape[1]) if isinstance(shape, tuple) and len(shape) == 4 else None)
 
 
 def layer_weights(handle) -> list[np.ndarray]:
