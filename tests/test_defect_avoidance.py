@@ -249,3 +249,41 @@ def test_a_kernel_logged_as_created_counts_as_run_and_one_turned_down_does_not()
         "onednn_verbose,v1,primitive,exec,cpu,reorder,jit:uni,undef,src:bf16,x",
         "torch 2.14.1: calling conv3d"])
     assert kernels_run(log) == {"brg_conv_fwd:avx10_1_512_amx,forward_training", "jit:uni,undef"}
+
+
+def _keras_torch_conv_raises(batch: int, channels: int, filters: int, kernel: int, dtype: str,
+                             transposed: bool) -> bool:
+    """Whether the weight gradient of a convolution laid out as Keras on torch lays it out (an NHWC input and a
+    Keras kernel, each permuted to torch's order) raises on this torch."""
+    import torch
+
+    kind = getattr(torch, dtype)
+    x = torch.randn(batch, 3, 4, channels, dtype=kind).permute(0, 3, 1, 2)
+    shape = (kernel, kernel, filters, channels) if transposed else (kernel, kernel, channels, filters)
+    weight = torch.randn(*shape, dtype=kind, requires_grad=True)
+    operation = torch.nn.functional.conv_transpose2d if transposed else torch.nn.functional.conv2d
+    try:
+        torch.autograd.grad(operation(x, weight.permute(3, 2, 0, 1)).sum(), [weight])
+    except RuntimeError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("block", ["conv2d", "conv2d_transpose"])
+def test_every_slow_conv2d_raise_is_avoided_on_keras_on_torch(block, dtype):
+    """Over batches 1-3, 1-3 channels, 1-2 filters and kernels 1-2, each case whose gradient raises on this torch is
+    one the layer suite avoids on Keras on torch; the float16 ones of batch 2+ are among them."""
+    raising = []
+    for batch in (1, 2, 3):
+        for channels in (1, 2, 3):
+            for filters in (1, 2):
+                for kernel in (1, 2):
+                    if _keras_torch_conv_raises(batch, channels, filters, kernel, dtype, block == "conv2d_transpose"):
+                        params = {"inputs": [[batch, 3, 4, channels]], "filters": filters, "kernel": kernel,
+                                  "dtype": dtype}
+                        raising.append((batch, params))
+    unavoided = [p for _, p in raising if avoids_defects(KERAS_TORCH, "gradients", block, p)]
+    assert not unavoided, unavoided
+    if dtype == "float16":
+        assert any(batch > 1 for batch, _ in raising), "float16 raises at batch 2+ no longer: narrow the avoidance"

@@ -127,9 +127,10 @@ DEFECTS = {d.name: d for d in (
            "raises 'slow_conv2d: grad_weight must be contiguous': every Keras-on-torch Conv2D of one filter "
            "computes that way, so its weight gradient cannot be taken",
            "conv2d(x.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1)) backward on the CPU, x of shape (1, 2, 2, 2) "
-           "(NHWC), kernel (2, 2, 2, 1): batch 1, one filter, 2+ input channels, a kernel over 1x1",
-           "on Keras on torch the layer suite's gradient check draws no case with a batch of one and a single "
-           "filter (or a DenseNet layer of growth 1) over 2+ channels (`avoids_slow_conv2d`)",
+           "(NHWC), kernel (2, 2, 2, 1): one filter, 2+ input channels, a kernel over 1x1, and in float32 a batch "
+           "of 1; in float16 any batch (72 of 324 shapes, exactly these; bfloat16 none)",
+           "on Keras on torch the layer suite's gradient check draws no case with a single filter (or a DenseNet "
+           "layer of growth 1) over 2+ channels and a batch of one, or in float16 any batch (`avoids_slow_conv2d`)",
            "not yet reported (docs/defects/torch_slow_conv2d_grad_weight_contiguous.md)",
            "torch_slow_conv2d_grad_weight_contiguous.py", None, blocks=_FILTER_BLOCKS, met_on=("torch",), forks_after="torch"),
     Defect("torch_slow_conv_transpose2d_grad_weight_contiguous", "torch",
@@ -138,10 +139,11 @@ DEFECTS = {d.name: d for d in (
            "and a permuted weight raises 'grad_weight needs to be contiguous': every such Keras-on-torch "
            "Conv2DTranspose computes that way, so its weight gradient cannot be taken",
            "conv_transpose2d(x.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1)) backward on the CPU, x of shape "
-           "(1, 1, 2, 1) (NHWC), kernel (2, 2, 2, 1): batch 1, one input channel, 2+ filters, a kernel over 1x1, "
-           "more than one input pixel (100 of 864 shapes, exactly these)",
-           "on Keras on torch the layer suite's gradient check draws no transposed convolution with a batch of one "
-           "and one input channel into 2+ filters (`avoids_slow_conv2d`)",
+           "(1, 1, 2, 1) (NHWC), kernel (2, 2, 2, 1): one input channel, 2+ filters, a kernel over 1x1, more than "
+           "one input pixel, and in float32 a batch of 1 (100 of 864 shapes, exactly these); in float16 any batch "
+           "(60 of 486; bfloat16 none)",
+           "on Keras on torch the layer suite's gradient check draws no transposed convolution of one input channel "
+           "into 2+ filters with a batch of one, or in float16 any batch (`avoids_slow_conv2d`)",
            "not yet reported (docs/defects/torch_slow_conv_transpose2d_grad_weight_contiguous.md)",
            "torch_slow_conv_transpose2d_grad_weight_contiguous.py", None,
            blocks=("conv2d_transpose",), met_on=("torch",), forks_after="torch"),
@@ -423,19 +425,20 @@ def avoids_keras_torch_avgpool_same(keras_backends: frozenset[str], check: str, 
 
 def avoids_slow_conv2d(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
     """False for a layer-suite case that would meet torch_slow_conv2d_grad_weight_contiguous or its transposed
-    twin, torch_slow_conv_transpose2d_grad_weight_contiguous: gradients on Keras on torch, a batch of one, and a
-    conv of one filter over 2+ input channels (a block's `filters`, or a DenseNet layer's `growth`, the filters of
-    its 3x3 conv), or a transposed conv of one input channel into 2+ filters, of a kernel over 1x1 over more than
-    one pixel."""
+    twin, torch_slow_conv_transpose2d_grad_weight_contiguous: gradients on Keras on torch, a batch of one (in
+    float16, whose convolutions always take that path, any batch), and a conv of one filter over 2+ input channels
+    (a block's `filters`, or a DenseNet layer's `growth`, the filters of its 3x3 conv), or a transposed conv of one
+    input channel into 2+ filters, of a kernel over 1x1 over more than one pixel."""
     (batch, *_, channels), *_ = params["inputs"]
+    slow_path = batch == 1 or dtype_of(params) == "float16"
     if block == "conv2d_transpose":
         (_, height, width, _), *_ = params["inputs"]
         met = _met("torch_slow_conv_transpose2d_grad_weight_contiguous", keras_backends, check)
-        return not (met and batch == 1 and channels == 1 and params["filters"] > 1
+        return not (met and slow_path and channels == 1 and params["filters"] > 1
                     and pair(params["kernel"]) != (1, 1) and height * width > 1)
     one_filter = params.get("filters") == 1 or params.get("growth") == 1
     met = _met("torch_slow_conv2d_grad_weight_contiguous", keras_backends, check)
-    return not (met and batch == 1 and channels > 1 and one_filter)
+    return not (met and slow_path and channels > 1 and one_filter)
 
 
 # oneDNN's AVX2 1x1 kernel blocks input channels by 8; below a full block the nhwc path overruns.
