@@ -11,7 +11,7 @@ import pytest
 from cwtest.frameworks.sides import DEFAULT_PAIR
 from cwtest.inputs.budgets import BUDGETS
 from cwtest.inputs.trials import ARCHITECTURES
-from cwtest.registries.architectures import FLAVOURS
+from cwtest.registries.architectures import FLAVOURS, ZOO
 from cwtest.registries.tolerances import DEFAULTS
 from cwtest.report.writer import PEAK_RSS
 from cwtest.session import options
@@ -94,6 +94,7 @@ def test_a_test_that_uses_a_fixture_starts_the_run_the_same_with_and_without_xdi
 
 def test_the_help_names_what_the_registries_hold():
     assert options.ARCHITECTURES == " | ".join(ARCHITECTURES)
+    assert options.ZOO == " | ".join(ZOO)
     assert options.DEFAULT_PAIR == DEFAULT_PAIR
     assert options.BUDGETS == " | ".join(BUDGETS)
     assert options.FLAVOURS == " | ".join(FLAVOURS)

@@ -75,7 +75,7 @@ class ModelComparison:
         limit = self.tolerances["gradients"]
         found += [f"gradient of {g.name}: relative L2 {g.relative_l2:.3g} (tolerance {limit:g}; from float64: torch "
                   f"{g.float64_floor:.3g}, Keras {g.keras_float64:.3g})" for g in self.gradients
-                  if g.relative_l2 > limit and not g.within_round_off]
+                  if g.ratio(limit) > 1]
         return found
 
     @property
@@ -97,8 +97,7 @@ class ModelComparison:
         if self.gradients:
             found["gradients_worst_relative_l2"] = max(g.relative_l2 for g in self.gradients)
             found["gradients_torch_float64_worst_relative_l2"] = max(g.float64_floor for g in self.gradients)
-            # a gradient that round-off explains (within_round_off) is judged by that, not by the tolerance
-            ratios += [g.relative_l2 / self.tolerances["gradients"] for g in self.gradients if not g.within_round_off]
+            ratios += [g.ratio(self.tolerances["gradients"]) for g in self.gradients]
         if ratios:
             found[TOLERANCE_RATIO] = max(ratios)
         for mode, rows in self.layers.items():

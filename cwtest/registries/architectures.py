@@ -16,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from cwtest.core.errors import InputError
 from cwtest.inputs.choices import parse_choices
+from cwtest.inputs.trials import ARCHITECTURES as CROSSEDWIRES
 
 FLAVOURS = ("published", "matched")
 # keras.applications and Keras layers default to BatchNorm momentum 0.99 (torch's 0.01) and
@@ -57,6 +59,9 @@ class Architecture:
     # with (the CrossedWires protocol: Adam): what the layer suite runs for it (suites/layers/conftest.py).
     blocks: tuple[str, ...] = ()
     optimizers: tuple[str, ...] = ("adam", "adam_small_weights")
+    # The published Keras model's BatchNorm, which the bn_epsilon and bn_momentum knobs replace.
+    keras_bn_epsilon: float = KERAS_APPLICATIONS_BN_EPSILON
+    keras_bn_momentum: float = 0.99  # Keras's default
 
     # What the published models return (the forward suite reads these).
     torch_output = "logits"
@@ -129,4 +134,45 @@ REGISTRY = {
                                    "keras.applications; Keras head without softmax"),
     }, batch_norm=True, blocks=(*_COMMON_BLOCKS, *_BATCHNORM_BLOCKS, "avgpool", "concatenate", "densenet_dense_layer",
                                 "densenet_transition")),
+    # The zoo: model pairs beyond the CrossedWires trials, for the transfer and forward suites (no trials train them).
+    "mobilenet_v2": Architecture("mobilenet_v2", {
+        "published": Flavour("mobilenet_v2", "mobilenet_v2_softmax", "probabilities",
+                             changes=_PUBLISHED + "; torch keeps Dropout(0.2) before its classifier; BatchNorm "
+                                                  "epsilon 1e-5 and momentum 0.1 (torch's) against 1e-3 and 0.999 "
+                                                  "(Keras's)",
+                             differences=(
+                                 KnownDifference("same_padding_stride2",
+                                                 "keras.applications MobileNetV2 pads its five stride-2 convolutions "
+                                                 "as TensorFlow's 'same' does on an even input, (0, 1): the odd pixel "
+                                                 "after (Conv1 by padding='same', the depthwise ones by ZeroPadding2D "
+                                                 "from imagenet_utils.correct_pad); torchvision pads (1, 1)",
+                                                 ("padding",)),
+                             )),
+        "matched": Flavour("mobilenet_v2_without_dropout", "mobilenet_v2_torchvision", "logits",
+                           changes="torch head without its Dropout(0.2); Keras's five stride-2 convolutions padded "
+                                   "(1, 1) and its BatchNorm epsilon 1e-5 and momentum 0.9 as torch's, Keras head "
+                                   "without softmax"),
+    }, batch_norm=True, torch_dropout=True, keras_bn_epsilon=1e-3, keras_bn_momentum=0.999,
+        blocks=("conv2d", "conv2d_depthwise", "conv2d_same_stride2", "zeropadding", "batchnorm_eval",
+                "batchnorm_train", "relu6", "add", "global_avgpool", "dropout_inference", "dense", "softmax",
+                "cross_entropy_logits", "cross_entropy_softmax"),
+        optimizers=("rmsprop", "rmsprop_momentum", "sgd")),
 }
+# The model pairs no CrossedWires trial trained: `--crossedwires-arch zoo` runs them.
+ZOO = tuple(name for name in REGISTRY if name not in CROSSEDWIRES)
+# The names --crossedwires-arch takes besides the architectures': `all` keeps meaning the CrossedWires three.
+ARCH_GROUPS = {"all": CROSSEDWIRES, "zoo": ZOO}
+
+
+def parse_archs(text: str, option: str = "--crossedwires-arch") -> tuple[str, ...]:
+    """The architectures a comma list names, in the registry's order: names, `all` (the CrossedWires three) or
+    `zoo` (the rest); anything else is an InputError."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    if not names:
+        raise InputError(f"{option}: no architecture given")
+    unknown = [n for n in names if n not in REGISTRY and n not in ARCH_GROUPS]
+    if unknown:
+        raise InputError(f"{option}: unknown architecture {', '.join(unknown)} (known: {', '.join(REGISTRY)}; "
+                         f"all: {', '.join(CROSSEDWIRES)}; zoo: {', '.join(ZOO)})")
+    wanted = {arch for name in names for arch in ARCH_GROUPS.get(name, (name,))}
+    return tuple(arch for arch in REGISTRY if arch in wanted)

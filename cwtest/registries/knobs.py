@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from cwtest.core.errors import InputError
 from cwtest.core.training_loop import torch_epsilon
-from cwtest.registries.architectures import KERAS_APPLICATIONS_BN_EPSILON, REGISTRY
+from cwtest.registries.architectures import REGISTRY
 
 OPTION = "--crossedwires-harmonize"
 
@@ -37,18 +37,20 @@ class Knob:
 KNOBS = {k.name: k for k in (
     Knob("init", "independent random initializations (torch's and Keras's default initializers): "
                  "the torch side's initial weights are copied into the Keras model", "keras"),
-    Knob("architecture", "ResNet50 v1.5 (torchvision) against v1 (keras.applications): the Keras side is "
-                         "rebuilt as v1.5; VGG16 and DenseNet121 already share their structure", "keras",
+    Knob("architecture", "ResNet50 v1.5 (torchvision) against v1 (keras.applications), MobileNetV2's stride-2 "
+                         "paddings (1, 1) against (0, 1): the Keras side is rebuilt with torch's structure; VGG16 "
+                         "and DenseNet121 already share theirs", "keras",
          needs="structure_differs"),
-    Knob("dropout", "torch VGG16 keeps two Dropout(0.5) layers in its head, Keras VGG16 has none: "
-                    "torch's dropout is set to p=0", "torch",
+    Knob("dropout", "torch VGG16 keeps two Dropout(0.5) layers in its head (MobileNetV2 one Dropout(0.2)), the "
+                    "Keras models none: torch's dropout is set to p=0", "torch",
          needs="torch_dropout"),
     Knob("loss", "Keras trains on its softmax output with SparseCategoricalCrossentropy, torch on logits: "
                  "the Keras head returns logits and the loss takes from_logits=True", "keras",
          catalogue="softmax_loss_clipping"),
     Knob("bn_momentum", "BatchNorm running statistics keep 0.9 of the old value in torch, 0.99 in Keras: "
                         "Keras momentum set to 0.9", "keras", catalogue="bn_momentum", needs="batch_norm"),
-    Knob("bn_epsilon", "BatchNorm epsilon 1e-5 in torch, 1.001e-5 in keras.applications: torch takes Keras's", "torch",
+    Knob("bn_epsilon", "BatchNorm epsilon 1e-5 in torch, 1.001e-5 in keras.applications (1e-3 in MobileNetV2): "
+                       "torch takes Keras's", "torch",
          catalogue="bn_epsilon", needs="batch_norm"),
     Knob("adam_epsilon", "Keras adds epsilon to sqrt(v) before bias correction, torch after it: torch's "
                          "epsilon is set to eps / sqrt(1 - beta2^t) before step t", "torch", catalogue="adam_epsilon"),
@@ -75,20 +77,22 @@ def keras_flavour(arch: str, knobs: frozenset[str]) -> str:
 def torch_bn_epsilon(arch: str, knobs: frozenset[str]) -> float | None:
     """The BatchNorm epsilon the torch side takes with the bn_epsilon knob (None: keep torch's).
 
-    keras.applications use 1.001e-5; the torch-structured ResNet50 rebuild already uses torch's 1e-5.
+    The published Keras model's (Architecture.keras_bn_epsilon: 1.001e-5 in keras.applications, 1e-3 in its
+    MobileNetV2); a torch-structured Keras rebuild (the matched flavours) already uses torch's 1e-5.
     """
     if "bn_epsilon" not in knobs or keras_flavour(arch, knobs) == "matched":
         return None
-    return KERAS_APPLICATIONS_BN_EPSILON
+    return REGISTRY[arch].keras_bn_epsilon
 
 
-KERAS_BN_MOMENTUM = 0.99  # Keras's default, as in the published runs
 TORCH_BN_MOMENTUM = 0.9  # torch's momentum=0.1 in Keras's convention
 
 
-def keras_bn_momentum(knobs: frozenset[str]) -> float:
-    """The momentum of the Keras side's BatchNorm layers: torch's with bn_momentum, else Keras's own."""
-    return TORCH_BN_MOMENTUM if "bn_momentum" in knobs else KERAS_BN_MOMENTUM
+def keras_bn_momentum(arch: str, knobs: frozenset[str]) -> float:
+    """The momentum of the Keras side's BatchNorm layers: torch's with bn_momentum, else the published Keras
+    model's (Architecture.keras_bn_momentum), on a torch-structured rebuild too, so that the architecture knob
+    changes the structure alone."""
+    return TORCH_BN_MOMENTUM if "bn_momentum" in knobs else REGISTRY[arch].keras_bn_momentum
 
 
 def torch_dropout_off(knobs: frozenset[str]) -> bool:

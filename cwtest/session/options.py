@@ -9,6 +9,7 @@ come from (architectures, pairs, budgets, flavours, tolerances, harmonization kn
 from __future__ import annotations
 
 ARCHITECTURES = "vgg16 | resnet50 | densenet121"
+ZOO = "mobilenet_v2"
 DEFAULT_PAIR = "torch:cpu,tensorflow:cpu"
 BUDGETS = "smoke | reduced | full"
 FLAVOURS = "published | matched"
@@ -19,7 +20,8 @@ FLAGS = ("attribution", "decompose", "deterministic")  # options without a value
 # name -> (default, help). Each is `--crossedwires-NAME` on the command line, `crossedwires_NAME` in ini.
 OPTIONS = {
     "arch": ("all", f"architectures to run (trials, models, and the layer blocks they are made of; all: every block): "
-                    f"{ARCHITECTURES} | all; a comma list, or repeat the option (default: all)"),
+                    f"{ARCHITECTURES} | all (those three) | {ZOO} | zoo (model pairs without trials); a comma list, "
+                    "or repeat the option (default: all)"),
     "pair": (DEFAULT_PAIR, f"the two sides compared, framework:device[:precision] each (default: {DEFAULT_PAIR})"),
     "trials": ("", "a CrossedWires export CSV or a folder of them (default: the built-in table "
                    "of the paper's Tables 4-6)"),

@@ -11,11 +11,10 @@ from cwtest.frameworks import TRAINABLE, trainable
 from cwtest.frameworks.sides import Pair, decomposition_sides, parse_pair
 from cwtest.core.errors import InputError
 from cwtest.inputs.budgets import Budget, get_budget
-from cwtest.inputs.choices import parse_archs
 from cwtest.inputs.paths import check_writable
 from cwtest.inputs.selection import select
 from cwtest.inputs.trials import Trial, TrialTable, load_table
-from cwtest.registries.architectures import FLAVOURS, REGISTRY, parse_flavours
+from cwtest.registries.architectures import FLAVOURS, REGISTRY, ZOO, parse_archs, parse_flavours
 from cwtest.registries.tolerances import parse as parse_tolerances
 from cwtest.report.reader import read_baseline
 from cwtest.registries.knobs import keras_flavour, parse_knobs
@@ -147,10 +146,11 @@ def resolve(config) -> Settings:
     pair = parse_pair(_raw(config, "pair")[0])
     budget = get_budget(_raw(config, "budget")[0])
     table = load_table(_path(config, "trials"))
-    candidates = [t for t in table.finished if t.arch in archs]
-    if not candidates:
-        raise InputError(f"--crossedwires-trials: {table.source} has no finished trial for {', '.join(archs)}")
-    selected = select(candidates, _raw(config, "select")[0])
+    trained = [arch for arch in archs if arch not in ZOO]  # the zoo's pairs have no trials
+    candidates = [t for t in table.finished if t.arch in trained]
+    if trained and not candidates:
+        raise InputError(f"--crossedwires-trials: {table.source} has no finished trial for {', '.join(trained)}")
+    selected = select(candidates, _raw(config, "select")[0]) if trained else []
     data = _path(config, "data")
     report = _path(config, "report")
     if report is not None:

@@ -118,12 +118,14 @@ def test_gradients(crossedwires_arch, flavour, copy_route, crossedwires_data, to
                             torch_side, keras_side)
     limit = tolerance("gradients")
     relative = [g.relative_l2 for g in found]
+    # A gradient that is zero in exact arithmetic (a bias before a training-mode BatchNorm through linear layers only:
+    # MobileNetV2's projections) is rounding noise on both sides; it passes while Keras is as near float64 as torch.
     record_metric("gradients_worst_relative_l2", max(relative))
-    record_metric(TOLERANCE_RATIO, max(relative) / limit)
+    record_metric(TOLERANCE_RATIO, max(g.ratio(limit) for g in found))
     record_metric("gradients_median_relative_l2", float(np.median(relative)))
     record_metric("gradients_worst_max_abs", max(g.max_abs for g in found))
     record_metric("gradients_torch_float64_worst_relative_l2", max(g.float64_floor for g in found))
-    over = sorted((g for g in found if g.relative_l2 > limit), key=lambda g: -g.relative_l2)
+    over = sorted((g for g in found if g.ratio(limit) > 1), key=lambda g: -g.relative_l2)
     layers = ""
     if over:  # the training-mode forward pass the gradients flow back through, layer by layer
         layers = "\ntraining mode, layer by layer:\n" + _localize(
@@ -131,5 +133,6 @@ def test_gradients(crossedwires_arch, flavour, copy_route, crossedwires_data, to
             tolerance("logits_train"), (), record_metric)
         request.node.add_report_section("call", "layers", layers)
     assert not over, (f"{len(over)} of {len(found)} parameters' gradients differ by more than relative L2 "
-                      f"{limit:g}: " + "; ".join(f"{g.name} {g.relative_l2:.3g} (torch fp32 vs float64 "
-                                                 f"{g.float64_floor:.3g})" for g in over[:5]) + layers)
+                      f"{limit:g}: " + "; ".join(f"{g.name} {g.relative_l2:.3g} (from float64: torch fp32 "
+                                                 f"{g.float64_floor:.3g}, Keras {g.keras_float64:.3g})"
+                                                 for g in over[:5]) + layers)

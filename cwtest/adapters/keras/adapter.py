@@ -335,7 +335,7 @@ def build_trainable(arch: str, knobs: frozenset[str], side: Side, seed: int = 0)
     head.activation = keras.activations.linear if knobs_.keras_trains_on_logits(knobs) else keras.activations.softmax
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = knobs_.keras_bn_momentum(knobs)
+            layer.momentum = knobs_.keras_bn_momentum(arch, knobs)
     return model
 
 

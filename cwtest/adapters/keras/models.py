@@ -54,6 +54,42 @@ def resnet50_v1_5(image_size: int = IMAGE_SIZE):
     return keras.Model(inputs, layers.Dense(NUM_CLASSES, name="fc")(x), name="resnet50_v1_5")
 
 
+def mobilenet_v2_torchvision(image_size: int = IMAGE_SIZE):
+    """keras.applications' MobileNetV2 with torchvision's paddings and BatchNorm: torch's structure, as
+    resnet50_v1_5 is for ResNet50.
+
+    Keras pads its five stride-2 convolutions as TensorFlow's "same" does on an even input, the odd pixel after:
+    (0, 1); torch pads (1, 1). The depthwise ones take Keras's padding from a ZeroPadding2D before them (made
+    symmetric here), the first convolution from padding="same" (made "valid" here, behind a ZeroPadding2D(1) of
+    its own). BatchNorm takes torch's epsilon 1e-5 and momentum (0.9 kept of the old statistic) for Keras's 1e-3
+    and 0.999. Everything else is the stock model's, names included.
+    """
+    keras = imports.keras()
+    layers = keras.layers
+
+    def stride2_same(layer) -> bool:
+        return isinstance(layer, layers.Conv2D) and layer.padding == "same" and max(layer.strides) > 1
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, layers.ZeroPadding2D):
+            config["padding"] = ((1, 1), (1, 1))
+        elif stride2_same(layer):
+            config["padding"] = "valid"
+        elif isinstance(layer, layers.BatchNormalization):
+            config |= {"epsilon": 1e-5, "momentum": 0.9}
+        return type(layer).from_config(config)
+
+    def call(layer, inputs, **kwargs):
+        if layer.name in padded:
+            inputs = layers.ZeroPadding2D(1, name=f"{layer.name}_pad")(inputs)
+        return layer(inputs, **kwargs)
+
+    stock = application("MobileNetV2", None)(image_size)
+    padded = {layer.name for layer in stock.layers if stride2_same(layer)}
+    return keras.models.clone_model(stock, clone_function=clone, call_function=call)
+
+
 BUILDERS: dict[str, Callable] = {
     "vgg16_softmax": application("VGG16", "softmax"),
     "vgg16_logits": application("VGG16", None),
@@ -61,4 +97,6 @@ BUILDERS: dict[str, Callable] = {
     "resnet50_v1_5": resnet50_v1_5,
     "densenet121_softmax": application("DenseNet121", "softmax"),
     "densenet121_logits": application("DenseNet121", None),
+    "mobilenet_v2_softmax": application("MobileNetV2", "softmax"),
+    "mobilenet_v2_torchvision": mobilenet_v2_torchvision,
 }

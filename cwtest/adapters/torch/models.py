@@ -64,10 +64,21 @@ def densenet121_matched(image_size: int = IMAGE_SIZE):
     return model
 
 
+def mobilenet_v2_without_dropout(image_size: int = IMAGE_SIZE):
+    """torchvision's MobileNetV2 without the Dropout(0.2) before its classifier (Keras's has none)."""
+    import torch.nn as nn
+
+    model = torchvision_model("mobilenet_v2")(image_size)
+    model.classifier[0] = nn.Identity()
+    return model
+
+
 BUILDERS: dict[str, Callable] = {
     "vgg16": vgg16,
     "vgg16_without_dropout": vgg16_matched,
     "resnet50": torchvision_model("resnet50"),
     "densenet121": torchvision_model("densenet121"),
     "densenet121_keras_batchnorm": densenet121_matched,
+    "mobilenet_v2": torchvision_model("mobilenet_v2"),
+    "mobilenet_v2_without_dropout": mobilenet_v2_without_dropout,
 }
