@@ -53,13 +53,17 @@ def _images() -> np.ndarray:
 
 
 @pytest.mark.usefixtures("keras_here")
-def test_published_mobilenet_v2_differs_in_its_stride_2_paddings_only():
-    pair = transferred("mobilenet_v2", "published", "torch->keras", TORCH, KERAS)
+@pytest.mark.parametrize("arch", ZOO)
+def test_a_published_zoo_pair_differs_in_its_stride_2_paddings_only(arch):
+    """Keras pads (k // 2 - 1, k // 2) where torch pads k // 2 on both sides, on exactly the five stride-2 convs."""
+    pair = transferred(arch, "published", "torch->keras", TORCH, KERAS)
     mismatches = pair.structure.mismatches
-    assert {m.field for m in mismatches} == {"padding"}
-    assert {m.torch_value for m in mismatches} == {(1, 1, 1, 1)} and {m.keras_value for m in mismatches} == {(0, 1, 0, 1)}
-    assert len(mismatches) == 5 and all(t.stride == (2, 2) for t, _ in pair.structure.pairs if t.name in
-                                        {m.torch_name for m in mismatches})
+    assert {m.field for m in mismatches} == {"padding"} and len(mismatches) == 5
+    for mismatch in mismatches:
+        torch_layer = next(t for t, _ in pair.structure.pairs if t.name == mismatch.torch_name)
+        half = (torch_layer.handle.kernel_size[0] // 2,) * 2
+        assert torch_layer.stride == (2, 2) and mismatch.torch_value == half * 2
+        assert mismatch.keras_value == (half[0] - 1, half[0]) * 2
 
 
 @pytest.mark.usefixtures("keras_here")
@@ -99,8 +103,8 @@ def test_zoo_only_runs_skip_the_trial_suite_naming_why(pytester):
             pass
 
         def test_model(crossedwires_arch):
-            assert crossedwires_arch == "mobilenet_v2"
-    """)
+            assert crossedwires_arch in ZOO
+    """.replace("ZOO", repr(ZOO)))
     result = pytester.runpytest("--crossedwires-arch", "zoo", "-rs")
-    result.assert_outcomes(passed=1, skipped=1)
+    result.assert_outcomes(passed=len(ZOO), skipped=1)
     result.stdout.fnmatch_lines(["*the trials are CrossedWires's (vgg16, resnet50, densenet121)*"])

@@ -92,6 +92,20 @@ def _keras_resnet50_v1_name(torch_name: str) -> str:
     return f"{prefix}_{rest[0][-1]}_{rest[0][:-1]}"
 
 
+# MobileNetV2's and EfficientNetB0's blocks but their activations: inverted residuals of depthwise convolutions, their
+# stride-2 "same" paddings, BatchNorm, a pooled dense head; and the optimizers such models train with (RMSprop in
+# their papers, SGD with momentum in torchvision's recipes).
+_MOBILE_BLOCKS = ("conv2d", "conv2d_depthwise", "conv2d_same_stride2", "zeropadding", "batchnorm_eval", "batchnorm_train",
+                  "add", "global_avgpool", "dropout_inference", "dense", "softmax", "cross_entropy_logits",
+                  "cross_entropy_softmax")
+_MOBILE_OPTIMIZERS = ("rmsprop", "rmsprop_momentum", "sgd")
+# keras.applications' MobileNetV2 and EfficientNetB0 against torchvision's.
+_SAME_PADDING_STRIDE2 = KnownDifference(
+    "same_padding_stride2", "keras.applications pads its five stride-2 convolutions as TensorFlow's 'same' does on an "
+    "even input, the odd pixel after ((0, 1) for a 3x3 kernel, (1, 2) for a 5x5: the first convolution by "
+    "padding='same', the depthwise ones by ZeroPadding2D from imagenet_utils.correct_pad); torchvision pads "
+    "kernel // 2 on both sides", ("padding",))
+
 # Every architecture's convolutions, activations, heads and losses.
 _COMMON_BLOCKS = ("conv2d", "relu", "maxpool", "dense", "softmax", "cross_entropy_logits", "cross_entropy_softmax")
 _BATCHNORM_BLOCKS = ("batchnorm_eval", "batchnorm_train", "batchnorm_train_offset", "zeropadding", "global_avgpool")
@@ -140,23 +154,27 @@ REGISTRY = {
                              changes=_PUBLISHED + "; torch keeps Dropout(0.2) before its classifier; BatchNorm "
                                                   "epsilon 1e-5 and momentum 0.1 (torch's) against 1e-3 and 0.999 "
                                                   "(Keras's)",
-                             differences=(
-                                 KnownDifference("same_padding_stride2",
-                                                 "keras.applications MobileNetV2 pads its five stride-2 convolutions "
-                                                 "as TensorFlow's 'same' does on an even input, (0, 1): the odd pixel "
-                                                 "after (Conv1 by padding='same', the depthwise ones by ZeroPadding2D "
-                                                 "from imagenet_utils.correct_pad); torchvision pads (1, 1)",
-                                                 ("padding",)),
-                             )),
+                             differences=(_SAME_PADDING_STRIDE2,)),
         "matched": Flavour("mobilenet_v2_without_dropout", "mobilenet_v2_torchvision", "logits",
                            changes="torch head without its Dropout(0.2); Keras's five stride-2 convolutions padded "
                                    "(1, 1) and its BatchNorm epsilon 1e-5 and momentum 0.9 as torch's, Keras head "
                                    "without softmax"),
     }, batch_norm=True, torch_dropout=True, keras_bn_epsilon=1e-3, keras_bn_momentum=0.999,
-        blocks=("conv2d", "conv2d_depthwise", "conv2d_same_stride2", "zeropadding", "batchnorm_eval",
-                "batchnorm_train", "relu6", "add", "global_avgpool", "dropout_inference", "dense", "softmax",
-                "cross_entropy_logits", "cross_entropy_softmax"),
-        optimizers=("rmsprop", "rmsprop_momentum", "sgd")),
+        blocks=(*_MOBILE_BLOCKS, "relu6"), optimizers=_MOBILE_OPTIMIZERS),
+    "efficientnet_b0": Architecture("efficientnet_b0", {
+        "published": Flavour("efficientnet_b0", "efficientnet_b0_softmax", "probabilities",
+                             changes=_PUBLISHED + ", without its input Rescaling(1/255) and Normalization (an "
+                                                  "identity at weights=None): every side takes images in [0, 1]; "
+                                                  "torch keeps Dropout(0.2) and stochastic depth, Keras its "
+                                                  "drop-connect and top Dropout; BatchNorm epsilon 1e-5 and momentum "
+                                                  "0.1 (torch's) against 1e-3 and 0.99 (Keras's)",
+                             differences=(_SAME_PADDING_STRIDE2,)),
+        "matched": Flavour("efficientnet_b0_without_dropout", "efficientnet_b0_torchvision", "logits",
+                           changes="torch without its Dropout(0.2) and stochastic depth; Keras's five stride-2 "
+                                   "convolutions padded as torch's (kernel // 2 on both sides), its BatchNorm epsilon "
+                                   "1e-5 and momentum 0.9 as torch's, no dropout, head without softmax"),
+    }, batch_norm=True, torch_dropout=True, keras_bn_epsilon=1e-3,
+        blocks=(*_MOBILE_BLOCKS, "silu", "sigmoid"), optimizers=_MOBILE_OPTIMIZERS),
 }
 # The model pairs no CrossedWires trial trained: `--crossedwires-arch zoo` runs them.
 ZOO = tuple(name for name in REGISTRY if name not in CROSSEDWIRES)

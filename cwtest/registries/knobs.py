@@ -37,12 +37,14 @@ class Knob:
 KNOBS = {k.name: k for k in (
     Knob("init", "independent random initializations (torch's and Keras's default initializers): "
                  "the torch side's initial weights are copied into the Keras model", "keras"),
-    Knob("architecture", "ResNet50 v1.5 (torchvision) against v1 (keras.applications), MobileNetV2's stride-2 "
-                         "paddings (1, 1) against (0, 1): the Keras side is rebuilt with torch's structure; VGG16 "
-                         "and DenseNet121 already share theirs", "keras",
+    Knob("architecture", "ResNet50 v1.5 (torchvision) against v1 (keras.applications), MobileNetV2's and "
+                         "EfficientNetB0's stride-2 paddings (symmetric against TensorFlow's 'same'): the Keras side "
+                         "is rebuilt with torch's structure; VGG16 and DenseNet121 already share theirs", "keras",
          needs="structure_differs"),
-    Knob("dropout", "torch VGG16 keeps two Dropout(0.5) layers in its head (MobileNetV2 one Dropout(0.2)), the "
-                    "Keras models none: torch's dropout is set to p=0", "torch",
+    Knob("dropout", "torch VGG16 keeps two Dropout(0.5) layers in its head (MobileNetV2 and EfficientNetB0 a "
+                    "Dropout(0.2), EfficientNetB0 stochastic depth too), Keras VGG16 none: torch's dropout is set to "
+                    "p=0 (the torch-structured Keras EfficientNetB0 the architecture knob builds drops nothing)",
+         "torch",
          needs="torch_dropout"),
     Knob("loss", "Keras trains on its softmax output with SparseCategoricalCrossentropy, torch on logits: "
                  "the Keras head returns logits and the loss takes from_logits=True", "keras",

@@ -54,40 +54,74 @@ def resnet50_v1_5(image_size: int = IMAGE_SIZE):
     return keras.Model(inputs, layers.Dense(NUM_CLASSES, name="fc")(x), name="resnet50_v1_5")
 
 
-def mobilenet_v2_torchvision(image_size: int = IMAGE_SIZE):
-    """keras.applications' MobileNetV2 with torchvision's paddings and BatchNorm: torch's structure, as
-    resnet50_v1_5 is for ResNet50.
-
-    Keras pads its five stride-2 convolutions as TensorFlow's "same" does on an even input, the odd pixel after:
-    (0, 1); torch pads (1, 1). The depthwise ones take Keras's padding from a ZeroPadding2D before them (made
-    symmetric here), the first convolution from padding="same" (made "valid" here, behind a ZeroPadding2D(1) of
-    its own). BatchNorm takes torch's epsilon 1e-5 and momentum (0.9 kept of the old statistic) for Keras's 1e-3
-    and 0.999. Everything else is the stock model's, names included.
-    """
+def _cloned(stock, clone: Callable, call: Callable | None = None):
     keras = imports.keras()
-    layers = keras.layers
-
-    def stride2_same(layer) -> bool:
-        return isinstance(layer, layers.Conv2D) and layer.padding == "same" and max(layer.strides) > 1
-
-    def clone(layer):
-        config = layer.get_config()
-        if isinstance(layer, layers.ZeroPadding2D):
-            config["padding"] = ((1, 1), (1, 1))
-        elif stride2_same(layer):
-            config["padding"] = "valid"
-        elif isinstance(layer, layers.BatchNormalization):
-            config |= {"epsilon": 1e-5, "momentum": 0.9}
-        return type(layer).from_config(config)
-
-    def call(layer, inputs, **kwargs):
-        if layer.name in padded:
-            inputs = layers.ZeroPadding2D(1, name=f"{layer.name}_pad")(inputs)
-        return layer(inputs, **kwargs)
-
-    stock = application("MobileNetV2", None)(image_size)
-    padded = {layer.name for layer in stock.layers if stride2_same(layer)}
     return keras.models.clone_model(stock, clone_function=clone, call_function=call)
+
+
+def _preprocessing(layer) -> bool:
+    """keras.applications' in-model input scaling (EfficientNet's Rescaling(1/255) and Normalization, an identity at
+    weights=None): cwtest hands every side images already scaled to [0, 1]."""
+    layers = imports.keras().layers
+    return isinstance(layer, (layers.Rescaling, layers.Normalization))
+
+
+def without_preprocessing(name: str, activation: str | None) -> Callable:
+    """A keras.applications model whose input Rescaling and Normalization are Identity layers."""
+    def build(image_size: int = IMAGE_SIZE):
+        layers = imports.keras().layers
+
+        def clone(layer):
+            if _preprocessing(layer):
+                return layers.Identity(name=layer.name)
+            return type(layer).from_config(layer.get_config())
+
+        return _cloned(application(name, activation)(image_size), clone)
+
+    return build
+
+
+def torchvision_structured(name: str) -> Callable:
+    """A keras.applications model with torchvision's paddings, BatchNorm and no dropout: torch's structure, as
+    resnet50_v1_5 is for ResNet50 (MobileNetV2, EfficientNetB0).
+
+    Keras pads its stride-2 convolutions as TensorFlow's "same" does on an even input, the odd pixel after ((0, 1)
+    for a 3x3 kernel, (1, 2) for a 5x5); torch pads kernel // 2 on both sides. The depthwise ones take Keras's
+    padding from a ZeroPadding2D before them (made symmetric here), a convolution of its own padding="same" is made
+    "valid" behind a ZeroPadding2D of half its kernel. BatchNorm takes torch's epsilon 1e-5 and momentum (0.9 kept of
+    the old statistic); dropout (EfficientNet's head and drop-connect) drops nothing, as torch's matched builders;
+    the input scaling is gone (`without_preprocessing`). Everything else is the stock model's, names included.
+    """
+    def build(image_size: int = IMAGE_SIZE):
+        layers = imports.keras().layers
+
+        def stride2_same(layer) -> bool:
+            return isinstance(layer, layers.Conv2D) and layer.padding == "same" and max(layer.strides) > 1
+
+        def clone(layer):
+            config = layer.get_config()
+            if _preprocessing(layer):
+                return layers.Identity(name=layer.name)
+            if isinstance(layer, layers.ZeroPadding2D):
+                config["padding"] = tuple((max(side), max(side)) for side in layer.padding)
+            elif stride2_same(layer):
+                config["padding"] = "valid"
+            elif isinstance(layer, layers.BatchNormalization):
+                config |= {"epsilon": 1e-5, "momentum": 0.9}
+            elif isinstance(layer, layers.Dropout):
+                config["rate"] = 0.0
+            return type(layer).from_config(config)
+
+        def call(layer, inputs, **kwargs):
+            if layer.name in padded:
+                inputs = layers.ZeroPadding2D(padded[layer.name], name=f"{layer.name}_pad")(inputs)
+            return layer(inputs, **kwargs)
+
+        stock = application(name, None)(image_size)
+        padded = {layer.name: layer.kernel_size[0] // 2 for layer in stock.layers if stride2_same(layer)}
+        return _cloned(stock, clone, call)
+
+    return build
 
 
 BUILDERS: dict[str, Callable] = {
@@ -98,5 +132,7 @@ BUILDERS: dict[str, Callable] = {
     "densenet121_softmax": application("DenseNet121", "softmax"),
     "densenet121_logits": application("DenseNet121", None),
     "mobilenet_v2_softmax": application("MobileNetV2", "softmax"),
-    "mobilenet_v2_torchvision": mobilenet_v2_torchvision,
+    "mobilenet_v2_torchvision": torchvision_structured("MobileNetV2"),
+    "efficientnet_b0_softmax": without_preprocessing("EfficientNetB0", "softmax"),
+    "efficientnet_b0_torchvision": torchvision_structured("EfficientNetB0"),
 }

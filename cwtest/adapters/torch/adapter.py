@@ -396,10 +396,16 @@ def float_gradients(model, x: np.ndarray, labels: np.ndarray, side: Side,
     return found
 
 
-def comparable(model):
+def _dropping(module) -> bool:
+    """A module that drops at random in training mode: dropout, or torchvision's stochastic depth (EfficientNet's)."""
     import torch.nn as nn
+    from torchvision.ops import StochasticDepth
 
-    return overridden([(m, "p", 0.0) for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)])
+    return isinstance(module, (nn.modules.dropout._DropoutNd, StochasticDepth))
+
+
+def comparable(model):
+    return overridden([(m, "p", 0.0) for m in model.modules() if _dropping(m)])
 
 
 # --- training ----------------------------------------------------------------------------------------
@@ -414,7 +420,7 @@ def build_trainable(arch: str, knobs: frozenset[str], side: Side, seed: int = 0)
     model = BUILDERS[REGISTRY[arch].flavours["published"].torch]().to(side.device)
     epsilon = knobs_.torch_bn_epsilon(arch, knobs)
     for module in model.modules():
-        if knobs_.torch_dropout_off(knobs) and isinstance(module, torch.nn.Dropout):
+        if knobs_.torch_dropout_off(knobs) and _dropping(module):
             module.p = 0.0  # kept as a module so that state dicts stay the published ones
         if epsilon and isinstance(module, torch.nn.BatchNorm2d):
             module.eps = epsilon

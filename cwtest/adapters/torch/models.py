@@ -64,13 +64,21 @@ def densenet121_matched(image_size: int = IMAGE_SIZE):
     return model
 
 
-def mobilenet_v2_without_dropout(image_size: int = IMAGE_SIZE):
-    """torchvision's MobileNetV2 without the Dropout(0.2) before its classifier (Keras's has none)."""
-    import torch.nn as nn
+def without_dropout(name: str) -> Callable:
+    """A torchvision model whose dropout and stochastic depth are gone (Identity) or drop nothing (p=0): the Keras
+    twins of MobileNetV2 and EfficientNetB0 in their matched flavour drop nothing."""
+    def build(image_size: int = IMAGE_SIZE):
+        import torch.nn as nn
+        from torchvision.ops import StochasticDepth
 
-    model = torchvision_model("mobilenet_v2")(image_size)
-    model.classifier[0] = nn.Identity()
-    return model
+        model = torchvision_model(name)(image_size)
+        model.classifier[0] = nn.Identity()  # Dropout before the classifier's Linear
+        for module in model.modules():
+            if isinstance(module, StochasticDepth):
+                module.p = 0.0
+        return model
+
+    return build
 
 
 BUILDERS: dict[str, Callable] = {
@@ -80,5 +88,7 @@ BUILDERS: dict[str, Callable] = {
     "densenet121": torchvision_model("densenet121"),
     "densenet121_keras_batchnorm": densenet121_matched,
     "mobilenet_v2": torchvision_model("mobilenet_v2"),
-    "mobilenet_v2_without_dropout": mobilenet_v2_without_dropout,
+    "mobilenet_v2_without_dropout": without_dropout("mobilenet_v2"),
+    "efficientnet_b0": torchvision_model("efficientnet_b0"),
+    "efficientnet_b0_without_dropout": without_dropout("efficientnet_b0"),
 }
