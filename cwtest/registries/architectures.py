@@ -19,6 +19,7 @@ from typing import Callable
 from cwtest.core.errors import InputError
 from cwtest.inputs.choices import parse_choices
 from cwtest.inputs.trials import ARCHITECTURES as CROSSEDWIRES
+from cwtest.registries.converted import CONVERTED
 
 FLAVOURS = ("published", "matched")
 # keras.applications and Keras layers default to BatchNorm momentum 0.99 (torch's 0.01) and
@@ -176,8 +177,11 @@ REGISTRY = {
     }, batch_norm=True, torch_dropout=True, keras_bn_epsilon=1e-3,
         blocks=(*_MOBILE_BLOCKS, "silu", "sigmoid"), optimizers=_MOBILE_OPTIMIZERS),
 }
-# The model pairs no CrossedWires trial trained: `--crossedwires-arch zoo` runs them.
-ZOO = tuple(name for name in REGISTRY if name not in CROSSEDWIRES)
+# The model pairs no CrossedWires trial trained: `--crossedwires-arch zoo` runs them. Image models first (entries of
+# REGISTRY, for the transfer and models suites), then the transformer pairs Keras Hub's converter carries
+# (cwtest.registries.converted, for the models suite's test_converted).
+ZOO = (*(name for name in REGISTRY if name not in CROSSEDWIRES), *CONVERTED)
+KNOWN = (*REGISTRY, *CONVERTED)  # every name --crossedwires-arch takes besides its groups
 # The names --crossedwires-arch takes besides the architectures': `all` keeps meaning the CrossedWires three.
 ARCH_GROUPS = {"all": CROSSEDWIRES, "zoo": ZOO}
 
@@ -188,9 +192,16 @@ def parse_archs(text: str, option: str = "--crossedwires-arch") -> tuple[str, ..
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
     if not names:
         raise InputError(f"{option}: no architecture given")
-    unknown = [n for n in names if n not in REGISTRY and n not in ARCH_GROUPS]
+    unknown = [n for n in names if n not in KNOWN and n not in ARCH_GROUPS]
     if unknown:
-        raise InputError(f"{option}: unknown architecture {', '.join(unknown)} (known: {', '.join(REGISTRY)}; "
+        raise InputError(f"{option}: unknown architecture {', '.join(unknown)} (known: {', '.join(KNOWN)}; "
                          f"all: {', '.join(CROSSEDWIRES)}; zoo: {', '.join(ZOO)})")
     wanted = {arch for name in names for arch in ARCH_GROUPS.get(name, (name,))}
-    return tuple(arch for arch in REGISTRY if arch in wanted)
+    return tuple(arch for arch in KNOWN if arch in wanted)
+
+
+def selected_blocks(archs: tuple[str, ...]) -> set[str]:
+    """The layer registry's blocks and the optimizer registry's entries the named architectures are made of and
+    trained with (an image model's Architecture, a converted pair's Converted)."""
+    entries = [REGISTRY[arch] if arch in REGISTRY else CONVERTED[arch] for arch in archs]
+    return {name for entry in entries for name in (*entry.blocks, *entry.optimizers)}

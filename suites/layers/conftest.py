@@ -22,7 +22,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     (registries.defects: Defect.blocks), the others deselected; with every architecture named (`all`, the default),
     the whole of both registries and of the catalogue, the entries no CrossedWires architecture is made of included
     (the zoo's pairs, `zoo`, select their own blocks)."""
-    from cwtest.registries.architectures import CROSSEDWIRES, REGISTRY
+    from cwtest.registries.architectures import CROSSEDWIRES, selected_blocks
     from cwtest.session.plugin import start
     from cwtest.session.stash import SETTINGS
 
@@ -30,7 +30,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     archs = config.stash[SETTINGS].archs
     if set(CROSSEDWIRES) <= set(archs):
         return
-    chosen = {name for arch in archs for name in (*REGISTRY[arch].blocks, *REGISTRY[arch].optimizers)}
+    chosen = selected_blocks(archs)
     deselected = [item for item in items if (entries := _entries(item)) is not None and not entries & chosen]
     if deselected:
         config.hook.pytest_deselected(items=deselected)

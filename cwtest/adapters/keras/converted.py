@@ -1,0 +1,48 @@
+"""The Keras side of the converted transformer pairs (cwtest.registries.converted): the Keras Hub backbone its
+converter reads from the torch side's save_pretrained folder, on this process's Keras backend, and its sequence
+output with the gradient of a projection of it. keras_hub is imported when a function is called."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cwtest.adapters.keras.adapter import differentiate
+from cwtest.frameworks import imports
+from cwtest.registries.converted import Converted
+
+
+def load(entry: Converted, folder: Path):
+    imports.keras()  # Keras after torch, as every Keras import of cwtest
+    import keras_hub
+
+    return getattr(keras_hub.models, entry.keras_class).from_preset(str(folder))
+
+
+class _ByName:
+    """A backbone called with a list of arrays (cwtest.adapters.keras.adapter.differentiate's inputs), handed over
+    as the dict of named inputs it takes; its output the sequence output."""
+
+    def __init__(self, entry: Converted, backbone) -> None:
+        self.entry, self.backbone = entry, backbone
+        self.trainable_weights = backbone.trainable_weights
+        self.non_trainable_weights = backbone.non_trainable_weights
+
+    def __call__(self, xs, training: bool = False):
+        names = ["token_ids", "padding_mask"] + (["segment_ids"] if self.entry.segments else [])
+        output = self.backbone(dict(zip(names, xs)), training=training)
+        return output[self.entry.keras_output] if self.entry.keras_output else output
+
+
+def run(entry: Converted, backbone, ids: np.ndarray, mask: np.ndarray, cotangent: np.ndarray
+        ) -> tuple[np.ndarray, np.ndarray]:
+    """(the sequence output, the gradient of sum(output * cotangent) for the token embedding table)."""
+    keras = imports.keras()
+    model = _ByName(entry, backbone)
+    inputs = [ids.astype(np.int32), mask.astype(np.int32)] + ([np.zeros_like(ids, np.int32)] if entry.segments else [])
+    output = np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(model(inputs))))  # torch's: no graph
+    weighting = keras.ops.convert_to_tensor(cotangent)
+    _, gradients = differentiate(model, inputs, lambda out: keras.ops.sum(keras.ops.multiply(out, weighting)),
+                                 training=False)
+    return output, gradients[entry.embedding[1]]
