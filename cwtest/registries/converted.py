@@ -39,8 +39,12 @@ class Converted:
     # The Keras Hub backbone's inputs besides token ids and padding mask: BERT's segment (token type) ids.
     segments: bool
     keras_output: str | None  # the key of the backbone's output dict that is the sequence output; None: one tensor
-    embedding: tuple[str, str]  # the token embedding table: torch parameter name, Keras variable path
+    # The token embedding table, whose gradient is compared: torch parameter name, Keras variable path. None for a
+    # model of images, whose input's gradient is compared.
+    embedding: tuple[str, str] | None
     config: dict = field(default_factory=dict)
+    images: bool = False  # takes images (NCHW in torch, NHWC in Keras) instead of token ids
+    base: str | None = None  # the torch model's attribute that is the backbone (the converter reads a head's folder)
     # The layer registry's blocks such a model is made of, and the optimizers it trains with (AdamW): what the layer
     # suite runs for it.
     blocks: tuple[str, ...] = ("dense", "layernorm", "gelu", "softmax", "dropout_inference", "add")
@@ -65,8 +69,18 @@ CONVERTED = {entry.name: entry for entry in (
                   "Keras Hub's BertBackbone computes its feed-forward GELU in the tanh form (gelu_approximate, fixed "
                   "in its code) and its converter of Hugging Face checkpoints ignores the config's hidden_act: a "
                   "BERT checkpoint that says 'gelu' (the exact, erf form: bert-base-uncased's) becomes another "
-                  "function (Keras Hub 0.32.0, transformers 5.25.0; docs/defects/keras_hub_bert_gelu_tanh.md)",
+                  "function (Keras Hub 0.32.0, transformers 5.25.0; docs/defects/keras_hub_converter_ignores_config.md)",
                   {"hidden_act": "gelu_pytorch_tanh"}),)),
+    Converted("vit", "ViTForImageClassification", "ViTConfig", "ViTBackbone", segments=False, keras_output=None,
+              embedding=None, images=True, base="vit",
+              config=dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                          intermediate_size=64, num_labels=10, initializer_range=ATTENDING),
+              differences=(ConvertedDifference(
+                  "keras_hub_vit_layer_norm_epsilon",
+                  "Keras Hub's converter of Hugging Face ViT checkpoints does not read layer_norm_eps: the backbone "
+                  "keeps its own 1e-6 where Hugging Face's ViTConfig says 1e-12 (Keras Hub 0.32.0, transformers "
+                  "5.25.0; docs/defects/keras_hub_converter_ignores_config.md)",
+                  {"layer_norm_eps": 1e-6}),)),
     Converted("gpt2", "GPT2Model", "GPT2Config", "GPT2Backbone", segments=False, keras_output=None,
               embedding=("wte.weight", "token_embedding/embeddings"),
               # GPT-2's begin and end token (50256 in its own vocabulary) inside this one's

@@ -9,7 +9,7 @@ come from (architectures, pairs, budgets, flavours, tolerances, harmonization kn
 from __future__ import annotations
 
 ARCHITECTURES = "vgg16 | resnet50 | densenet121"
-ZOO = "mobilenet_v2 | efficientnet_b0 | bert | gpt2"
+ZOO = "mobilenet_v2 | efficientnet_b0 | bert | vit | gpt2"
 DEFAULT_PAIR = "torch:cpu,tensorflow:cpu"
 BUDGETS = "smoke | reduced | full"
 FLAVOURS = "published | matched"

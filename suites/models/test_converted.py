@@ -2,9 +2,10 @@
 (cwtest.registries.converted): a Hugging Face `transformers` model (torch) against the Keras Hub backbone that Keras
 Hub reads from the torch model's save_pretrained folder.
 
-On the same token ids, a batch whose second row is padded, the sequence outputs agree at every unpadded position
-within the `logits_eval` tolerance, and the gradient of one fixed random projection of them for the token embedding
-table (the backward pass through every layer) within the `gradients` tolerance (cwtest.registries.tolerances). A
+On the same token ids, a batch whose second row is padded (or the same images), the sequence outputs agree at every
+unpadded position within the `logits_eval` tolerance, and the gradient of one fixed random projection of them for the
+token embedding table (for a ViT, for its input images: the backward pass through every layer) within the `gradients`
+tolerance (cwtest.registries.tolerances). A
 pair with a known difference is an xfail naming it as converted (`-published`), and its harmonized twin
 (`-harmonized`: the torch model configured as Keras Hub computes) must pass. Keras runs in this process, on its
 backend (KERAS_BACKEND): the pair's Keras side must be that one.
@@ -27,6 +28,10 @@ from cwtest.registries.tolerances import tolerance
 from cwtest.session.stash import SETTINGS
 
 BATCH, LENGTH, PADDED = 2, 12, 4  # the second row's last PADDED positions are padding
+# Images at a hundredth of full brightness: the LayerNorms' inputs are then mostly the position embeddings, of variance
+# about 0.04, where ViT's epsilon of 1e-6 against 1e-12 moves the output 2.4e-5 (over logits_eval's 1e-5). At full
+# scale it moved 4.4e-6, and the difference would pass unseen.
+IMAGE_SCALE = 0.01
 NEEDS = ("the converted pairs need Hugging Face transformers and Keras Hub: pip install transformers -c "
          "constraints.txt && pip install --no-deps keras-hub -c constraints.txt (the project's `transformers` extra; "
          "Keras Hub without its tensorflow-text requirement, which would install `tensorflow` over tensorflow-cpu)")
@@ -43,14 +48,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         reason=f"--crossedwires-arch names no converted pair: zoo (or {', '.join(CONVERTED)}) runs them"))])
 
 
-def _inputs(hidden: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Token ids, their padding mask (1: a token), and a random projection of the output that ignores the padding:
-    random along the hidden axis too (one constant across it would project a LayerNorm's output onto nothing)."""
+def _inputs(entry, config, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """(inputs, their padding mask or None, a random projection of the output that ignores padding, the positions
+    compared). Token ids with the second row's last PADDED positions padding; or images in [0, IMAGE_SCALE]. The
+    projection is random along the hidden axis too: one constant across it would project a LayerNorm's output onto
+    nothing."""
     rng = np.random.default_rng(seed)
-    ids = rng.integers(0, VOCABULARY, (BATCH, LENGTH)).astype(np.int64)
-    mask = np.ones_like(ids)
-    mask[1, LENGTH - PADDED:] = 0
-    return ids, mask, rng.standard_normal((BATCH, LENGTH, hidden)).astype(np.float32) * mask[..., None]
+    if entry.images:
+        size = config.image_size
+        inputs = (rng.random((BATCH, size, size, 3)) * IMAGE_SCALE).astype(np.float32)
+        mask, positions = None, np.ones((BATCH, (size // config.patch_size) ** 2 + 1), bool)  # patches and the class token
+    else:
+        inputs = rng.integers(0, VOCABULARY, (BATCH, LENGTH)).astype(np.int64)
+        mask = np.ones_like(inputs)
+        mask[1, LENGTH - PADDED:] = 0
+        positions = mask.astype(bool)  # a padded position's output is whatever each side leaves there
+    cotangent = rng.standard_normal((*positions.shape, config.hidden_size)).astype(np.float32) * positions[..., None]
+    return inputs, mask, cotangent, positions
 
 
 def test_converted_pair(converted, crossedwires_settings, record_metric, tmp_path):
@@ -73,23 +87,23 @@ def test_converted_pair(converted, crossedwires_settings, record_metric, tmp_pat
     entry = CONVERTED[name] if protocol == "published" else CONVERTED[name].harmonized()
     torch_model = torch_converted.saved(entry, tmp_path, seed=0)
     keras_model = keras_converted.load(entry, tmp_path)
-    ids, mask, cotangent = _inputs(torch_model.config.hidden_size)
-    reference, torch_gradient = torch_converted.run(entry, torch_model, ids, mask, cotangent)
-    actual, keras_gradient = keras_converted.run(entry, keras_model, ids, mask, cotangent)
-    tokens = mask.astype(bool)  # a padded position's output is whatever each side leaves there
-    error = measure(reference[tokens], actual[tokens])
+    inputs, mask, cotangent, positions = _inputs(entry, torch_model.config)
+    reference, torch_gradient = torch_converted.run(entry, torch_model, inputs, mask, cotangent)
+    actual, keras_gradient = keras_converted.run(entry, keras_model, inputs, mask, cotangent)
+    error = measure(reference[positions], actual[positions])
     gradient_error = relative_l2(keras_gradient, torch_gradient)
     limits = {name: tolerance(name, {}, crossedwires_settings.tolerances) for name in ("logits_eval", "gradients")}
     record_metric("eval_max_rel", error.max_rel)
     record_metric("eval_max_abs", error.max_abs)
-    record_metric("embedding_gradient_relative_l2", gradient_error)
+    record_metric("gradient_relative_l2", gradient_error)
     record_metric(TOLERANCE_RATIO, max(error.max_rel / limits["logits_eval"], gradient_error / limits["gradients"]))
     failures = []
     if error.max_rel > limits["logits_eval"]:
         failures.append(f"sequence outputs differ at unpadded positions: {error} (tolerance max rel "
                         f"{limits['logits_eval']:g})")
     if gradient_error > limits["gradients"]:
-        failures.append(f"the token embedding's gradient differs by relative L2 {gradient_error:.3g} (tolerance "
+        what = "the input's" if entry.images else "the token embedding's"
+        failures.append(f"{what} gradient differs by relative L2 {gradient_error:.3g} (tolerance "
                         f"{limits['gradients']:g})")
     if entry.differences:  # its published case: the known difference must still show, and explain the failure
         named = "; ".join(f"{d.name}: {d.cause}" for d in entry.differences)

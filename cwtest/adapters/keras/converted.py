@@ -30,19 +30,26 @@ class _ByName:
         self.non_trainable_weights = backbone.non_trainable_weights
 
     def __call__(self, xs, training: bool = False):
+        if self.entry.images:  # one input: handed over bare
+            return self.backbone(xs, training=training)
         names = ["token_ids", "padding_mask"] + (["segment_ids"] if self.entry.segments else [])
         output = self.backbone(dict(zip(names, xs)), training=training)
         return output[self.entry.keras_output] if self.entry.keras_output else output
 
 
-def run(entry: Converted, backbone, ids: np.ndarray, mask: np.ndarray, cotangent: np.ndarray
+def run(entry: Converted, backbone, inputs: np.ndarray, mask: np.ndarray | None, cotangent: np.ndarray
         ) -> tuple[np.ndarray, np.ndarray]:
-    """(the sequence output, the gradient of sum(output * cotangent) for the token embedding table)."""
+    """(the sequence output, the gradient of sum(output * cotangent)): for the token embedding table, or for a model
+    of images for its input (`inputs`: token ids with their padding `mask`, or NHWC images)."""
     keras = imports.keras()
     model = _ByName(entry, backbone)
-    inputs = [ids.astype(np.int32), mask.astype(np.int32)] + ([np.zeros_like(ids, np.int32)] if entry.segments else [])
-    output = np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(model(inputs))))  # torch's: no graph
+    if entry.images:
+        xs = [inputs.astype(np.float32)]
+    else:
+        xs = [inputs.astype(np.int32), mask.astype(np.int32)] + ([np.zeros_like(inputs, np.int32)] if entry.segments
+                                                                 else [])
+    output = np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(model(xs if len(xs) > 1 else xs[0]))))
     weighting = keras.ops.convert_to_tensor(cotangent)
-    _, gradients = differentiate(model, inputs, lambda out: keras.ops.sum(keras.ops.multiply(out, weighting)),
-                                 training=False)
-    return output, gradients[entry.embedding[1]]
+    input_gradients, gradients = differentiate(model, xs, lambda out: keras.ops.sum(keras.ops.multiply(out, weighting)),
+                                               training=False)
+    return output, input_gradients[0] if entry.images else gradients[entry.embedding[1]]

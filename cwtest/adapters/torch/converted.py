@@ -23,17 +23,26 @@ def saved(entry: Converted, folder: Path, seed: int = 0):
     return model
 
 
-def run(entry: Converted, model, ids: np.ndarray, mask: np.ndarray, cotangent: np.ndarray
+def run(entry: Converted, model, inputs: np.ndarray, mask: np.ndarray | None, cotangent: np.ndarray
         ) -> tuple[np.ndarray, np.ndarray]:
-    """(the sequence output, the gradient of sum(output * cotangent) for the token embedding table)."""
+    """(the sequence output, the gradient of sum(output * cotangent)): for the token embedding table, or for a model
+    of images for its NHWC input (`inputs`: token ids with their padding `mask`, or NHWC images)."""
     import torch
 
     model.zero_grad(set_to_none=True)
-    inputs = {"input_ids": torch.tensor(ids, dtype=torch.long), "attention_mask": torch.tensor(mask, dtype=torch.long)}
-    if entry.segments:
-        inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
-    output = model(**inputs).last_hidden_state
+    backbone = getattr(model, entry.base) if entry.base else model
+    if entry.images:
+        pixels = torch.tensor(inputs.transpose(0, 3, 1, 2), requires_grad=True)
+        output = backbone(pixel_values=pixels).last_hidden_state
+    else:
+        named = {"input_ids": torch.tensor(inputs, dtype=torch.long), "attention_mask": torch.tensor(mask, dtype=torch.long)}
+        if entry.segments:
+            named["token_type_ids"] = torch.zeros_like(named["input_ids"])
+        output = backbone(**named).last_hidden_state
     (output * torch.tensor(cotangent)).sum().backward()
-    gradient = model.get_parameter(entry.embedding[0]).grad.numpy().copy()
+    if entry.images:
+        gradient = pixels.grad.numpy().transpose(0, 2, 3, 1).copy()
+    else:
+        gradient = model.get_parameter(entry.embedding[0]).grad.numpy().copy()
     model.zero_grad(set_to_none=True)
     return output.detach().numpy(), gradient
