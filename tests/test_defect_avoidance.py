@@ -287,3 +287,18 @@ def test_every_slow_conv2d_raise_is_avoided_on_keras_on_torch(block, dtype):
     assert not unavoided, unavoided
     if dtype == "float16":
         assert any(batch > 1 for batch, _ in raising), "float16 raises at batch 2+ no longer: narrow the avoidance"
+
+
+@pytest.mark.parametrize("block", ["conv2d", "conv2d_transpose"])
+def test_a_float16_channels_first_conv_is_avoided_on_tensorflow_only(block):
+    def params(dtype, data_format):
+        return {"inputs": [[2, 6, 4, 3]], "filters": 2, "kernel": 3, "stride": 1, "groups": 1, "bias": False,
+                "data_format": data_format, "dtype": dtype}
+
+    assert not avoids_defects(frozenset({"tensorflow"}), "forward", block, params("float16", "channels_first"))
+    assert not avoids_defects(frozenset({"tensorflow"}), "gradients", block, params("float16", "channels_first"))
+    assert avoids_defects(frozenset({"tensorflow"}), "forward", block, params("bfloat16", "channels_first"))
+    assert avoids_defects(frozenset({"tensorflow"}), "forward", block, params("float16", "channels_last"))
+    assert avoids_defects(KERAS_TORCH, "forward", block, params("float16", "channels_first"))
+    dilated = {**params("float16", "channels_last"), "dilation": (1, 2)}
+    assert avoids_defects(frozenset({"tensorflow"}), "forward", block, dilated) is (block == "conv2d")

@@ -159,6 +159,21 @@ DEFECTS = {d.name: d for d in (
            "keras_tf_add_bias_axis.py", None,
            blocks=("conv2d", "conv2d_depthwise", "conv2d_transpose"), met_on=("tensorflow",), shows_in=("forward", "gradients"),
            since="3.7.0", forks_after="tensorflow"),
+    Defect("keras_tf_channels_first_float16_conv", "keras", "Keras 3.5.0 and 3.15.1 on TensorFlow 2.21.0 (CPU)",
+           "a channels-first Conv2D or Conv2DTranspose in float16 raises (UnimplementedError: the Conv2D op only "
+           "supports NHWC on the CPU; InvalidArgumentError for the transpose), and so does a dilated float16 "
+           "Conv2DTranspose in either format ('Current CPU implementations do not yet support dilation rates larger "
+           "than 1'): TensorFlow's CPU kernels take those in float32 and bfloat16 only (oneDNN's), and Keras does not "
+           "route them through XLA as it does other convolutions TensorFlow's CPU kernels cannot run",
+           "keras.layers.Conv2D(2, 3, data_format='channels_first', dtype='float16') on a (1, 2, 5, 5) input on "
+           "TensorFlow's CPU; the same with Conv2DTranspose; Conv2DTranspose(2, 3, dilation_rate=2, dtype='float16') "
+           "(30 layers tried over format, stride, dilation and type: these 10 raise, float16 all)",
+           "on TensorFlow the layer suite draws no float16 Conv2D or Conv2DTranspose that is channels-first, nor a "
+           "dilated float16 Conv2DTranspose (`avoids_keras_tf_channels_first_float16`)",
+           "not yet reported (docs/defects/keras_tf_channels_first_float16_conv.md)",
+           "keras_tf_channels_first_float16_conv.py", None,
+           blocks=("conv2d", "conv2d_transpose"), met_on=("tensorflow",), shows_in=("forward", "gradients"),
+           forks_after="tensorflow"),
     Defect("keras_torch_avgpool_same_replicate", "keras", "Keras 3.5.0 to 3.15.1 (the newest) on torch 2.14.1",
            "AveragePooling2D(padding='same') where `same` pads one side more than the other pads the input by "
            "replicating its edge and averages those copies into the border windows: the last window of 3 at "
@@ -310,6 +325,7 @@ def avoids_defects(keras_backends: frozenset[str], check: str, block: str, param
     return (avoids_slow_conv2d(keras_backends, check, block, params)
             and avoids_onednn_conv1x1(keras_backends, check, block, params)
             and avoids_keras_tf_add_bias_axis(keras_backends, check, block, params)
+            and avoids_keras_tf_channels_first_float16(keras_backends, check, block, params)
             and avoids_keras_torch_avgpool_same(keras_backends, check, block, params)
             and avoids_tensorflow_avgpool_grad(keras_backends, check, block, params)
             and avoids_tensorflow_elu(keras_backends, check, block, params))
@@ -392,6 +408,17 @@ def avoids_tensorflow_elu(keras_backends: frozenset[str], check: str, block: str
 def _met(name: str, keras_backends: frozenset[str], check: str) -> bool:
     defect = DEFECTS[name]
     return check in defect.shows_in and bool(keras_backends & set(defect.met_on)) and defect.present
+
+
+def avoids_keras_tf_channels_first_float16(keras_backends: frozenset[str], check: str, block: str,
+                                           params: dict) -> bool:
+    """False for a float16 Conv2D or Conv2DTranspose that is channels-first, or a dilated float16 Conv2DTranspose, on
+    TensorFlow (keras_tf_channels_first_float16_conv: they raise there; bfloat16 and float32 compute)."""
+    if block not in ("conv2d", "conv2d_transpose") or dtype_of(params) != "float16" \
+            or not _met("keras_tf_channels_first_float16_conv", keras_backends, check):
+        return True
+    dilated = block == "conv2d_transpose" and max(pair(params.get("dilation", 1))) > 1
+    return not (params.get("data_format") == "channels_first" or dilated)
 
 
 def avoids_keras_tf_add_bias_axis(keras_backends: frozenset[str], check: str, block: str, params: dict) -> bool:
