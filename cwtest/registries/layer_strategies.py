@@ -23,9 +23,10 @@ DISTRIBUTIONS = st.sampled_from(["normal", "ties", "zeros"])
 DATA_FORMATS = st.sampled_from(["channels_last", "channels_first"])  # Keras's; torch's layers are channels first
 # The type both sides compute in: float32 (three of five entries of its sample), else a half type, which every block
 # accepts on both sides on the CPU (torch's module and inputs `.to(dtype)`, a Keras layer built with `dtype=`; tried
-# on every block forward and backward, torch 2.14.1, Keras 3.15.1 on TensorFlow 2.21), but for a float16
-# channels-first Conv2D or Conv2DTranspose on TensorFlow (cwtest.registries.defects: keras_tf_channels_first_float16_conv). A half case is judged against
-# torch's float64 run (cwtest.blocks.layer_parity.half_judgements). Drawn last: the other draws stay as they were.
+# on every block forward and backward, torch 2.14.1, Keras 3.15.1 on TensorFlow 2.21), but for a float16 channels-
+# first Conv2D or Conv2DTranspose on TensorFlow (cwtest.registries.defects: keras_tf_channels_first_float16_conv). A
+# half case is judged against torch's float64 run (cwtest.blocks.layer_parity.half_judgements). Drawn last: the other
+# draws stay as they were.
 HALF_TYPES = ("bfloat16", "float16")
 DTYPES = st.sampled_from(("float32", "float32", "float32", *HALF_TYPES))
 

@@ -3,14 +3,14 @@ Conv2DTranspose, raises instead of computing.
 
     python keras_tf_channels_first_float16_conv.py [THREADS] [--avoided]
 
-Keras's TensorFlow convolution (keras/src/backend/tensorflow/nn.py, `conv` and `conv_transpose`) hands a
-channels-first input to TensorFlow as NCHW. TensorFlow's CPU kernels take NCHW in float32 and bfloat16 (oneDNN's)
-but not in float16: Conv2D raises UnimplementedError ("The Conv2D op currently only supports the NHWC tensor format
-on the CPU"), Conv2DTranspose InvalidArgumentError; a dilated Conv2DTranspose raises in float16 in either format
-("Current CPU implementations do not yet support dilation rates larger than 1"). Keras already routes other convolutions that TensorFlow's CPU
-kernels cannot run (channels-first 3-D, grouped) through XLA; this one it does not. Conv1D in float16 channels-first
-raises the same way. Expected: the convolution, as in float32 or with the input in NHWC. `--avoided`: float32 (what
-the suites keep on TensorFlow): then it computes.
+Keras's TensorFlow convolution (keras/src/backend/tensorflow/nn.py, `conv` and `conv_transpose`) hands a channels-
+first input to TensorFlow as NCHW. TensorFlow's CPU kernels take NCHW in float32 and bfloat16 (oneDNN's) but not in
+float16: Conv2D raises UnimplementedError ("The Conv2D op currently only supports the NHWC tensor format on the
+CPU"), Conv2DTranspose InvalidArgumentError; a dilated Conv2DTranspose raises in float16 in either format ("Current
+CPU implementations do not yet support dilation rates larger than 1"). Keras already routes other convolutions that
+TensorFlow's CPU kernels cannot run (channels-first 3-D, grouped) through XLA; this one it does not. Conv1D in
+float16 channels-first raises the same way. Expected: the convolution, as in float32 or with the input in NHWC.
+`--avoided`: float32 (what the suites keep on TensorFlow): then it computes.
 
 Exit status: 0 when every layer computes, 1 when one raises.
 """
