@@ -4,7 +4,7 @@ round-off noise floor (cwtest.training.protocol.step_parity), on the per-step fi
 from __future__ import annotations
 
 from cwtest.registries.tolerances import STEP_PARITY_MARGIN
-from cwtest.training.protocol import calibrated, step_parity
+from cwtest.training.protocol import step_parity
 
 # ResNet50 paper_table5_top1, harmonized, smoke budget, synthetic data, one thread per process:
 # torch against Keras, and torch against itself nudged by one ulp (the first 12 of 20 steps, as the
@@ -37,28 +37,3 @@ def test_a_difference_before_decorrelation_still_fails():
     cross = RESNET_CROSS[:3] + [STEP_PARITY_MARGIN * 0.043 * 1.5] + RESNET_CROSS[4:]
     assert step_parity(cross, RESNET_NOISE).first_bad == 4
 
-
-# EfficientNetB0, harmonized, 25 real CIFAR-10 images a step, two threads: torch against Keras on TensorFlow, and
-# torch against itself nudged by one ulp (the failure message's per-step figures, first 6 steps).
-EFFICIENTNET_CROSS = [1.6e-06, 0.006, 0.0013, 0.028, 0.041, 0.081]
-EFFICIENTNET_NOISE = [1e-07, 0.00049, 0.0072, 0.017, 0.023, 0.039]
-
-
-def test_a_first_step_rounding_larger_than_the_nudge_is_calibrated_away():
-    assert step_parity(EFFICIENTNET_CROSS, EFFICIENTNET_NOISE).first_bad == 2  # 6e-3 over 10 x 4.9e-4
-    noise, scale = calibrated(EFFICIENTNET_CROSS, EFFICIENTNET_NOISE)
-    assert scale == 16.0 and step_parity(EFFICIENTNET_CROSS, noise).first_bad is None
-
-
-def test_calibration_still_fails_a_jump_of_the_update():
-    # The same first step, then a difference 100 times what that first rounding grew into (6e-3). The power is weak:
-    # the calibrated allowance at step 2 is 10 x 16 x 4.9e-4 = 7.8e-2 of the loss.
-    cross = [1.6e-6, 0.6] + EFFICIENTNET_CROSS[2:]
-    noise, _ = calibrated(cross, EFFICIENTNET_NOISE)
-    assert step_parity(cross, noise).first_bad == 2
-
-
-def test_calibration_leaves_a_first_step_beyond_round_off_or_below_the_nudge_alone():
-    assert calibrated([3e-5] + EFFICIENTNET_CROSS[1:], EFFICIENTNET_NOISE) == (EFFICIENTNET_NOISE, 1.0)
-    assert calibrated([5e-8] + EFFICIENTNET_CROSS[1:], EFFICIENTNET_NOISE) == (EFFICIENTNET_NOISE, 1.0)
-    assert calibrated(RESNET_CROSS, [0.0] + RESNET_NOISE[1:]) == ([0.0] + RESNET_NOISE[1:], 1.0)

@@ -133,9 +133,6 @@ MUON_EPS_UNITS_PER_STEP = 100.0
 # A remaining semantic difference shows far above both: VGG16 without the adam_epsilon knob
 # 2.8e-3 at step 2, without the dropout knob 1.5e-3 at step 1.
 STEP_PARITY_MARGIN = 10.0
-# The zoo's step parity (suites/models/test_steps.py) scales the noise floor to the sides' first-step rounding
-# where a one-ulp nudge underestimates it (cwtest.training.protocol.calibrated: 15 to 16 times on MobileNetV2 and
-# EfficientNetB0 with real CIFAR-10); the trial suite's does not.
 # A mean cross-entropy near 2.3 has an fp32 ulp of 2.4e-7; two correct implementations
 # summing in different orders differ by ~10 ulps (measured 2.5e-6).
 STEP_LOSS_FLOOR = 1e-5

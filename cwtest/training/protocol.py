@@ -87,22 +87,6 @@ def step_loss_difference(left: list[float], right: list[float], steps: int = PAR
     return max(found) if found else math.nan
 
 
-def calibrated(cross: list[float], noise: list[float], floor: float = STEP_LOSS_FLOOR) -> tuple[list[float], float]:
-    """(the noise floor scaled so that its first step is the two sides' first-step difference, the scale), where
-    that difference is round-off (within `floor`) and larger than the nudge's; else (the noise floor, 1.0).
-
-    Step 1's loss is a forward pass of the same weights: the two sides differ there by their kernels' rounding, which
-    a one-ulp nudge of the weights can underestimate, and early steps amplify a difference in proportion to its size.
-    Measured (EfficientNetB0, harmonized, 25 real CIFAR-10 images a step, torch against Keras on TensorFlow): step 1
-    1.6e-6 apart against the nudge's 1e-7 (16 times), step 2 6.0e-3 against 4.9e-4: both grew about 4000 times, and
-    the uncalibrated rule failed a pair whose only difference was that first rounding. A semantic difference of the
-    update shows as a jump past the scaled floor at the step it enters (tests/test_step_parity.py)."""
-    if not cross or not noise or noise[0] <= 0 or cross[0] > floor or cross[0] <= noise[0]:
-        return noise, 1.0
-    scale = cross[0] / noise[0]
-    return [value * scale for value in noise], scale
-
-
 def step_parity(cross: list[float], noise: list[float], margin: float = STEP_PARITY_MARGIN,
                 floor: float = STEP_LOSS_FLOOR, decorrelated: float = STEP_PARITY_DECORRELATED) -> StepParity:
     """Step-level parity of the first steps, judged while the noise floor leaves it any power."""

@@ -4,9 +4,10 @@ trains, judged as the trial suite's test_harmonized judges a trial's.
 Both sides train the pair under the harmonized protocol (every knob of cwtest.registries.knobs on: shared initial
 weights, torch's structure on the Keras side, no dropout, a loss on logits, torch's BatchNorm, Keras's Adam epsilon)
 for the steps step-level parity judges, on the run's images (the budget's subset); the per-step losses must stay
-within the margin over the same-framework noise floor (cwtest.training.protocol), that floor scaled to the two sides'
-first-step rounding where a one-ulp nudge underestimates it (`calibrated`: EfficientNetB0's kernels differ 16 times
-more at step 1 than its nudge does). The trial suite's test_harmonized does not calibrate yet. The protocol is the CrossedWires
+within the margin over the same-framework noise floor (cwtest.training.protocol).
+
+EfficientNetB0's is an xfail whose cause is not found yet (UNEXPLAINED): on real CIFAR-10 it fails at step 2 to 4 by
+1.2 to 3 times the allowance, on synthetic images it passes. The protocol is the CrossedWires
 one: Adam at Keras's default learning rate and epsilon, batches in dataset order.
 """
 
@@ -21,7 +22,7 @@ from cwtest.registries.architectures import REGISTRY, ZOO
 from cwtest.registries.knobs import ALL
 from cwtest.session.stash import SETTINGS
 from cwtest.training.paired import noise_floor, starts_fresh, train_pair
-from cwtest.training.protocol import PARITY_STEPS, calibrated, first_steps, step_differences, step_parity
+from cwtest.training.protocol import PARITY_STEPS, first_steps, step_differences, step_parity
 
 pytestmark = pytest.mark.crossedwires_trains  # run before the other suites' tests (cwtest.session.plugin)
 
@@ -40,8 +41,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                "CrossedWires architectures' step parity is the trial suite's test_harmonized"))])
 
 
+# Zoo pairs whose step parity fails for a reason not found yet: an xfail that says so (not strict: it passes on
+# synthetic images), so that the failure stays in every report until it is explained or fixed.
+UNEXPLAINED = {
+    "efficientnet_b0": "cause not found yet: on 25 real CIFAR-10 images a step the two sides' first-step losses differ "
+                       "2 to 16 times more than a one-ulp nudge moves torch's, and the difference outgrows the noise "
+                       "floor's tenfold margin at step 2 to 4 (1.2 to 3 times); the transfer suite's eval, training "
+                       "and gradient checks of the same pair pass; on synthetic images it passes",
+}
+
+
 def test_zoo_step_parity(zoo_arch, crossedwires_settings, crossedwires_data, record_metric, request):
     request.node.user_properties.append((CONTEXT + "arch", zoo_arch))  # the report's arch column
+    if zoo_arch in UNEXPLAINED:
+        request.applymarker(pytest.mark.xfail(reason=f"{zoo_arch} step parity: {UNEXPLAINED[zoo_arch]}", strict=False))
     pair = crossedwires_settings.pair
     for side in (pair.left, pair.right):
         if not trainable(side.framework):
@@ -55,9 +68,7 @@ def test_zoo_step_parity(zoo_arch, crossedwires_settings, crossedwires_data, rec
     reference = trained.step_losses[0] if starts_fresh(pair, ALL) else None
     noise = noise_floor(zoo_arch, plan, crossedwires_data, ALL, pair.left, reference=reference)
     cross = step_differences(*trained.step_losses)
-    noise, scale = calibrated(cross, noise)  # to the sides' first-step rounding (cwtest.training.protocol.calibrated)
     parity = step_parity(cross, noise)
-    record_metric("noise_floor_calibration", scale)
     record_metric("step_parity_ratio", parity.worst)
     record_metric("step_parity_steps_judged", parity.judged)
     record_metric("noise_floor_max", max(noise))
